@@ -1,0 +1,8 @@
+"""``python -m runner`` runs the ``dmpipe`` command line."""
+
+from __future__ import annotations
+
+from runner.main import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
