@@ -5,6 +5,7 @@
     DmpipeError                      exit 1 unless a subclass says otherwise
     ├── UsageError                   exit 2  the command line is invalid
     ├── PipelineFileError            exit 2  the pipeline file is invalid (file:line:col)
+    ├── ScenarioError                exit 2  an emulator scenario file is invalid
     ├── ApiError                     exit 1  the server answered with a failure (carries reason)
     │   ├── AuthenticationError      exit 3  401/403: wrong or missing credentials
     │   ├── NotFoundError            exit 2  404 or "File doesn't exist ..." failure body
@@ -67,6 +68,12 @@ class FileProblem:
     def __str__(self) -> str:
         prefix = "" if self.severity == "error" else f"{self.severity}: "
         return f"{self.file}:{self.line}:{self.col}: {prefix}{self.message}"
+
+
+class ScenarioError(DmpipeError):
+    """An emulator scenario is invalid; the message names the file and the key."""
+
+    exit_code = EXIT_INVALID
 
 
 class ApiError(DmpipeError):
