@@ -1,0 +1,153 @@
+"""The run journal: one JSON line per event, flushed as it happens, read back by ``--resume``.
+
+The journal is append-only, so a crash can at worst tear its last line; reading
+tolerates exactly that and nothing else.  Resuming rebuilds each job's state:
+what succeeded stays done, an execution still in flight is re-attached (no new
+trigger), a trigger whose answer never came is looked for before anything is
+sent, and everything else runs again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from runner.engine.events import RunEvent
+from runner.engine.outcome import Attempt, JobOutcome, JobState
+from runner.errors import UsageError
+
+JOURNAL_NAME = "journal.jsonl"
+JOURNAL_VERSION = 1
+
+
+class Journal:
+    """An event sink appending to ``DIR/journal.jsonl``."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / JOURNAL_NAME
+        self._file: IO[str] = self.path.open("a", encoding="utf-8")
+        if self.path.stat().st_size == 0:
+            self._write({"version": JOURNAL_VERSION, "kind": "journal"})
+
+    def __call__(self, event: RunEvent) -> None:
+        self._write(
+            {
+                "at": event.at.isoformat(),
+                "kind": event.kind,
+                "job": event.job,
+                "attempt": event.attempt,
+                "message": event.message,
+                "data": event.data,
+            }
+        )
+
+    def _write(self, record: dict[str, Any]) -> None:
+        # One write per line, flushed at once: a killed process leaves whole lines
+        # in the kernel's page cache, and at most the last one torn.
+        self._file.write(json.dumps(record, default=str, sort_keys=True) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        """Flush to disk and close."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """Every record of a journal; a torn last line is dropped, any other damage is an error."""
+    if not path.is_file():
+        raise UsageError(f"--resume: no journal at {path}; is this a dmpipe run directory?")
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                break  # torn by a crash mid-write
+            raise UsageError(f"{path}:{number}: the journal is damaged (not JSON)") from None
+        if isinstance(record, dict):
+            records.append(record)
+    if not records or records[0].get("version") != JOURNAL_VERSION:
+        raise UsageError(f"{path}: not a dmpipe journal of version {JOURNAL_VERSION}")
+    return records
+
+
+@dataclass
+class ResumedJob:
+    """What an earlier run left of one job."""
+
+    state: JobState
+    in_flight: int | None = None  # execution to re-attach to
+    unresolved_trigger: bool = False  # a trigger was sent and never answered
+    previous_execution_id: int | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+def resume_jobs(records: list[dict[str, Any]], job_names: list[str]) -> dict[str, ResumedJob]:
+    """Rebuild every job's state from a journal's records."""
+    jobs = {name: ResumedJob(JobState(name)) for name in job_names}
+    for record in records[1:]:
+        job = jobs.get(str(record.get("job", "")))
+        if job is not None:
+            _apply(job, record)
+    for job in jobs.values():
+        _settle(job)
+    return jobs
+
+
+def _attempt(job: ResumedJob, number: int) -> Attempt:
+    while len(job.state.attempts) < max(number, 1):
+        job.state.attempts.append(Attempt(number=len(job.state.attempts) + 1))
+    return job.state.attempts[max(number, 1) - 1]
+
+
+def _apply(job: ResumedJob, record: dict[str, Any]) -> None:
+    kind = record.get("kind")
+    data = record.get("data") or {}
+    attempt = _attempt(job, int(record.get("attempt") or 1))
+    if kind == "trigger_sent":
+        job.unresolved_trigger = True
+        job.previous_execution_id = data.get("previous_execution_id")
+    elif kind in ("triggered", "attached"):
+        job.unresolved_trigger = False
+        attempt.execution_id = data.get("execution_id")
+        attempt.attached = kind == "attached"
+        attempt.triggered_at = _time(record.get("at"))
+        job.in_flight = attempt.execution_id
+    elif kind in ("finished", "retry_scheduled", "chain_wait"):
+        job.in_flight = None
+        job.unresolved_trigger = False
+        outcome = data.get("outcome")
+        attempt.outcome = JobOutcome(outcome) if outcome else JobOutcome.FAILED
+        if kind == "finished" and outcome:
+            job.state.outcome = JobOutcome(outcome)
+    elif kind == "skipped":
+        job.state.outcome = JobOutcome.SKIPPED
+
+
+def _settle(job: ResumedJob) -> None:
+    """Decide what the resumed run does with the job."""
+    state = job.state
+    if state.outcome is JobOutcome.SUCCEEDED:
+        state.resumed = True
+        return
+    state.outcome = JobOutcome.PENDING
+    state.reason = None
+    if job.in_flight is not None:
+        state.outcome = JobOutcome.RUNNING
+    elif state.attempts and state.attempts[-1].execution_id is None and not job.unresolved_trigger:
+        state.attempts.pop()  # started but never sent: nothing to carry over
+
+
+def _time(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None

@@ -1,0 +1,126 @@
+"""Polling the executions a run is watching, cheaply for the server.
+
+One ``list-running`` call per tick answers for every execution still on the
+server's list; only executions that left the list get a ``job-details`` call,
+which is also where the final status and the counters come from.  With
+batching off, every watched execution gets its own details call each tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from runner.engine.api import JobApi
+from runner.errors import ApiError, NotFoundError, TransientApiError
+from runner.records import JobDetails, RunningJob
+
+log = logging.getLogger("runner.engine")
+
+
+@dataclass(frozen=True)
+class Watch:
+    """One execution to watch, with the configuration id when known."""
+
+    execution_id: int
+    configuration_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one tick learnt about one execution.
+
+    ``running`` is set while it is on the server's list; ``details`` once it left it
+    (its status may still be non-terminal if it left the list only for a moment);
+    ``error`` when the call about it failed for good (e.g. the execution is unknown).
+    """
+
+    execution_id: int
+    running: RunningJob | None = None
+    details: JobDetails | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TickResult:
+    """Everything one tick saw; ``transient`` is set when the server could not answer."""
+
+    observations: Mapping[int, Observation]
+    transient: str | None = None
+
+
+def poll(
+    api: JobApi,
+    watches: Iterable[Watch],
+    pool: ThreadPoolExecutor,
+    *,
+    batch: bool = True,
+) -> TickResult:
+    """Observe every watched execution with as few calls as possible."""
+    watch_list = list(watches)
+    if not watch_list:
+        return TickResult({})
+    observations: dict[int, Observation] = {}
+    leftover = watch_list
+    if batch:
+        try:
+            running = api.list_running()
+        except TransientApiError as error:
+            return TickResult({}, transient=str(error))
+        observations, leftover = _match_running(watch_list, running)
+    details = _fetch_details(api, [w.execution_id for w in leftover], pool.map)
+    transient = None
+    for execution_id, outcome in details.items():
+        if isinstance(outcome, TransientApiError):
+            transient = str(outcome)
+        elif isinstance(outcome, ApiError):
+            observations[execution_id] = Observation(execution_id, error=str(outcome))
+        else:
+            observations[execution_id] = Observation(execution_id, details=outcome)
+    return TickResult(observations, transient)
+
+
+def _match_running(
+    watches: list[Watch], running: list[RunningJob]
+) -> tuple[dict[int, Observation], list[Watch]]:
+    """Split the watches into those on the running list and those that left it."""
+    by_execution = {job.execution_id: job for job in running if job.execution_id is not None}
+    # Entries without an execution id can only be matched by configuration.
+    anonymous = {job.configuration_id: job for job in running if job.execution_id is None}
+    seen: dict[int, Observation] = {}
+    left: list[Watch] = []
+    for watch in watches:
+        entry = by_execution.get(watch.execution_id)
+        if entry is None and watch.configuration_id is not None:
+            entry = anonymous.get(watch.configuration_id)
+        if entry is None:
+            left.append(watch)
+        else:
+            seen[watch.execution_id] = Observation(watch.execution_id, running=entry)
+    return seen, left
+
+
+Mapper = Callable[
+    [Callable[[int], "JobDetails | ApiError"], list[int]], Iterable["JobDetails | ApiError"]
+]
+
+
+def _fetch_details(
+    api: JobApi, execution_ids: list[int], mapper: Mapper
+) -> dict[int, JobDetails | ApiError]:
+    """Job details of each execution, fetched in parallel; failures come back as values."""
+
+    def fetch(execution_id: int) -> JobDetails | ApiError:
+        try:
+            return api.job_details(execution_id)
+        except NotFoundError as error:
+            log.debug("execution %s not known yet: %s", execution_id, error)
+            return error
+        except ApiError as error:
+            return error
+
+    if len(execution_ids) <= 1:
+        return {i: fetch(i) for i in execution_ids}
+    return dict(zip(execution_ids, mapper(fetch, execution_ids), strict=True))

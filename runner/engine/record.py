@@ -1,0 +1,159 @@
+"""The run's record: ``report.json``, built from the job states and written atomically.
+
+The report is versioned; ``schemas/report.schema.json`` describes it.  It
+carries no credentials: the server appears as its URL without user info.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from runner import __version__
+from runner.engine.outcome import Attempt, JobState
+from runner.engine.sequential import PlanDrift
+from runner.model import Pipeline
+
+REPORT_NAME = "report.json"
+REPORT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """How a run went, as the command line needs it."""
+
+    exit_code: int
+    interrupted: bool
+    timed_out: bool
+    mode: str
+    mode_reason: str
+    started_at: datetime
+    finished_at: datetime
+
+
+def build_report(
+    pipeline: Pipeline,
+    states: Mapping[str, JobState],
+    summary: RunSummary,
+    *,
+    server_url: str | None,
+    drift: PlanDrift | None = None,
+) -> dict[str, Any]:
+    """The report document (plain JSON types)."""
+    counts = Counter(state.outcome.value for state in states.values())
+    return {
+        "version": REPORT_VERSION,
+        "pipeline": {
+            "name": pipeline.name,
+            "file": pipeline.path,
+            "sha256": _file_hash(pipeline.path),
+        },
+        "runner": {"name": "dmpipe", "version": __version__},
+        "server": {"url": redact_url(server_url)},
+        "mode": {"name": summary.mode, "reason": summary.mode_reason},
+        "started_at": summary.started_at.isoformat(),
+        "finished_at": summary.finished_at.isoformat(),
+        "duration_seconds": round((summary.finished_at - summary.started_at).total_seconds(), 3),
+        "exit_code": summary.exit_code,
+        "interrupted": summary.interrupted,
+        "timed_out": summary.timed_out,
+        "drift": _drift(drift),
+        "summary": {"jobs": len(states), **dict(sorted(counts.items()))},
+        "jobs": [_job(pipeline, state) for state in states.values()],
+    }
+
+
+def write_report(directory: Path, report: Mapping[str, Any]) -> Path:
+    """Write ``report.json`` into ``directory`` atomically; returns its path."""
+    return write_atomically(directory / REPORT_NAME, json.dumps(report, indent=2) + "\n")
+
+
+def write_atomically(path: Path, text: str) -> Path:
+    """Write a whole file through a temporary file in the same folder, then rename it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def redact_url(url: str | None) -> str | None:
+    """The URL without any ``user:password@`` part."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def _file_hash(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _drift(drift: PlanDrift | None) -> dict[str, Any] | None:
+    if drift is None:
+        return None
+    return {
+        "found": bool(drift),
+        "added": list(drift.added),
+        "left_out": list(drift.left_out),
+        "out_of_order": list(drift.out_of_order),
+    }
+
+
+def _job(pipeline: Pipeline, state: JobState) -> dict[str, Any]:
+    job = pipeline.jobs[state.name]
+    return {
+        "name": state.name,
+        "ref": {"kind": job.ref.kind.value, "value": job.ref.value},
+        "needs": list(job.needs),
+        "outcome": state.outcome.value,
+        "reason": state.reason,
+        "resumed": state.resumed,
+        "configuration_id": state.configuration_id,
+        "file_id": state.file_id,
+        "attempts": [_attempt(attempt) for attempt in state.attempts],
+    }
+
+
+def _attempt(attempt: Attempt) -> dict[str, Any]:
+    return {
+        "number": attempt.number,
+        "execution_id": attempt.execution_id,
+        "attached": attempt.attached,
+        "triggered_at": _iso(attempt.triggered_at),
+        "server_start": _iso(attempt.server_start),
+        "server_stop": _iso(attempt.server_stop),
+        "detected_at": _iso(attempt.detected_at),
+        "status": attempt.status.value if attempt.status else None,
+        "raw_status": attempt.raw_status,
+        "outcome": attempt.outcome.value if attempt.outcome else None,
+        "counters": dict(attempt.counters),
+        "error": attempt.error,
+        "stop_requested": attempt.stop_requested,
+        "stop_confirmed": attempt.stop_confirmed,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,0 +1,192 @@
+"""Running a pipeline end to end: scheduler, journal, report — the engine's one entry point."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.engine.api import Clock, EngineOptions, JobApi, SystemClock
+from runner.engine.events import EventFanout, EventSink, RunEvent
+from runner.engine.journal import (
+    JOURNAL_NAME,
+    Journal,
+    ResumedJob,
+    read_journal,
+    resume_jobs,
+)
+from runner.engine.outcome import JobState
+from runner.engine.record import RunSummary, build_report, write_report
+from runner.engine.scheduler import ClientScheduler
+from runner.engine.sequential import PlanDrift, SequentialScheduler
+from runner.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EndpointUnavailableError
+from runner.model import Mode, Pipeline
+
+log = logging.getLogger("runner.engine")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything a run needs besides the pipeline and the API."""
+
+    mode: Mode  # CLIENT or SEQUENTIAL, or AUTO to fall back to client without the endpoint
+    mode_reason: str
+    report_dir: Path
+    server_url: str | None = None
+    resume: bool = False
+    options: EngineOptions = field(default_factory=EngineOptions)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """The result of a run: the exit code, the job states and where the report is."""
+
+    exit_code: int
+    states: dict[str, JobState]
+    report_path: Path
+    summary: RunSummary
+    drift: PlanDrift | None = None
+
+
+class _SequenceUnavailableError(Exception):
+    """Raised inside an auto-mode run when the server lacks the sequential trigger."""
+
+
+class _AutoSequentialScheduler(SequentialScheduler):
+    """Sequential mode that hands over to client mode when the endpoint is missing."""
+
+    allow_fallback = True
+
+    def begin(self) -> None:
+        try:
+            super().begin()
+        except EndpointUnavailableError as error:
+            raise _SequenceUnavailableError(str(error)) from error
+
+
+def run_pipeline(
+    pipeline: Pipeline,
+    api: JobApi,
+    request: RunRequest,
+    events: EventSink,
+    *,
+    clock: Clock | None = None,
+    cancelled: threading.Event | None = None,
+) -> RunOutcome:
+    """Run ``pipeline`` on the server behind ``api``; the report is written whatever happens."""
+    clock = clock or SystemClock()
+    cancelled = cancelled or threading.Event()
+    resumed = None
+    if request.resume:
+        records = read_journal(request.report_dir / JOURNAL_NAME)
+        resumed = resume_jobs(records, list(pipeline.jobs))
+    journal = Journal(request.report_dir)
+    fanout = EventFanout([events, journal])
+    started = clock.now()
+    mode, reason = request.mode, request.mode_reason
+    scheduler: ClientScheduler | None = None
+    try:
+        fanout(
+            RunEvent(
+                started,
+                "run_started",
+                message=f"run of {pipeline.name} ({mode.value} mode: {reason})",
+                data={"mode": mode.value, "resume": request.resume},
+            )
+        )
+        scheduler = _scheduler(pipeline, api, request, fanout, clock, cancelled, resumed)
+        try:
+            states = scheduler.execute()
+        except _SequenceUnavailableError as error:
+            mode, reason = Mode.CLIENT, f"the server has no sequential trigger ({error})"
+            fanout(
+                RunEvent(
+                    clock.now(),
+                    "mode_fallback",
+                    message=f"falling back to client "
+                    f"mode: {reason}; workbook variables are NOT applied",
+                )
+            )
+            scheduler = ClientScheduler(
+                pipeline,
+                api,
+                fanout,
+                clock=clock,
+                options=request.options,
+                cancelled=cancelled,
+                resumed=resumed,
+            )
+            states = scheduler.execute()
+    finally:
+        if scheduler is not None:
+            states = {name: slot.state for name, slot in scheduler.slots.items()}
+        else:
+            states = {}
+        summary = RunSummary(
+            exit_code=_exit_code(states, scheduler),
+            interrupted=bool(scheduler and scheduler.run.interrupted),
+            timed_out=bool(scheduler and scheduler.run.timed_out),
+            mode=mode.value,
+            mode_reason=reason,
+            started_at=started,
+            finished_at=clock.now(),
+        )
+        drift = scheduler.drift if isinstance(scheduler, SequentialScheduler) else None
+        report = build_report(pipeline, states, summary, server_url=request.server_url, drift=drift)
+        path = write_report(request.report_dir, report)
+        fanout(
+            RunEvent(
+                summary.finished_at,
+                "run_finished",
+                message=_closing_line(states, summary, path),
+                data={"exit_code": summary.exit_code},
+            )
+        )
+        journal.close()
+    return RunOutcome(summary.exit_code, states, path, summary, drift)
+
+
+def _scheduler(
+    pipeline: Pipeline,
+    api: JobApi,
+    request: RunRequest,
+    events: EventSink,
+    clock: Clock,
+    cancelled: threading.Event,
+    resumed: Mapping[str, ResumedJob] | None,
+) -> ClientScheduler:
+    kinds: dict[Mode, type[ClientScheduler]] = {
+        Mode.CLIENT: ClientScheduler,
+        Mode.SEQUENTIAL: SequentialScheduler,
+        Mode.AUTO: _AutoSequentialScheduler,
+    }
+    return kinds[request.mode](
+        pipeline,
+        api,
+        events,
+        clock=clock,
+        options=request.options,
+        cancelled=cancelled,
+        resumed=resumed,
+    )
+
+
+def _exit_code(states: dict[str, JobState], scheduler: ClientScheduler | None) -> int:
+    if scheduler is not None and scheduler.run.interrupted:
+        return EXIT_INTERRUPTED
+    if scheduler is None or any(state.outcome.is_failure for state in states.values()):
+        return EXIT_FAILED
+    if any(not state.outcome.is_final for state in states.values()):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _closing_line(states: dict[str, JobState], summary: RunSummary, path: Path) -> str:
+    counts: dict[str, int] = {}
+    for state in states.values():
+        counts[state.outcome.value.lower()] = counts.get(state.outcome.value.lower(), 0) + 1
+    tally = ", ".join(f"{n} {word}" for word, n in sorted(counts.items()))
+    seconds = (summary.finished_at - summary.started_at).total_seconds()
+    return f"run finished in {seconds:.1f}s: {tally or 'no jobs'} — report {path}"

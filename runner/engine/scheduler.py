@@ -1,0 +1,626 @@
+"""The scheduling loop shared by both execution modes.
+
+One thread runs the loop; HTTP calls go through a bounded pool.  Each tick:
+harvest finished triggers, enforce timeouts, start what is ready, poll what
+runs, settle what can no longer run, then sleep — ``poll_interval`` after a
+change, backing off to ``max_poll_interval`` while nothing changes.
+
+``ClientScheduler`` triggers every job itself; ``runner.engine.sequential``
+subclasses it to hand the chain to Datameer's sequential trigger.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from runner.engine.api import Clock, EngineOptions, JobApi, SystemClock
+from runner.engine.events import EventSink, RunEvent
+from runner.engine.journal import ResumedJob
+from runner.engine.outcome import Attempt, JobOutcome, JobState
+from runner.engine.policy import (
+    execution_verdict,
+    failed_gates,
+    readiness,
+    retry_delay,
+    retry_kind,
+    skip_reason,
+)
+from runner.engine.poller import Observation, Watch, poll
+from runner.engine.trigger import StartResult, start_attempt
+from runner.errors import ApiError, EndpointUnavailableError
+from runner.model import Job, OnFailure, Pipeline, When
+from runner.records import JobDetails, RunningJob
+from runner.status import JobStatus
+
+log = logging.getLogger("runner.engine")
+
+# Consecutive failed look-ups of one execution before its attempt is given up.
+MAX_OBSERVATION_ERRORS = 5
+
+
+@dataclass
+class Slot:
+    """The scheduler's private bookkeeping for one job (beside its public JobState)."""
+
+    job: Job
+    state: JobState
+    not_before: float = 0.0
+    started_at: float | None = None  # monotonic time of the current attempt's start
+    starting: Future[StartResult] | None = None
+    waiting_on: int | None = None
+    stop_sent_at: float | None = None
+    stop_outcome: JobOutcome | None = None  # what a confirmed stop will make of the attempt
+    errors: int = 0
+    failures: int = 0
+    # --resume: a trigger was in flight when the last run died; look for it before triggering.
+    resolve_pending: bool = False
+    resolve_from: int | None = None
+    last_status: JobStatus | None = None
+
+
+@dataclass
+class RunState:
+    """What the loop knows of the run as a whole."""
+
+    started_at: float
+    halted_by: str | None = None  # the failing job when on_failure stops new starts
+    interrupted: bool = False
+    timed_out: bool = False
+    unreachable_since: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class ClientScheduler:
+    """Runs a pipeline by triggering and polling every job itself."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        api: JobApi,
+        events: EventSink,
+        *,
+        clock: Clock | None = None,
+        options: EngineOptions | None = None,
+        cancelled: threading.Event | None = None,
+        resumed: Mapping[str, ResumedJob] | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.api = api
+        self.emit_sink = events
+        self.clock = clock or SystemClock()
+        self.options = options or EngineOptions()
+        self.cancelled = cancelled or threading.Event()
+        self._stop_triggers = threading.Event()
+        self.rng = random.Random(self.options.seed)
+        self.slots = {name: Slot(job, JobState(name)) for name, job in pipeline.jobs.items()}
+        self.run = RunState(started_at=self.clock.monotonic())
+        for name, earlier in (resumed or {}).items():
+            if name in self.slots:
+                self._carry_over(self.slots[name], earlier)
+        self._pool: ThreadPoolExecutor | None = None
+        self._stops: list[Future[None]] = []
+
+    # -- the loop -----------------------------------------------------------------
+
+    def execute(self) -> dict[str, JobState]:
+        """Drive every job to a final outcome; returns the job states."""
+        policies = self.pipeline.policies
+        interval = policies.poll_interval
+        with ThreadPoolExecutor(self.options.http_workers, thread_name_prefix="dmpipe") as pool:
+            self._pool = pool
+            self.begin()
+            while not self._all_final():
+                if self._halt_requested():
+                    break
+                changed = self._tick()
+                interval = (
+                    policies.poll_interval
+                    if changed
+                    else min(interval * 1.5, policies.max_poll_interval)
+                )
+                self.cancelled.wait(self._next_wait(interval))
+            self._finish_stops()
+            self._stop_triggers.set()
+        return {name: slot.state for name, slot in self.slots.items()}
+
+    def _carry_over(self, slot: Slot, earlier: ResumedJob) -> None:
+        """Take a job's state from an earlier run's journal (``--resume``)."""
+        slot.state = earlier.state
+        if earlier.state.outcome is JobOutcome.RUNNING:
+            slot.started_at = self.clock.monotonic()
+        slot.resolve_pending = earlier.unresolved_trigger
+        slot.resolve_from = earlier.previous_execution_id
+
+    def begin(self) -> None:
+        """Hook for work before the first tick (the sequential mode's trigger)."""
+
+    def _tick(self) -> bool:
+        changed = self._harvest_starts()
+        self._enforce_timeouts()
+        changed = self._start_ready() or changed
+        changed = self._poll() or changed
+        return self._settle() or changed
+
+    def _halt_requested(self) -> bool:
+        if self.cancelled.is_set():
+            self.run.interrupted = True
+            self.emit("interrupted", message="interrupted: stopping the jobs this run started")
+            self._halt(JobOutcome.CANCELED, "interrupted")
+            return True
+        limit = self.pipeline.policies.timeout
+        if limit is not None and self.clock.monotonic() - self.run.started_at > limit:
+            self.run.timed_out = True
+            self.emit("run_timeout", message=f"run timeout of {limit:g}s reached")
+            self._halt(JobOutcome.TIMED_OUT, f"run timeout of {limit:g}s")
+            return True
+        return False
+
+    def _next_wait(self, interval: float) -> float:
+        now = self.clock.monotonic()
+        due = [
+            slot.not_before - now
+            for slot in self.slots.values()
+            if slot.state.outcome is JobOutcome.PENDING and slot.not_before > now
+        ]
+        return max(0.0, min([interval, *due]))
+
+    def _all_final(self) -> bool:
+        return all(slot.state.outcome.is_final for slot in self.slots.values())
+
+    # -- events -------------------------------------------------------------------
+
+    def emit(self, kind: str, slot: Slot | None = None, message: str = "", **data: object) -> None:
+        """Tell the listeners about a transition."""
+        attempt = slot.state.current if slot else None
+        self.emit_sink(
+            RunEvent(
+                at=self.clock.now(),
+                kind=kind,
+                job=slot.job.name if slot else "",
+                attempt=attempt.number if attempt else 0,
+                message=message,
+                data=dict(data),
+            )
+        )
+
+    # -- starting -----------------------------------------------------------------
+
+    def _start_ready(self) -> bool:
+        if self.run.halted_by is not None and not self._handlers_pending():
+            return False
+        capacity = self._capacity()
+        started = False
+        for slot in self._ready_slots():
+            if capacity <= 0:
+                break
+            self._start(slot)
+            capacity -= 1
+            started = True
+        return started
+
+    def _capacity(self) -> int:
+        limit = self.pipeline.policies.max_parallel
+        if limit is None:
+            return len(self.slots)
+        busy = sum(1 for s in self.slots.values() if s.state.outcome is JobOutcome.RUNNING)
+        return limit - busy
+
+    def _ready_slots(self) -> Iterable[Slot]:
+        now = self.clock.monotonic()
+        for slot in self.slots.values():
+            if slot.state.outcome is not JobOutcome.PENDING or slot.not_before > now:
+                continue
+            if self.run.halted_by is not None and slot.job.when is When.ALL_SUCCESS:
+                continue
+            if readiness(slot.job, self._need_outcomes(slot.job).values()):
+                yield slot
+
+    def _handlers_pending(self) -> bool:
+        return any(
+            s.state.outcome is JobOutcome.PENDING and s.job.when is not When.ALL_SUCCESS
+            for s in self.slots.values()
+        )
+
+    def _need_outcomes(self, job: Job) -> dict[str, JobOutcome]:
+        return {need: self.slots[need].state.outcome for need in job.needs if need in self.slots}
+
+    def _start(self, slot: Slot) -> None:
+        """Begin an attempt: the trigger runs in the pool, harvested on a later tick."""
+        assert self._pool is not None
+        state = slot.state
+        # An attempt that waited for a foreign execution is still unused: reuse it.
+        if state.current is None or state.current.outcome is not None:
+            state.attempts.append(Attempt(number=len(state.attempts) + 1))
+        state.outcome = JobOutcome.RUNNING
+        slot.errors = 0
+        resolve_first, slot.resolve_pending = slot.resolve_pending, False
+        self.emit("triggering", slot, "triggering")
+        slot.starting = self._pool.submit(
+            start_attempt,
+            self.api,
+            slot.job,
+            self._own_executions(),
+            resolve_timeout=self.options.trigger_resolve_timeout,
+            poll_interval=self.pipeline.policies.poll_interval,
+            cancelled=self._stop_triggers,
+            previous_execution_id=slot.resolve_from,
+            resolve_first=resolve_first,
+            on_send=lambda previous: self.emit(
+                "trigger_sent", slot, "sending trigger", previous_execution_id=previous
+            ),
+        )
+
+    def _own_executions(self) -> set[int]:
+        return {
+            attempt.execution_id
+            for slot in self.slots.values()
+            for attempt in slot.state.attempts
+            if attempt.execution_id is not None and not attempt.attached
+        }
+
+    def _harvest_starts(self) -> bool:
+        changed = False
+        for slot in self.slots.values():
+            if slot.starting is None or not slot.starting.done():
+                continue
+            result = slot.starting.result()
+            slot.starting = None
+            self._apply_start(slot, result)
+            changed = True
+        return changed
+
+    def _apply_start(self, slot: Slot, result: StartResult) -> None:
+        attempt = slot.state.current
+        assert attempt is not None
+        if result.waiting_on is not None:
+            slot.waiting_on = result.waiting_on
+            slot.state.outcome = JobOutcome.WAITING
+            self.emit(
+                "waiting",
+                slot,
+                f"waiting for execution {result.waiting_on}, started outside this run",
+                execution_id=result.waiting_on,
+            )
+            return
+        slot.waiting_on = None
+        if result.execution_id is None:
+            attempt.error = result.error
+            self._attempt_over(slot, JobOutcome.FAILED, result.error or "trigger failed", None)
+            return
+        attempt.execution_id = result.execution_id
+        attempt.attached = result.attached
+        attempt.triggered_at = self.clock.now()
+        slot.started_at = self.clock.monotonic()
+        kind = "attached" if result.attached else "triggered"
+        how = " (its answer was lost; found it by status)" if result.recovered else ""
+        self.emit(
+            kind,
+            slot,
+            f"{kind} execution {result.execution_id}{how}",
+            execution_id=result.execution_id,
+            recovered=result.recovered,
+        )
+        if self.run.halted_by is not None and slot.job.when is When.ALL_SUCCESS:
+            self._request_stop(slot, JobOutcome.CANCELED, "the run is stopping")
+
+    # -- polling ------------------------------------------------------------------
+
+    def _watches(self) -> dict[int, Slot]:
+        watched: dict[int, Slot] = {}
+        for slot in self.slots.values():
+            attempt = slot.state.current
+            if slot.waiting_on is not None and slot.state.outcome is JobOutcome.WAITING:
+                watched[slot.waiting_on] = slot
+            elif (
+                slot.state.outcome is JobOutcome.RUNNING
+                and slot.starting is None
+                and attempt is not None
+                and attempt.execution_id is not None
+            ):
+                watched[attempt.execution_id] = slot
+        return watched
+
+    def _poll(self) -> bool:
+        assert self._pool is not None
+        watched = self._watches()
+        if not watched:
+            return False
+        watches = [Watch(eid, slot.state.configuration_id) for eid, slot in watched.items()]
+        tick = poll(self.api, watches, self._pool, batch=self.options.batch_polling)
+        self._note_reachability(tick.transient)
+        changed = False
+        for execution_id, observation in tick.observations.items():
+            slot = watched[execution_id]
+            if slot.state.outcome is JobOutcome.WAITING:
+                changed = self._observe_foreign(slot, observation) or changed
+            else:
+                changed = self._observe(slot, observation) or changed
+        return changed
+
+    def _note_reachability(self, transient: str | None) -> None:
+        now = self.clock.monotonic()
+        if transient is not None and self.run.unreachable_since is None:
+            self.run.unreachable_since = now
+            self.emit(
+                "server_unreachable", message=f"server not answering, will keep trying: {transient}"
+            )
+        elif transient is None and self.run.unreachable_since is not None:
+            down = now - self.run.unreachable_since
+            self.run.unreachable_since = None
+            self.emit("server_back", message=f"server answering again after {down:.1f}s")
+
+    def _observe_foreign(self, slot: Slot, observation: Observation) -> bool:
+        status = _observed_status(observation)
+        if status is None or not status.is_terminal:
+            return False
+        self.emit(
+            "waited", slot, f"execution {slot.waiting_on} ended ({status.value}); triggering now"
+        )
+        slot.waiting_on = None
+        slot.state.outcome = JobOutcome.PENDING
+        slot.not_before = 0.0
+        return True
+
+    def _observe(self, slot: Slot, observation: Observation) -> bool:
+        attempt = slot.state.current
+        assert attempt is not None
+        if observation.error is not None:
+            slot.errors += 1
+            if slot.errors >= MAX_OBSERVATION_ERRORS:
+                attempt.error = observation.error
+                self._attempt_over(slot, JobOutcome.FAILED, observation.error, None)
+                return True
+            return False
+        slot.errors = 0
+        if observation.running is not None:
+            return self._update_running(slot, attempt, observation.running)
+        assert observation.details is not None
+        return self._update_details(slot, attempt, observation.details)
+
+    def _update_running(self, slot: Slot, attempt: Attempt, entry: RunningJob) -> bool:
+        attempt.progress = entry.progress
+        attempt.estimate_seconds = entry.estimate_seconds
+        attempt.server_start = attempt.server_start or entry.start_time
+        slot.state.configuration_id = slot.state.configuration_id or entry.configuration_id
+        return self._status_changed(slot, attempt, entry.status, entry.raw_status)
+
+    def _update_details(self, slot: Slot, attempt: Attempt, details: JobDetails) -> bool:
+        attempt.server_start = details.start_time or attempt.server_start
+        attempt.server_stop = details.stop_time
+        slot.state.configuration_id = details.configuration_id or slot.state.configuration_id
+        slot.state.file_id = details.file_id or slot.state.file_id
+        changed = self._status_changed(slot, attempt, details.status, details.raw_status)
+        if not details.status.is_terminal:
+            return changed
+        attempt.counters = dict(details.counters)
+        attempt.detected_at = self.clock.now()
+        self._finish_attempt(slot, attempt, details.status)
+        return True
+
+    def _status_changed(self, slot: Slot, attempt: Attempt, status: JobStatus, raw: str) -> bool:
+        attempt.status, attempt.raw_status = status, raw
+        if status is slot.last_status:
+            return False
+        slot.last_status = status
+        shown = raw if status is JobStatus.UNKNOWN else status.value
+        self.emit("status", slot, f"execution {attempt.execution_id} is {shown}", status=shown)
+        return True
+
+    # -- verdicts -----------------------------------------------------------------
+
+    def _finish_attempt(self, slot: Slot, attempt: Attempt, status: JobStatus) -> None:
+        if slot.stop_outcome is not None:
+            attempt.stop_confirmed = status is JobStatus.CANCELED
+            if status is JobStatus.CANCELED:
+                outcome, why = slot.stop_outcome, slot.state.reason or "stopped"
+                self._attempt_over(
+                    slot, outcome, why, status, retry=outcome is JobOutcome.TIMED_OUT
+                )
+                return
+            # It ended on its own before the stop took effect: report what really happened.
+            slot.stop_outcome = None
+        outcome, reason = execution_verdict(slot.job, status)
+        if outcome is JobOutcome.SUCCEEDED and slot.job.expect:
+            problems = failed_gates(slot.job.expect, attempt.counters)
+            if problems:
+                attempt.error = "expect gate failed: " + "; ".join(problems)
+                self._attempt_over(slot, JobOutcome.FAILED, attempt.error, status, retry=False)
+                return
+        self._attempt_over(slot, outcome, reason, status)
+
+    def _attempt_over(
+        self,
+        slot: Slot,
+        outcome: JobOutcome,
+        reason: str | None,
+        status: JobStatus | None,
+        *,
+        retry: bool = True,
+    ) -> None:
+        """Close the current attempt; retry, succeed or fail the job."""
+        attempt = slot.state.current
+        assert attempt is not None
+        attempt.outcome = outcome
+        attempt.error = attempt.error or (reason if outcome is not JobOutcome.SUCCEEDED else None)
+        slot.stop_outcome, slot.stop_sent_at, slot.last_status = None, None, None
+        if outcome is JobOutcome.SUCCEEDED:
+            slot.state.outcome, slot.state.reason = outcome, None
+            self.emit("finished", slot, _finished_text(attempt, outcome), outcome=outcome.value)
+            return
+        slot.failures += 1
+        if retry and self._may_retry(slot, outcome, status):
+            delay = retry_delay(slot.job.retry, slot.failures, self.rng)
+            slot.state.outcome = JobOutcome.PENDING
+            slot.not_before = self.clock.monotonic() + delay
+            self.emit(
+                "retry_scheduled",
+                slot,
+                f"{outcome.value} ({reason}); retrying in {delay:.1f}s",
+                delay=delay,
+                outcome=outcome.value,
+            )
+            return
+        slot.state.outcome, slot.state.reason = outcome, reason
+        self.emit("finished", slot, _finished_text(attempt, outcome, reason), outcome=outcome.value)
+        self._job_failed(slot)
+
+    def _may_retry(self, slot: Slot, outcome: JobOutcome, status: JobStatus | None) -> bool:
+        if self.run.halted_by is not None or self.run.interrupted or self.run.timed_out:
+            return False
+        if slot.failures > slot.job.retry.retries:
+            return False
+        kind = retry_kind(outcome, status)
+        if kind is None and outcome is JobOutcome.FAILED and status is None:
+            kind = "ERROR"  # the trigger itself failed: worth another go like an ERROR run
+        return kind is not None and kind in slot.job.retry.retry_on
+
+    def _job_failed(self, slot: Slot) -> None:
+        policy = self.pipeline.policies.on_failure
+        if policy is OnFailure.CONTINUE or self.run.halted_by is not None:
+            return
+        self.run.halted_by = slot.job.name
+        if policy is OnFailure.CANCEL:
+            self.emit(
+                "cancelling",
+                message=f"{slot.job.name} failed: stopping the jobs this "
+                "run started (on_failure: cancel)",
+            )
+            for other in self.slots.values():
+                if other.state.outcome is JobOutcome.RUNNING and other.job.when is When.ALL_SUCCESS:
+                    self._request_stop(
+                        other, JobOutcome.CANCELED, f"canceled: {slot.job.name} failed"
+                    )
+        else:
+            self.emit(
+                "draining",
+                message=f"{slot.job.name} failed: starting nothing new "
+                "(on_failure: finish_running)",
+            )
+
+    # -- skipping -----------------------------------------------------------------
+
+    def _settle(self) -> bool:
+        changed = False
+        for slot in self.slots.values():
+            if slot.state.outcome is not JobOutcome.PENDING:
+                continue
+            reason = self._skip_reason(slot)
+            if reason is not None:
+                slot.state.outcome, slot.state.reason = JobOutcome.SKIPPED, reason
+                self.emit("skipped", slot, f"skipped: {reason}")
+                changed = True
+        return changed
+
+    def _skip_reason(self, slot: Slot) -> str | None:
+        needs = self._need_outcomes(slot.job)
+        if self.run.halted_by is not None and slot.job.when is When.ALL_SUCCESS:
+            return (
+                f"not started: {self.run.halted_by} failed (on_failure: "
+                f"{self.pipeline.policies.on_failure.value})"
+            )
+        if readiness(slot.job, needs.values()) is False:
+            return skip_reason(slot.job, needs)
+        return None
+
+    # -- stopping -----------------------------------------------------------------
+
+    def _enforce_timeouts(self) -> None:
+        now = self.clock.monotonic()
+        for slot in self.slots.values():
+            limit = slot.job.timeout
+            if (
+                limit is None
+                or slot.state.outcome is not JobOutcome.RUNNING
+                or slot.started_at is None
+                or slot.stop_outcome is not None
+                or slot.starting is not None
+            ):
+                continue
+            if now - slot.started_at > limit:
+                self._request_stop(slot, JobOutcome.TIMED_OUT, f"timed out after {limit:g}s")
+        self._expire_stops(now)
+
+    def _expire_stops(self, now: float) -> None:
+        """Give up on stops the server never confirmed; the attempt ends unconfirmed."""
+        for slot in self.slots.values():
+            if slot.stop_sent_at is None or slot.stop_outcome is None:
+                continue
+            if now - slot.stop_sent_at > self.options.stop_confirm_timeout:
+                attempt = slot.state.current
+                assert attempt is not None
+                attempt.stop_confirmed = False
+                outcome = slot.stop_outcome
+                self.emit("stop_unconfirmed", slot, "the server never confirmed the stop")
+                self._attempt_over(slot, outcome, slot.state.reason, None, retry=False)
+
+    def _request_stop(self, slot: Slot, outcome: JobOutcome, reason: str) -> None:
+        """Ask Datameer to stop the job's execution; the outcome is set once it is confirmed."""
+        assert self._pool is not None
+        attempt = slot.state.current
+        if attempt is None or attempt.execution_id is None or slot.stop_outcome is not None:
+            return
+        slot.stop_outcome = outcome
+        slot.state.reason = reason
+        slot.stop_sent_at = self.clock.monotonic()
+        attempt.stop_requested = True
+        self.emit(
+            "stop_requested",
+            slot,
+            f"stopping execution {attempt.execution_id}: {reason}",
+            execution_id=attempt.execution_id,
+        )
+        self._stops.append(self._pool.submit(self._send_stop, slot.job, attempt.execution_id))
+
+    def _send_stop(self, job: Job, execution_id: int) -> None:
+        try:
+            self.api.stop(job.ref)
+        except EndpointUnavailableError:
+            self.api.stop_legacy(execution_id)
+        except ApiError as error:
+            log.warning("%s: could not stop execution %s: %s", job.name, execution_id, error)
+
+    def _halt(self, outcome: JobOutcome, reason: str) -> None:
+        """Stop everything this run started and skip everything it did not."""
+        self._stop_triggers.set()
+        for slot in self.slots.values():
+            if slot.starting is not None:
+                slot.starting.result()  # a trigger in flight either lands or is abandoned
+                slot.starting = None
+        self._harvest_starts()
+        for slot in self.slots.values():
+            if slot.state.outcome is JobOutcome.RUNNING:
+                self._request_stop(slot, outcome, reason)
+            elif slot.state.outcome in (JobOutcome.PENDING, JobOutcome.WAITING):
+                slot.state.outcome, slot.state.reason = JobOutcome.SKIPPED, f"not run: {reason}"
+                slot.waiting_on = None
+                self.emit("skipped", slot, f"skipped: {reason}")
+
+    def _finish_stops(self) -> None:
+        """Watch stopped executions until the server confirms or the confirmation times out."""
+        while any(slot.stop_outcome is not None for slot in self.slots.values()):
+            if not self._poll():
+                # Not self.cancelled.wait: after Ctrl-C that event is set and would spin.
+                time.sleep(self.pipeline.policies.poll_interval)
+            self._expire_stops(self.clock.monotonic())
+        for future in self._stops:
+            future.result()
+
+
+def _observed_status(observation: Observation) -> JobStatus | None:
+    if observation.details is not None:
+        return observation.details.status
+    if observation.running is not None:
+        return observation.running.status
+    return None
+
+
+def _finished_text(attempt: Attempt, outcome: JobOutcome, reason: str | None = None) -> str:
+    execution = f"execution {attempt.execution_id} " if attempt.execution_id is not None else ""
+    detail = f": {reason}" if reason else ""
+    return f"{execution}{outcome.value.lower()}{detail}"
