@@ -139,5 +139,6 @@ class Pipeline:
     server: ServerSettings = field(default_factory=ServerSettings)
     variables: Mapping[str, str] = field(default_factory=dict)
     policies: RunPolicies = field(default_factory=RunPolicies)
-    # The optional ``emulator:`` scenario, handed as-is to runner.emulator.
-    emulator_scenario: Mapping[str, Any] | None = None
+    # The optional ``emulator:`` scenario: an inline mapping handed as-is to
+    # runner.emulator, or the absolute path of a scenario file.
+    emulator_scenario: Mapping[str, Any] | str | None = None

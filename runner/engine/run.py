@@ -93,7 +93,11 @@ def run_pipeline(
                 started,
                 "run_started",
                 message=f"run of {pipeline.name} ({mode.value} mode: {reason})",
-                data={"mode": mode.value, "resume": request.resume},
+                data={
+                    "mode": mode.value,
+                    "resume": request.resume,
+                    "file": str(Path(pipeline.path).resolve()),
+                },
             )
         )
         scheduler = _scheduler(pipeline, api, request, fanout, clock, cancelled, resumed)

@@ -357,10 +357,18 @@ class ClientScheduler:
 
     def _observe_foreign(self, slot: Slot, observation: Observation) -> bool:
         status = _observed_status(observation)
-        if status is None or not status.is_terminal:
+        if observation.error is not None:
+            slot.errors += 1
+            if slot.errors < MAX_OBSERVATION_ERRORS:
+                return False
+        elif status is None or not status.is_terminal:
             return False
+        slot.errors = 0
         self.emit(
-            "waited", slot, f"execution {slot.waiting_on} ended ({status.value}); triggering now"
+            "waited",
+            slot,
+            f"execution {slot.waiting_on} ended ({status.value if status else 'gone'}); "
+            "triggering now",
         )
         slot.waiting_on = None
         slot.state.outcome = JobOutcome.PENDING
@@ -564,6 +572,11 @@ class ClientScheduler:
         assert self._pool is not None
         attempt = slot.state.current
         if attempt is None or attempt.execution_id is None or slot.stop_outcome is not None:
+            return
+        if attempt.attached:
+            # Not this run's execution: leave it running, but stop waiting for it.
+            why = f"{reason} (execution {attempt.execution_id} left running: not started by dmpipe)"
+            self._attempt_over(slot, outcome, why, None, retry=False)
             return
         slot.stop_outcome = outcome
         slot.state.reason = reason
