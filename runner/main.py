@@ -20,8 +20,13 @@ from runner.errors import EXIT_INTERRUPTED, DmpipeError, UsageError
 
 # Modules under runner.commands, in the order `dmpipe --help` lists them.
 COMMANDS = (
+    "run",
+    "validate",
+    "plan",
+    "graph",
     "job",
     "emulator",
+    "schema",
 )
 
 

@@ -97,6 +97,7 @@ class ClientScheduler:
         self.options = options or EngineOptions()
         self.cancelled = cancelled or threading.Event()
         self._stop_triggers = threading.Event()
+        self._wake = threading.Event()
         self.rng = random.Random(self.options.seed)
         self.slots = {name: Slot(job, JobState(name)) for name, job in pipeline.jobs.items()}
         self.run = RunState(started_at=self.clock.monotonic())
@@ -119,12 +120,14 @@ class ClientScheduler:
                 if self._halt_requested():
                     break
                 changed = self._tick()
+                if self._all_final():
+                    break
                 interval = (
                     policies.poll_interval
                     if changed
                     else min(interval * 1.5, policies.max_poll_interval)
                 )
-                self.cancelled.wait(self._next_wait(interval))
+                self._sleep(self._next_wait(interval))
             self._finish_stops()
             self._stop_triggers.set()
         return {name: slot.state for name, slot in self.slots.items()}
@@ -137,15 +140,26 @@ class ClientScheduler:
         slot.resolve_pending = earlier.unresolved_trigger
         slot.resolve_from = earlier.previous_execution_id
 
+    def _sleep(self, seconds: float) -> None:
+        """Wait until the next tick, waking early for a landed trigger or an interrupt."""
+        deadline = self.clock.monotonic() + seconds
+        while not self.cancelled.is_set():
+            remaining = deadline - self.clock.monotonic()
+            # Short slices: the interrupt event is set from a signal handler, not this Event.
+            if remaining <= 0 or self._wake.wait(min(remaining, 0.1)):
+                break
+        self._wake.clear()
+
     def begin(self) -> None:
         """Hook for work before the first tick (the sequential mode's trigger)."""
 
     def _tick(self) -> bool:
         changed = self._harvest_starts()
         self._enforce_timeouts()
-        changed = self._start_ready() or changed
         changed = self._poll() or changed
-        return self._settle() or changed
+        changed = self._settle() or changed
+        # Last, so that a job is triggered in the same tick its needs were seen finishing.
+        return self._start_ready() or changed
 
     def _halt_requested(self) -> bool:
         if self.cancelled.is_set():
@@ -255,6 +269,7 @@ class ClientScheduler:
                 "trigger_sent", slot, "sending trigger", previous_execution_id=previous
             ),
         )
+        slot.starting.add_done_callback(lambda _: self._wake.set())
 
     def _own_executions(self) -> set[int]:
         return {

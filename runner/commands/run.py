@@ -1,0 +1,71 @@
+"""``dmpipe run FILE``: run a pipeline on Datameer (or the emulator) and write its report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from runner.commands import options as common
+
+
+def register(subparsers: Any) -> None:
+    """Add ``dmpipe run`` to the command line."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "run",
+        help="run a pipeline",
+        description="Validate a pipeline file, run its jobs on Datameer and write a report.",
+    )
+    parser.add_argument("file", nargs="?", type=Path, help="the pipeline file")
+    parser.add_argument(
+        "--emulator",
+        action="store_true",
+        help="run on an in-process Datameer emulator (the file's emulator: scenario, or one "
+        "derived from its jobs)",
+    )
+    parser.add_argument("--mode", choices=["auto", "client", "sequential"], help="override mode:")
+    common.add_selection(parser)
+    common.add_variables(parser)
+    parser.add_argument("--report-dir", type=Path, help="where to write the report and journal")
+    parser.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help="continue the run recorded in DIR: re-attach to running executions, re-run what "
+        "failed or never ran",
+    )
+    parser.add_argument(
+        "--strict-plan", action="store_true", help="sequential mode: plan drift is an error"
+    )
+    parser.add_argument(
+        "--no-batch-polling",
+        action="store_true",
+        help="poll every job on its own instead of one list-running call per tick",
+    )
+    common.add_server(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the pipeline; the exit code says how it went."""
+    from runner.engine.api import EngineOptions
+    from runner.engine.events import ProgressLines
+    from runner.interrupt import graceful_interrupts
+    from runner.launch import RunOptions, run_file
+    from runner.model import Mode
+
+    options = RunOptions(
+        mode=Mode(args.mode) if args.mode else None,
+        select=tuple(args.select),
+        exclude=tuple(args.exclude),
+        variables=common.parse_variables(args.var),
+        report_dir=args.report_dir,
+        resume_dir=args.resume,
+        server=common.server_settings(args),
+        emulator=args.emulator,
+        engine=EngineOptions(strict_plan=args.strict_plan, batch_polling=not args.no_batch_polling),
+    )
+    with graceful_interrupts() as cancelled:
+        outcome = run_file(args.file, options, ProgressLines(sys.stderr), cancelled)
+    return outcome.exit_code

@@ -1,0 +1,140 @@
+"""Building pipelines and emulator scenarios for engine tests, and running them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.client import DatameerClient
+from runner.emulator import EmulatorServer
+from runner.engine.api import EngineOptions
+from runner.engine.events import RunEvent
+from runner.engine.outcome import JobOutcome
+from runner.engine.run import RunOutcome, RunRequest, run_pipeline
+from runner.model import (
+    AlreadyRunning,
+    CounterExpectation,
+    Job,
+    Mode,
+    OnFailure,
+    Pipeline,
+    RetryPolicy,
+    RunPolicies,
+    WarningsAs,
+    When,
+)
+from runner.reference import JobRef
+
+USER, PASSWORD = "admin", "admin"
+
+
+def artifact(file_id: int, duration: float = 2, **extra: Any) -> dict[str, Any]:
+    """One emulated artifact; durations are emulated seconds."""
+    return {"file_id": file_id, "duration": duration, "queue_time": 0, **extra}
+
+
+def scenario(*artifacts: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A scenario where 100 emulated seconds pass per real second."""
+    return {
+        "version": "7.5.2",
+        "time_scale": 100,
+        "users": {USER: {"password": PASSWORD}},
+        "artifacts": list(artifacts),
+        **extra,
+    }
+
+
+def job(
+    name: str,
+    file_id: int,
+    *needs: str,
+    retries: int = 0,
+    retry_on: tuple[str, ...] = ("ERROR",),
+    timeout: float | None = None,
+    when: When = When.ALL_SUCCESS,
+    warnings: WarningsAs = WarningsAs.SUCCESS,
+    already_running: AlreadyRunning = AlreadyRunning.WAIT,
+    expect: tuple[CounterExpectation, ...] = (),
+) -> Job:
+    """A pipeline job with fast retries."""
+    return Job(
+        name=name,
+        ref=JobRef.parse(file_id),
+        needs=needs,
+        when=when,
+        retry=RetryPolicy(
+            retries=retries, delay=0.05, backoff=1, jitter=False, retry_on=frozenset(retry_on)
+        ),
+        timeout=timeout,
+        warnings=warnings,
+        already_running=already_running,
+        expect=expect,
+    )
+
+
+def pipeline(
+    *jobs: Job,
+    on_failure: OnFailure = OnFailure.CANCEL,
+    mode: Mode = Mode.CLIENT,
+    variables: Mapping[str, str] | None = None,
+    max_parallel: int | None = None,
+    timeout: float | None = None,
+) -> Pipeline:
+    """A pipeline polling every 20 ms."""
+    return Pipeline(
+        name="test",
+        path="test.yaml",
+        version=1,
+        jobs={j.name: j for j in jobs},
+        mode=mode,
+        variables=dict(variables or {}),
+        policies=RunPolicies(
+            on_failure=on_failure,
+            max_parallel=max_parallel,
+            timeout=timeout,
+            poll_interval=0.02,
+            max_poll_interval=0.1,
+        ),
+    )
+
+
+@dataclass
+class Run:
+    """A finished run with what it emitted."""
+
+    outcome: RunOutcome
+    events: list[RunEvent] = field(default_factory=list)
+
+    def outcome_of(self, name: str) -> JobOutcome:
+        return self.outcome.states[name].outcome
+
+    def kinds(self, name: str = "") -> list[str]:
+        return [e.kind for e in self.events if not name or e.job == name]
+
+
+def run(
+    server: EmulatorServer,
+    pipe: Pipeline,
+    report_dir: Path,
+    *,
+    mode: Mode | None = None,
+    options: EngineOptions | None = None,
+    cancelled: threading.Event | None = None,
+    resume: bool = False,
+) -> Run:
+    """Run ``pipe`` against the emulator through the real client."""
+    events: list[RunEvent] = []
+    request = RunRequest(
+        mode=mode or pipe.mode,
+        mode_reason="test",
+        report_dir=report_dir,
+        server_url=server.url,
+        resume=resume,
+        options=options or EngineOptions(trigger_resolve_timeout=2.0, stop_confirm_timeout=5.0),
+    )
+    with DatameerClient(server.url, user=USER, password=PASSWORD, backoff_factor=0.01) as api:
+        outcome = run_pipeline(pipe, api, request, events.append, cancelled=cancelled)
+    return Run(outcome, events)
