@@ -22,6 +22,8 @@ class ConfigurationStatus:
     configuration_id: int | None
     status: JobStatus
     raw_status: str
+    # The answer's "id": the latest execution of the configuration (None when it never ran).
+    execution_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ class JobRef:
             return cls(RefKind.FILE_ID, str(int(value)))
         if _UUID.match(value):
             return cls(RefKind.UUID, value.lower())
+        if not value.strip("/"):
+            raise ValueError(f"the path {value!r} names no artifact")
         return cls(RefKind.PATH, value)
 
     def url_segment(self) -> str:

@@ -1,12 +1,407 @@
-"""``dmpipe job ...``: one subcommand per Datameer REST endpoint (placeholder)."""
+"""``dmpipe job ...``: call one Datameer REST endpoint and print its answer.
+
+Thin by design: parse the arguments, make one ``DatameerClient`` call, print
+the record (aligned text, or ``--json``).  Failures are ``runner.errors``
+raised by the client; ``main()`` prints them and picks the exit code.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import dataclasses
+import enum
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from runner.errors import EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from runner.client import DatameerClient
+
+_WHY_NO_FLAG = (
+    "there is no --password option: a password on the command line leaks into shell history "
+    "and process lists; set DATAMEER_PASSWORD or DATAMEER_PASSWORD_FILE, or use ~/.netrc"
+)
 
 
 def register(subparsers: Any) -> None:
-    """Add ``dmpipe job`` to the command line."""
-    parser: argparse.ArgumentParser = subparsers.add_parser("job", help="call one API endpoint")
-    parser.set_defaults(func=lambda args: 0)
+    """Add ``dmpipe job`` and its subcommands to the command line."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "job",
+        help="call one Datameer API endpoint (status, trigger, stop ...)",
+        description="Call one Datameer REST API endpoint and print the answer.",
+    )
+    _add_connection(parser, top=True)
+    commands = parser.add_subparsers(dest="job_command", metavar="ACTION", required=True)
+    for name, help_text, arguments, action in _ACTIONS:
+        sub = commands.add_parser(
+            name, help=help_text, description=help_text[0].upper() + help_text[1:] + "."
+        )
+        arguments(sub)
+        _add_connection(sub, top=False)
+        sub.set_defaults(func=lambda args, action=action: _run(args, action))
+
+
+def _add_connection(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """The connection options, on ``job`` and again after the action (``top`` False):
+    there they default to SUPPRESS so they never undo a value given before the action."""
+
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    group = parser.add_argument_group(
+        "connection",
+        "the password comes from DATAMEER_PASSWORD, DATAMEER_PASSWORD_FILE or ~/.netrc",
+    )
+    group.add_argument("--server", metavar="URL", default=default(None), help="$DATAMEER_URL")
+    group.add_argument("--user", metavar="NAME", default=default(None), help="$DATAMEER_USER")
+    group.add_argument(
+        "--insecure",
+        action="store_true",
+        default=default(False),
+        help="do not verify the TLS certificate (not recommended)",
+    )
+    group.add_argument(
+        "--ca-bundle", metavar="FILE", default=default(None), help="trust the CAs in this PEM file"
+    )
+    group.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_positive_float,
+        default=default(None),
+        help="wait at most this long for each answer (default 30)",
+    )
+    group.add_argument(
+        "--retries",
+        metavar="N",
+        type=_count("--retries"),
+        default=default(3),
+        help="retries of a read on connection errors and 5xx (default 3; never for a trigger)",
+    )
+    group.add_argument(
+        "--json", action="store_true", default=default(False), help="print the answer as JSON"
+    )
+    group.add_argument("--password", nargs="?", action=_RefusePassword, help=argparse.SUPPRESS)
+
+
+class _RefusePassword(argparse.Action):
+    """``--password`` exists only to say why it does not (without echoing the value)."""
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        raise UsageError(_WHY_NO_FLAG)
+
+
+# -- argument types --------------------------------------------------------------------
+
+
+def _count(name: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.strip().isdigit() or not text.strip().isascii():
+            raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+        return int(text)
+
+    parse.__name__ = name
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+def _reference(text: str) -> Any:
+    from runner.reference import JobRef
+
+    try:
+        return JobRef.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _id_argument(parser: argparse.ArgumentParser, name: str, **kw: Any) -> None:
+    parser.add_argument(name.lower(), metavar=name, type=_count(name), **kw)
+
+
+# -- the actions: arguments, then the call ---------------------------------------------
+
+
+def _status_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ref", metavar="REF", help="file id, uuid or path (with --v1: CONFIG_ID)")
+    parser.add_argument(
+        "--v1", action="store_true", help="use the v1 call: REF is a job-configuration-id"
+    )
+
+
+def _status(client: DatameerClient, args: argparse.Namespace) -> object:
+    if args.v1:
+        return client.job_status(_count("CONFIG_ID")(args.ref))
+    return client.execution_status(_reference(args.ref))
+
+
+def _history_arguments(parser: argparse.ArgumentParser) -> None:
+    _id_argument(parser, "CONFIG_ID")
+    parser.add_argument("--start", type=_count("--start"), default=0, help="skip this many")
+    parser.add_argument("--length", type=_count("--length"), default=10, help="at most this many")
+
+
+def _history(client: DatameerClient, args: argparse.Namespace) -> object:
+    return client.job_history(args.config_id, args.start, args.length)
+
+
+def _details_arguments(parser: argparse.ArgumentParser) -> None:
+    _id_argument(parser, "EXECUTION_ID")
+
+
+def _details(client: DatameerClient, args: argparse.Namespace) -> object:
+    return client.job_details(args.execution_id)
+
+
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _running(client: DatameerClient, args: argparse.Namespace) -> object:
+    return client.list_running()
+
+
+def _trigger_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "ref", metavar="REF", help="file id, uuid or path (with --legacy: CONFIG_ID)"
+    )
+    parser.add_argument(
+        "--legacy",
+        action="store_true",
+        help="use the pre-7.2.5 call: REF is a job-configuration-id",
+    )
+
+
+def _trigger(client: DatameerClient, args: argparse.Namespace) -> object:
+    if args.legacy:
+        return client.trigger_legacy(_count("CONFIG_ID")(args.ref))
+    return client.trigger(_reference(args.ref))
+
+
+def _sequence_arguments(parser: argparse.ArgumentParser) -> None:
+    _id_argument(parser, "FILE_ID", nargs="+")
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a workbook variable (repeatable)",
+    )
+
+
+def _sequence(client: DatameerClient, args: argparse.Namespace) -> object:
+    return client.trigger_sequence(args.file_id, _variables(args.var))
+
+
+def _stop_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "ref", metavar="REF", help="file id, uuid or path (with --legacy: EXECUTION_ID)"
+    )
+    parser.add_argument(
+        "--legacy", action="store_true", help="use the pre-7.2.5 call: REF is an execution id"
+    )
+
+
+def _stop(client: DatameerClient, args: argparse.Namespace) -> object:
+    if args.legacy:
+        execution_id = _count("EXECUTION_ID")(args.ref)
+        client.stop_legacy(execution_id)
+        return _Stopped(f"execution {execution_id}")
+    from runner.client import describe
+
+    ref = _reference(args.ref)
+    client.stop(ref)
+    return _Stopped(describe(ref))
+
+
+def _delete_arguments(parser: argparse.ArgumentParser) -> None:
+    _id_argument(parser, "DATA_ID")
+
+
+def _delete(client: DatameerClient, args: argparse.Namespace) -> object:
+    return client.delete_data(args.data_id)
+
+
+_Action = Callable[["DatameerClient", argparse.Namespace], object]
+
+_ACTIONS: Sequence[tuple[str, str, Callable[[argparse.ArgumentParser], None], _Action]] = (
+    ("status", "show the status of a job's latest execution", _status_arguments, _status),
+    (
+        "history",
+        "list a job configuration's executions, newest first",
+        _history_arguments,
+        _history,
+    ),
+    ("details", "show the counters and times of one execution", _details_arguments, _details),
+    ("running", "list the queued and running executions", _no_arguments, _running),
+    ("trigger", "start a job", _trigger_arguments, _trigger),
+    (
+        "trigger-sequence",
+        "start jobs and their data-driven downstream chain",
+        _sequence_arguments,
+        _sequence,
+    ),
+    ("stop", "stop a job's running execution", _stop_arguments, _stop),
+    ("delete", "mark a job's data for deletion", _delete_arguments, _delete),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Stopped:
+    """What ``job stop`` reports: the server answers a stop with no body."""
+
+    stop_requested_for: str
+
+
+def _variables(pairs: list[str]) -> dict[str, str]:
+    variables: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--var expects NAME=VALUE, got {pair!r}")
+        variables[name.strip()] = value
+    return variables
+
+
+# -- running one action ------------------------------------------------------------------
+
+
+def _run(args: argparse.Namespace, action: _Action) -> int:
+    """Check the arguments, connect, call, print; returns the exit code."""
+    from runner.client import DatameerClient, Timeout
+    from runner.credentials import resolve_server
+    from runner.model import ServerSettings
+
+    _check_references(args)
+    settings = resolve_server(
+        args.server,
+        args.user,
+        settings=ServerSettings(ca_bundle=args.ca_bundle, verify_tls=not args.insecure),
+    )
+    if not settings.verify_tls:
+        print("dmpipe: warning: TLS certificate verification is off", file=sys.stderr)
+    timeout = Timeout() if args.timeout is None else Timeout(min(5.0, args.timeout), args.timeout)
+    with DatameerClient.from_settings(settings, timeout=timeout, retries=args.retries) as client:
+        result = action(client, args)
+    print(_as_json(result) if args.json else _as_text(result))
+    return EXIT_OK
+
+
+def _check_references(args: argparse.Namespace) -> None:
+    """Refuse a malformed REF before anything is resolved or sent."""
+    if not hasattr(args, "ref"):
+        return
+    if getattr(args, "v1", False):
+        name, parse = "CONFIG_ID", _count("CONFIG_ID")
+    elif getattr(args, "legacy", False):
+        name = "CONFIG_ID" if args.job_command == "trigger" else "EXECUTION_ID"
+        parse = _count(name)
+    else:
+        name, parse = "REF", _reference
+    try:
+        parse(args.ref)
+    except argparse.ArgumentTypeError as error:
+        raise UsageError(f"dmpipe job {args.job_command}: argument {name}: {error}") from None
+
+
+# -- output ---------------------------------------------------------------------------
+
+
+def _as_json(result: object) -> str:
+    return json.dumps(_jsonable(result), indent=2)
+
+
+def _jsonable(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    return value
+
+
+def _as_text(result: object) -> str:
+    from runner.records import ExecutionPlan
+
+    if isinstance(result, _Stopped):
+        return f"stop requested for {result.stop_requested_for}"
+    if isinstance(result, ExecutionPlan):
+        return _table(
+            result.steps, ("configuration_id", "configuration_name", "triggered", "execution_id")
+        )
+    if isinstance(result, list):
+        if not result:
+            return "(none)"
+        return _table(
+            result, tuple(f.name for f in dataclasses.fields(result[0]) if f.name != "raw_status")
+        )
+    return "\n".join(_aligned(_record_lines(result)))
+
+
+def _record_lines(record: object) -> list[tuple[str, str]]:
+    lines: list[tuple[str, str]] = []
+    for field in dataclasses.fields(record):  # type: ignore[arg-type]
+        value = getattr(record, field.name)
+        if field.name == "raw_status" or value is None or value == {}:
+            continue
+        if field.name == "counters":
+            lines.append(("counters", ""))
+            lines.extend((f"  {name}", f"{count:,}") for name, count in sorted(value.items()))
+            continue
+        lines.append((_label(field.name), _show(field.name, value, record)))
+    return lines
+
+
+def _table(rows: Sequence[object], columns: tuple[str, ...]) -> str:
+    header = [_label(column).upper() for column in columns]
+    cells = [[_show(column, getattr(row, column), row) for column in columns] for row in rows]
+    widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(columns))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in [header, *cells]
+    )
+
+
+def _aligned(lines: list[tuple[str, str]]) -> list[str]:
+    width = max((len(label) for label, _ in lines), default=0) + 1
+    return [f"{label + ':':<{width}} {value}".rstrip() for label, value in lines]
+
+
+def _label(name: str) -> str:
+    return name.removesuffix("_seconds").replace("_", " ")
+
+
+def _show(name: str, value: object, record: object) -> str:
+    """One value as text; a status the client did not recognise shows the server's spelling."""
+    if value is None:
+        return "-"
+    if isinstance(value, enum.Enum):
+        raw = getattr(record, "raw_status", "")
+        if value.value == "UNKNOWN" and raw:
+            return f"UNKNOWN ({raw!r})"
+        return str(value.value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if name == "progress" and isinstance(value, float):
+        return f"{value:g}%"
+    if name == "estimate_seconds" and isinstance(value, float):
+        return f"{value:g}s"
+    return str(value)

@@ -321,8 +321,10 @@ class ClientScheduler:
             execution_id=result.execution_id,
             recovered=result.recovered,
         )
-        if self.run.halted_by is not None and slot.job.when is When.ALL_SUCCESS:
-            self._request_stop(slot, JobOutcome.CANCELED, "the run is stopping")
+        cancelling = self.pipeline.policies.on_failure is OnFailure.CANCEL
+        if self.run.halted_by is not None and cancelling and slot.job.when is When.ALL_SUCCESS:
+            # Its trigger was in flight when another job failed: cancel it like the rest.
+            self._request_stop(slot, JobOutcome.CANCELED, f"canceled: {self.run.halted_by} failed")
 
     # -- polling ------------------------------------------------------------------
 
