@@ -316,7 +316,9 @@ def test_resume_finds_a_trigger_whose_answer_was_lost(
     server = make_emulator(scenario(artifact(1, duration=20)))
     journal = Journal(tmp_path)  # killed after sending the trigger, before its answer
     journal(
-        RunEvent(datetime.now(timezone.utc), "trigger_sent", "a", 1, "", {"previous_execution_id": None})
+        RunEvent(
+            datetime.now(timezone.utc), "trigger_sent", "a", 1, "", {"previous_execution_id": None}
+        )
     )
     journal.close()
     execution = _start_outside(server, 1)  # ... which the server did start
