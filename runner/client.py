@@ -1,0 +1,591 @@
+"""The Datameer REST API: one method per endpoint, typed records out, dmpipe errors only.
+
+Every failure is translated once, here, into ``runner.errors``::
+
+    no answer: refused, DNS, TLS, connect timeout     → ConnectionFailedError
+    POST sent, then the connection broke or timed out  → OutcomeUnknownError (it may have run)
+    401 / 403                                          → AuthenticationError
+    3xx (redirects are never followed)                 → ApiError saying where it points
+    404 with a failure body, or a "not found" reason   → NotFoundError
+    404 with a non-JSON body on an optional endpoint   → EndpointUnavailableError
+    5xx (after the retries of a GET or DELETE)         → ServerError
+    any other failure body                             → ApiError with the server's reason
+    2xx that is not the documented shape, or > 10 MB   → MalformedResponseError
+
+Retries: GET and DELETE are retried by urllib3 on connection errors and on
+500/502/503/504, with exponential backoff and ``Retry-After`` honoured.  DELETE
+counts as idempotent: a repeat only marks already-marked data again (the answer
+then says ``{"status": false}``).  A POST is never sent twice: a trigger whose
+answer was lost may still have started a job, and only the caller can look.
+
+No message, log line or ``base_url`` ever carries the password.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import urlencode
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InsecureRequestWarning,
+    MaxRetryError,
+    NameResolutionError,
+    ReadTimeoutError,
+)
+from urllib3.util.retry import Retry
+
+from runner import responses
+from runner.credentials import split_credentials
+from runner.errors import (
+    ApiError,
+    AuthenticationError,
+    ConnectionFailedError,
+    EndpointUnavailableError,
+    MalformedResponseError,
+    NotFoundError,
+    OutcomeUnknownError,
+    ServerError,
+    UsageError,
+)
+from runner.model import ServerSettings
+from runner.records import (
+    ConfigurationStatus,
+    DeleteResult,
+    ExecutionPlan,
+    ExecutionStatus,
+    HistoryEntry,
+    JobDetails,
+    RunningJob,
+    TriggerResult,
+)
+from runner.reference import JobRef, RefKind
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+    from urllib3.connectionpool import ConnectionPool
+    from urllib3.response import BaseHTTPResponse
+
+log = logging.getLogger("runner.client")
+
+T = TypeVar("T")
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+RETRIED_METHODS = frozenset({"GET", "DELETE"})
+# A Retry-After longer than this is cut short: a one-shot CLI must not hang for hours.
+MAX_RETRY_AFTER = 60.0
+POOL_SIZE = 16
+
+_NOT_FOUND_WORDS = ("doesn't exist", "does not exist", "not found", "no such", "unknown")
+_V2_HINT = "it needs Datameer 7.2.5+ or the REST v2 plugin"
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Seconds to wait for a connection, and for each read of the answer."""
+
+    connect: float = 5.0
+    read: float = 30.0
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request: what the user would call it, and where it goes."""
+
+    name: str
+    method: str
+    path: str
+    query: str = ""
+    body: bytes | None = None
+    # Set for endpoints some servers lack: what to say when the server has no such route.
+    missing: str | None = None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A received answer; ``data`` is the decoded JSON, or None with ``is_json`` False."""
+
+    status_code: int
+    data: object
+    is_json: bool
+    text: str
+    location: str | None
+
+
+class _Retry(Retry):
+    """urllib3's Retry that never repeats a POST, whatever the error, and caps Retry-After."""
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        """Give up at once on a failed non-idempotent request; otherwise as urllib3 does."""
+        if error is not None and method is not None and not self._is_method_retryable(method):
+            raise MaxRetryError(cast("ConnectionPool", _pool), url, error) from error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        """The server's Retry-After in seconds, at most ``MAX_RETRY_AFTER``."""
+        seconds = super().get_retry_after(response)
+        return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+
+
+def new_session(retries: int = 3, backoff_factor: float = 0.5) -> requests.Session:
+    """A session whose adapters pool connections and retry GET/DELETE (never POST)."""
+    retry = _Retry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        redirect=0,
+        allowed_methods=RETRIED_METHODS,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=backoff_factor,
+        backoff_max=30.0,
+        respect_retry_after_header=True,
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class DatameerClient:
+    """Speaks the Datameer REST API of one server; one method per endpoint, no policy."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        session: requests.Session | None = None,
+        verify: bool | str = True,
+        timeout: Timeout = Timeout(),
+        retries: int = 3,
+        backoff_factor: float = 0.5,
+    ) -> None:
+        self.base_url, url_user, url_password = split_credentials(base_url)
+        user = user or url_user
+        password = password if password is not None else url_password
+        self._user = user
+        self._auth = (user, password or "") if user else None
+        self._verify = _check_verify(verify)
+        self._timeout = timeout
+        self._owns_session = session is None
+        self._session = session if session is not None else new_session(retries, backoff_factor)
+
+    @classmethod
+    def from_settings(cls, settings: ServerSettings, **kw: Any) -> DatameerClient:
+        """A client for resolved settings (see ``runner.credentials.resolve_server``)."""
+        if not settings.url:
+            raise UsageError("no Datameer server: pass --server or set DATAMEER_URL")
+        verify: bool | str = settings.ca_bundle or settings.verify_tls
+        kw.setdefault("verify", verify)
+        return cls(settings.url, user=settings.user, password=settings.password, **kw)
+
+    def __repr__(self) -> str:
+        return f"DatameerClient({self.base_url!r}, user={self._user!r})"
+
+    def close(self) -> None:
+        """Release the pooled connections (a session passed in is left to its owner)."""
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- endpoints ---------------------------------------------------------------------
+
+    def job_status(self, configuration_id: int) -> ConfigurationStatus:
+        """v1 status of a job configuration (``{}`` from the server means it never ran)."""
+        call = _Call(
+            f"job status v1 for configuration {configuration_id}",
+            "GET",
+            f"/rest/job-configuration/job-status/{_id(configuration_id)}",
+        )
+        return self._fetch(call, responses.configuration_status, configuration_id)
+
+    def execution_status(self, ref: JobRef) -> ExecutionStatus:
+        """v2 status of the LATEST execution of an artifact (right after a trigger it may
+        still be the previous one: correlate on the execution id)."""
+        call = _Call(
+            f"job status v2 for {describe(ref)}",
+            "GET",
+            f"/api/job-execution/{ref.url_segment()}/status",
+            missing=f"{_V2_HINT}; try the legacy call: dmpipe job status --v1 CONFIG_ID",
+        )
+        return self._fetch(call, responses.execution_status)
+
+    def job_history(
+        self, configuration_id: int, start: int = 0, length: int = 10
+    ) -> list[HistoryEntry]:
+        """Executions of a configuration, newest first; empty when it never ran."""
+        call = _Call(
+            f"job history of configuration {configuration_id}",
+            "GET",
+            f"/rest/job-configuration/job-history/{_id(configuration_id)}",
+            query=urlencode({"start": _id(start), "length": _id(length)}),
+        )
+        return self._fetch(call, responses.history)
+
+    def job_details(self, execution_id: int) -> JobDetails:
+        """Counters, counts, status and times of one execution (either response shape)."""
+        call = _Call(
+            f"job details of execution {execution_id}",
+            "GET",
+            f"/rest/job-execution/job-details/{_id(execution_id)}",
+        )
+        return self._fetch(call, responses.job_details, execution_id)
+
+    def list_running(self) -> list[RunningJob]:
+        """Every queued or running execution on the server."""
+        call = _Call("list of running jobs", "GET", "/rest/jobs/list-running")
+        return self._fetch(call, responses.running)
+
+    def trigger(self, ref: JobRef) -> TriggerResult:
+        """Start an artifact's job; an answer lost on the way raises OutcomeUnknownError."""
+        call = _Call(
+            f"trigger of {describe(ref)}",
+            "POST",
+            f"/api/job-execution/{ref.url_segment()}/trigger",
+            missing=f"{_V2_HINT}; try the legacy call: dmpipe job trigger --legacy CONFIG_ID",
+        )
+        return self._fetch(call, responses.trigger)
+
+    def trigger_sequence(
+        self, file_ids: Sequence[int], variables: Mapping[str, str] | None = None
+    ) -> ExecutionPlan:
+        """Start artifacts and their data-driven downstream chain, with workbook variables."""
+        if not file_ids:
+            raise UsageError("the sequential trigger needs at least one file id")
+        ids = [_id(file_id) for file_id in file_ids]
+        body = {"variables": dict(variables or {}), "fileIds": ids}
+        call = _Call(
+            f"sequential trigger of file{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))}",
+            "POST",
+            "/rest/job-execution",
+            query=urlencode({"sequence": ",".join(map(str, ids))}, safe=","),
+            body=json.dumps(body).encode(),
+            missing="the sequential trigger needs Datameer 7.5.2+; use mode: client",
+        )
+        return self._fetch(call, responses.execution_plan)
+
+    def stop(self, ref: JobRef) -> None:
+        """Ask the server to stop the artifact's running execution; the answer has no body."""
+        call = _Call(
+            f"stop of {describe(ref)}",
+            "POST",
+            f"/api/job-execution/{ref.url_segment()}/stop",
+            missing=f"{_V2_HINT}; try the legacy call: dmpipe job stop --legacy EXECUTION_ID",
+        )
+        self._no_body(call)
+
+    def delete_data(self, data_id: int) -> DeleteResult:
+        """Mark a job's data for deletion; ``deleted`` is False when it already was."""
+        call = _Call(f"delete of data {data_id}", "DELETE", f"/rest/data/{_id(data_id)}")
+        return self._fetch(call, responses.delete_result, data_id)
+
+    def trigger_legacy(self, configuration_id: int) -> TriggerResult:
+        """Start a job configuration through the pre-7.2.5 call (no REST v2 plugin needed)."""
+        call = _Call(
+            f"legacy trigger of configuration {configuration_id}",
+            "POST",
+            "/rest/job-execution",
+            query=urlencode({"configuration": _id(configuration_id)}),
+        )
+        return self._fetch(call, responses.legacy_trigger)
+
+    def stop_legacy(self, execution_id: int) -> None:
+        """Stop one execution through the pre-7.2.5 call."""
+        call = _Call(
+            f"legacy stop of execution {execution_id}",
+            "POST",
+            f"/rest/job-execution/job-kill/{_id(execution_id)}",
+        )
+        self._no_body(call)
+
+    # -- one request ---------------------------------------------------------------------
+
+    def _url(self, call: _Call) -> str:
+        return f"{self.base_url}{call.path}" + (f"?{call.query}" if call.query else "")
+
+    def _no_body(self, call: _Call) -> None:
+        """Send a call whose success has no body; a page that is not JSON is not a success
+        (a proxy's login page, say)."""
+        answer = self._request(call)
+        if answer.text.strip() and not answer.is_json:
+            raise MalformedResponseError(
+                call.name, self._url(call), f"the answer is not JSON: {_excerpt(answer.text)}"
+            )
+
+    def _fetch(self, call: _Call, parser: Callable[..., T], *args: object) -> T:
+        """Send ``call`` and parse its JSON answer into a record with ``parser``."""
+        answer = self._request(call)
+        if not answer.is_json:
+            raise MalformedResponseError(
+                call.name, self._url(call), f"the answer is not JSON: {_excerpt(answer.text)}"
+            )
+        try:
+            return parser(answer.data, *args)
+        except responses.ShapeError as error:
+            raise MalformedResponseError(
+                call.name, self._url(call), f"unexpected answer: {error}"
+            ) from None
+
+    def _request(self, call: _Call) -> _Answer:
+        """Send ``call`` and return its answer if it is a success; raise ours otherwise."""
+        url = self._url(call)
+        started = time.monotonic()
+        try:
+            response = self._send(call, url)
+            with response:
+                answer = _read(call, url, response)
+        except requests.RequestException as error:
+            log.debug("%s %s -> %s", call.method, url, type(error).__name__)
+            raise self._transport_error(call, url, error) from error
+        log.debug(
+            "%s %s -> %s in %.3fs",
+            call.method,
+            url,
+            answer.status_code,
+            time.monotonic() - started,
+        )
+        self._raise_for_failure(call, url, answer)
+        return answer
+
+    def _send(self, call: _Call, url: str) -> requests.Response:
+        headers = {"Accept": "application/json"}
+        if call.body is not None:
+            headers["Content-Type"] = "application/json"
+        return self._session.request(
+            call.method,
+            url,
+            data=call.body,
+            headers=headers,
+            auth=self._auth,
+            timeout=(self._timeout.connect, self._timeout.read),
+            verify=self._verify,
+            allow_redirects=False,
+            stream=True,
+        )
+
+    # -- translating failures ------------------------------------------------------------
+
+    def _transport_error(self, call: _Call, url: str, error: BaseException) -> ApiError:
+        causes = list(_causes(error))
+        if any(isinstance(cause, requests.exceptions.SSLError) for cause in causes):
+            return ConnectionFailedError(call.name, url, _tls_reason(causes))
+        if call.method == "POST" and not _nothing_sent(causes):
+            return OutcomeUnknownError(
+                call.name,
+                url,
+                f"the connection broke after the request was sent ({_transport_reason(causes)}); "
+                f"the {call.name} may have started a job: check its status before triggering again",
+            )
+        return ConnectionFailedError(call.name, url, self._unreachable_reason(causes))
+
+    def _unreachable_reason(self, causes: list[BaseException]) -> str:
+        if any(isinstance(cause, NameResolutionError | socket.gaierror) for cause in causes):
+            return f"cannot resolve the host name of {self.base_url}"
+        if any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+            return "connection refused: is the server running and the URL right?"
+        if any(type(cause) is ConnectTimeoutError for cause in causes):
+            return f"no connection within {self._timeout.connect:g}s"
+        if any(_is_read_timeout(cause) for cause in causes):
+            return f"no answer within {self._timeout.read:g}s (raise it with --timeout)"
+        return f"the connection failed ({_transport_reason(causes)})"
+
+    def _raise_for_failure(self, call: _Call, url: str, answer: _Answer) -> None:
+        code = answer.status_code
+        reason = responses.failure_reason(answer.data) if answer.is_json else None
+        if code in (401, 403):
+            raise AuthenticationError(call.name, url, self._auth_reason(code, reason), code)
+        if 300 <= code < 400:
+            raise ApiError(call.name, url, _redirect_reason(answer.location), code)
+        if code == 404:
+            raise _not_found(call, url, answer, reason)
+        if code >= 500:
+            raise ServerError(call.name, url, reason or "the server failed", code)
+        if code >= 400:
+            raise ApiError(call.name, url, reason or _excerpt(answer.text), code)
+        if reason is not None:
+            kind = NotFoundError if _says_not_found(reason) else ApiError
+            raise kind(call.name, url, reason)
+
+    def _auth_reason(self, code: int, reason: str | None) -> str:
+        if code == 403:
+            return reason or f"user {self._user!r} is not allowed to do this"
+        if self._auth is None:
+            return (
+                "the server wants credentials: set DATAMEER_USER and DATAMEER_PASSWORD "
+                "(or DATAMEER_PASSWORD_FILE, or ~/.netrc)"
+            )
+        return f"the server refused the credentials of user {self._user!r}"
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def describe(ref: JobRef) -> str:
+    """How messages name an artifact: ``file 48``, ``uuid f8d4...``, or its path."""
+    if ref.kind is RefKind.FILE_ID:
+        return f"file {ref.value}"
+    if ref.kind is RefKind.UUID:
+        return f"uuid {ref.value}"
+    return ref.value
+
+
+def _check_verify(verify: bool | str) -> bool | str:
+    if isinstance(verify, str) and not Path(verify).is_file():
+        raise UsageError(f"the CA bundle {verify} is not a readable file")
+    if verify is False:
+        # The user chose this (--insecure warns once); a warning per request adds nothing.
+        urllib3.disable_warnings(InsecureRequestWarning)
+    return verify
+
+
+def _id(value: int) -> int:
+    """An id for a URL; a negative number or a bool is a caller's mistake."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UsageError(f"an id must be a non-negative whole number, got {value!r}")
+    return value
+
+
+def _read(call: _Call, url: str, response: requests.Response) -> _Answer:
+    """The answer with its body read (at most ``MAX_BODY_BYTES``) and decoded if JSON."""
+    body = _read_capped(call, url, response)
+    text = body.decode(response.encoding or "utf-8", errors="replace")
+    data: object = None
+    is_json = False
+    if body.strip():
+        try:
+            data = json.loads(body)
+            is_json = True
+        except (ValueError, RecursionError):
+            pass
+    return _Answer(response.status_code, data, is_json, text, response.headers.get("Location"))
+
+
+def _read_capped(call: _Call, url: str, response: requests.Response) -> bytes:
+    too_big = MalformedResponseError(
+        call.name, url, f"the answer is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB"
+    )
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_big
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(chunk_size=64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _not_found(call: _Call, url: str, answer: _Answer, reason: str | None) -> ApiError:
+    if reason is not None:
+        return NotFoundError(call.name, url, reason, 404)
+    if call.missing is not None and not answer.is_json:
+        return EndpointUnavailableError(
+            call.name, url, f"the server has no such endpoint: {call.missing}", 404
+        )
+    return NotFoundError(call.name, url, "not found", 404)
+
+
+def _says_not_found(reason: str) -> bool:
+    lowered = reason.lower()
+    return any(words in lowered for words in _NOT_FOUND_WORDS)
+
+
+def _redirect_reason(location: str | None) -> str:
+    if not location:
+        return "the server answered with a redirect and no Location"
+    target, _, _ = split_credentials(location) if "://" in location else (location, None, None)
+    return (
+        f"the server redirects to {target}; dmpipe does not follow redirects "
+        "(use that address as the server URL)"
+    )
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and everything it wraps (causes, contexts, urllib3 reasons, args)."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        wrapped = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        wrapped.extend(current.args)
+        pending.extend(item for item in wrapped if isinstance(item, BaseException))
+
+
+def _nothing_sent(causes: list[BaseException]) -> bool:
+    """True when the request never left: no connection could be made."""
+    return any(
+        isinstance(cause, ConnectTimeoutError | ConnectionRefusedError | socket.gaierror)
+        or type(cause) is requests.exceptions.ConnectTimeout
+        for cause in causes
+    )
+
+
+def _is_read_timeout(cause: BaseException) -> bool:
+    return isinstance(cause, ReadTimeoutError | TimeoutError | requests.exceptions.ReadTimeout)
+
+
+def _transport_reason(causes: list[BaseException]) -> str:
+    """The innermost low-level error, in a few words."""
+    for cause in reversed(causes):
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror.lower()
+    innermost = causes[-1]
+    text = str(innermost).split(":")[-1].strip(" ')\"") or type(innermost).__name__
+    return _excerpt(text)
+
+
+def _tls_reason(causes: list[BaseException]) -> str:
+    if any("CERTIFICATE_VERIFY_FAILED" in str(cause) for cause in causes):
+        return (
+            "TLS certificate verification failed: pass --ca-bundle FILE with the server's CA "
+            "(or set DATAMEER_CA_BUNDLE); --insecure skips the check"
+        )
+    return (
+        f"the TLS handshake failed ({_transport_reason(causes)}): does the server speak "
+        "https on that port? For a private CA pass --ca-bundle FILE"
+    )
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    """One line of at most ``limit`` characters, for messages."""
+    line = " ".join(text.split())
+    if not line:
+        return "an empty answer"
+    return repr(line if len(line) <= limit else line[: limit - 1] + "…")

@@ -1,0 +1,66 @@
+"""``dmpipe plan FILE``: what a run would do, worked out without calling the server."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from runner.commands import options as common
+
+
+def register(subparsers: Any) -> None:
+    """Add ``dmpipe plan`` to the command line."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "plan",
+        help="show what a run would do (no server call)",
+        description="A dry run: the mode chosen and why, the jobs by level with their "
+        "policies, the critical path by estimate; --curl prints the HTTP calls instead.",
+    )
+    parser.add_argument("file", type=Path, help="the pipeline file")
+    common.add_selection(parser)
+    common.add_variables(parser)
+    parser.add_argument(
+        "--mode", choices=["auto", "client", "sequential"], help="override the file's mode"
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--curl",
+        action="store_true",
+        help="print the run's HTTP calls as curl commands (password as $DATAMEER_PASSWORD)",
+    )
+    output.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, plan and print; exit 0, or 2 for an invalid file or selection."""
+    from runner.model import Mode
+    from runner.plan import build_plan
+    from runner.spec import load_pipeline
+
+    pipeline = load_pipeline(args.file, variables=common.parse_variables(args.var))
+    plan = build_plan(
+        pipeline,
+        include=args.select,
+        exclude=args.exclude,
+        mode=Mode(args.mode) if args.mode else None,
+        default_url=os.environ.get("DATAMEER_URL") or None,
+    )
+    if args.json:
+        from runner.plan.document import plan_document
+
+        text = json.dumps(plan_document(plan), indent=2) + "\n"
+    elif args.curl:
+        from runner.plan.curl import render_curl
+
+        text = render_curl(plan)
+    else:
+        from runner.plan.text import render_text
+
+        text = render_text(plan)
+    sys.stdout.write(text)
+    return 0

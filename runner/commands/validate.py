@@ -1,0 +1,42 @@
+"""``dmpipe validate FILE...``: check pipeline files; exit 0 when all are valid, 2 otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from runner.commands import options as common
+from runner.errors import EXIT_INVALID, EXIT_OK
+
+
+def register(subparsers: Any) -> None:
+    """Add ``dmpipe validate`` to the command line."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "validate",
+        help="check pipeline files against the schema and the graph rules",
+        description="Check each pipeline file (YAML, interpolation, schema, needs, cycles, "
+        "references) and list every problem as file:line:col: message. Exit 0 when all are "
+        "valid (warnings allowed), 2 otherwise.",
+    )
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="pipeline files")
+    parser.add_argument(
+        "--format",
+        choices=("text", "github", "json"),
+        default="text",
+        help="text (default), github (workflow annotations) or json",
+    )
+    common.add_variables(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Inspect every file, print the findings, and return the exit code."""
+    from runner.spec import inspect_pipeline
+    from runner.spec.formats import render
+
+    variables = common.parse_variables(args.var)
+    results = [inspect_pipeline(path, variables=variables) for path in args.files]
+    sys.stdout.write(render(results, args.format))
+    return EXIT_OK if all(result.pipeline is not None for result in results) else EXIT_INVALID

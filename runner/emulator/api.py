@@ -1,0 +1,357 @@
+"""The Datameer REST API over the simulation: routing, authentication, permissions, answers.
+
+Transport-free: ``Api.handle`` takes a parsed ``Request`` and returns a
+``Response``; ``runner.emulator.server`` moves them over HTTP and injects faults.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import html
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.emulator import lenient_json, shapes
+from runner.emulator.catalog import Catalog, may_use
+from runner.emulator.scenario import Artifact, Scenario, User
+from runner.emulator.simulation import Simulation
+
+JSON_TYPE = "application/json;charset=UTF-8"
+_MAX_HISTORY_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request: ``path`` is the raw (still percent-encoded) path without the query."""
+
+    method: str
+    path: str
+    query: Mapping[str, list[str]]
+    authorization: str | None
+    body: bytes = b""
+    # Set by the fault injector: act, then cut the connection before answering.
+    lose_answer: bool = False
+
+
+@dataclass(frozen=True)
+class Response:
+    """What to send back; ``cut`` closes the connection instead, without any answer."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = JSON_TYPE
+    headers: tuple[tuple[str, str], ...] = ()
+    cut: bool = False
+
+
+def json_response(status: int, payload: Any, **fields: Any) -> Response:
+    """A JSON answer, pretty-printed like the reference's examples."""
+    return Response(status, (json.dumps(payload, indent=2) + "\n").encode(), **fields)
+
+
+def servlet_404(path: str) -> Response:
+    """The servlet container's own page for a path no servlet serves (HTML, not JSON)."""
+    page = (
+        "<html>\n<head>\n<title>Error 404 Not Found</title>\n</head>\n"
+        f"<body><h2>HTTP ERROR 404</h2>\n<p>Problem accessing {html.escape(path)}. Reason:\n"
+        "<pre>    Not Found</pre></p>\n</body>\n</html>\n"
+    )
+    return Response(404, page.encode(), "text/html;charset=ISO-8859-1")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint: method, path pattern and, for ``/rest/job-execution``, the query key."""
+
+    method: str
+    pattern: re.Pattern[str]
+    label: str  # the key in stats(), e.g. "GET /api/job-execution/{ref}/status"
+    handler: str
+    feature: str | None = None
+    query_key: str | None = None
+
+
+def _route(method: str, template: str, handler: str, **extra: Any) -> Route:
+    regex = re.escape(template.split("?")[0])
+    regex = regex.replace(re.escape("{ref}"), "(?P<ref>.+)").replace(
+        re.escape("{id}"), "(?P<id>[^/]+)"
+    )
+    return Route(method, re.compile(f"^{regex}$"), f"{method} {template}", handler, **extra)
+
+
+ROUTES = (
+    _route("GET", "/rest/job-configuration/job-status/{id}", "v1_status"),
+    _route("GET", "/api/job-execution/{ref}/status", "v2_status", feature="api_v2"),
+    _route("GET", "/rest/job-configuration/job-history/{id}", "history"),
+    _route("GET", "/rest/job-execution/job-details/{id}", "details"),
+    _route("GET", "/rest/jobs/list-running", "list_running"),
+    _route("POST", "/api/job-execution/{ref}/trigger", "trigger", feature="api_v2"),
+    _route("POST", "/api/job-execution/{ref}/stop", "stop", feature="api_v2"),
+    _route(
+        "POST",
+        "/rest/job-execution?sequence=",
+        "sequence",
+        feature="sequence",
+        query_key="sequence",
+    ),
+    _route(
+        "POST",
+        "/rest/job-execution?configuration=",
+        "legacy_trigger",
+        query_key="configuration",
+    ),
+    _route("POST", "/rest/job-execution/job-kill/{id}", "legacy_kill"),
+    _route("DELETE", "/rest/data/{id}", "delete"),
+)
+
+
+@dataclass(frozen=True)
+class Match:
+    """The route a request took (or why none did) and the values its path carried."""
+
+    route: Route | None
+    params: Mapping[str, str] = field(default_factory=dict)
+    allowed: tuple[str, ...] = ()  # methods the path accepts, when the method was wrong
+
+    @property
+    def label(self) -> str:
+        """The stats key: the route's label, or "unmatched"."""
+        return self.route.label if self.route else "unmatched"
+
+
+def match(method: str, path: str, query: Mapping[str, list[str]]) -> Match:
+    """Find the route of a request."""
+    allowed: list[str] = []
+    for route in ROUTES:
+        found = route.pattern.match(path)
+        if not found or (route.query_key and route.query_key not in query):
+            continue
+        if route.method == method:
+            return Match(route, found.groupdict())
+        allowed.append(route.method)
+    return Match(None, allowed=tuple(sorted(set(allowed))))
+
+
+class Api:
+    """Answers every endpoint of the reference for one scenario and simulation."""
+
+    def __init__(self, scenario: Scenario, state: Simulation) -> None:
+        self.scenario = scenario
+        self.state = state
+        self.catalog = Catalog(scenario)
+
+    def handle(self, request: Request, found: Match) -> Response:
+        """Route, check version and credentials, then answer."""
+        route = found.route
+        if route is None:
+            return self._unrouted(request, found)
+        if route.feature and not self.scenario.has(route.feature):
+            return servlet_404(request.path)
+        user = self._authenticate(request.authorization)
+        if user is None:
+            return json_response(
+                401,
+                shapes.failure("Authentication required"),
+                headers=(("WWW-Authenticate", 'Basic realm="Datameer"'),),
+            )
+        handler: Callable[[Request, User, Mapping[str, str]], Response] = getattr(
+            self, f"_{route.handler}"
+        )
+        return handler(request, user, found.params)
+
+    def _unrouted(self, request: Request, found: Match) -> Response:
+        if found.allowed:
+            return Response(405, b"", headers=(("Allow", ", ".join(found.allowed)),))
+        if request.method == "POST" and request.path == "/rest/job-execution":
+            return json_response(
+                400, shapes.failure("Give ?configuration=<id> or ?sequence=<file ids>")
+            )
+        return servlet_404(request.path)
+
+    def _authenticate(self, header: str | None) -> User | None:
+        if not header or not header.lower().startswith("basic "):
+            return None
+        try:
+            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        name, _, password = decoded.partition(":")
+        user = self.catalog.user(name)
+        if user is None or not hmac.compare_digest(user.password.encode(), password.encode()):
+            return None
+        return user
+
+    # -- GET ---------------------------------------------------------------------
+
+    def _v1_status(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        artifact = self._configuration(user, params["id"])
+        if artifact is None:
+            return json_response(404, shapes.not_found("DapJobConfiguration", params["id"]))
+        return json_response(200, shapes.v1_status(self.state.latest(artifact.file_id)))
+
+    def _v2_status(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        artifact = self._visible(user, self.catalog.by_ref(params["ref"]))
+        if artifact is None:
+            return json_response(404, shapes.failure(shapes.NOT_ACCESSIBLE))
+        latest = self.state.latest(artifact.file_id, lag=self.scenario.status_lag)
+        return json_response(200, shapes.v2_status(latest))
+
+    def _history(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        artifact = self._configuration(user, params["id"])
+        if artifact is None:
+            return json_response(404, shapes.not_found("DapJobConfiguration", params["id"]))
+        try:
+            start = _query_int(request.query, "start", 0)
+            length = min(_query_int(request.query, "length", 10), _MAX_HISTORY_PAGE)
+        except ValueError as error:
+            return json_response(400, shapes.failure(str(error)))
+        page = self.state.history(artifact.file_id, start, length)
+        return json_response(200, [shapes.history_entry(e) for e in page])
+
+    def _details(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        missing = json_response(404, shapes.not_found("DapJobExecution", params["id"]))
+        if not params["id"].isdigit():
+            return missing
+        try:
+            execution = self.state.execution(int(params["id"]))
+        except KeyError:
+            return missing
+        artifact = self._visible(user, self.catalog.by_file_id(execution.file_id))
+        if artifact is None:
+            return missing
+        shape_7_4 = self.scenario.has("details_7_4")
+        return json_response(200, shapes.details(execution, artifact, shape_7_4=shape_7_4))
+
+    def _list_running(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        entries = []
+        for execution in self.state.active():
+            artifact = self._visible(user, self.catalog.by_file_id(execution.file_id))
+            if artifact is not None:
+                entries.append(shapes.running_entry(execution, artifact))
+        return json_response(200, entries)
+
+    # -- POST / DELETE -------------------------------------------------------------
+
+    def _trigger(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        found = self.catalog.by_ref(params["ref"])
+        artifact = self._visible(user, found)
+        if artifact is None:
+            self.state.refuse("trigger", user.name, found)
+            return json_response(404, shapes.failure(shapes.NOT_ACCESSIBLE))
+        execution = self.state.trigger(artifact, user.name, lost=request.lose_answer)
+        return json_response(200, shapes.triggered(execution), cut=request.lose_answer)
+
+    def _stop(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        found = self.catalog.by_ref(params["ref"])
+        artifact = self._visible(user, found)
+        if artifact is None:
+            self.state.refuse("stop", user.name, found)
+            return json_response(404, shapes.failure(shapes.NOT_ACCESSIBLE))
+        self.state.stop(artifact, user.name)
+        return Response(200)
+
+    def _sequence(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        try:
+            file_ids, variables = _sequence_request(request)
+        except ValueError as error:
+            return json_response(400, shapes.failure(str(error)))
+        roots = [self._visible(user, self.catalog.by_file_id(i)) for i in file_ids]
+        if any(root is None for root in roots):
+            return json_response(404, shapes.failure(shapes.NOT_ACCESSIBLE))
+        steps = self.state.trigger_sequence(
+            [r for r in roots if r is not None], user.name, variables, lost=request.lose_answer
+        )
+        return json_response(200, shapes.execution_plan(steps), cut=request.lose_answer)
+
+    def _legacy_trigger(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        raw = request.query["configuration"][0]
+        artifact = self._configuration(user, raw)
+        if artifact is None:
+            self.state.refuse("legacy_trigger", user.name, None)
+            return json_response(404, shapes.not_found("DapJobConfiguration", raw))
+        execution = self.state.trigger(artifact, user.name, legacy=True, lost=request.lose_answer)
+        return json_response(200, {"id": execution.execution_id}, cut=request.lose_answer)
+
+    def _legacy_kill(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        missing = json_response(404, shapes.not_found("DapJobExecution", params["id"]))
+        if not params["id"].isdigit():
+            return missing
+        try:
+            execution = self.state.execution(int(params["id"]))
+        except KeyError:
+            return missing
+        if self._visible(user, self.catalog.by_file_id(execution.file_id)) is None:
+            return missing
+        self.state.kill(execution.execution_id, user.name)
+        return Response(200)
+
+    def _delete(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        raw = params["id"]
+        owner = self.catalog.by_data(int(raw)) if raw.isdigit() else None
+        if self._visible(user, owner) is None or owner is None:
+            return json_response(404, shapes.not_found("Data", raw))
+        deleted = self.state.delete_data(int(raw), owner, user.name)
+        return json_response(200, {"status": deleted})
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _visible(self, user: User, artifact: Artifact | None) -> Artifact | None:
+        return artifact if artifact is not None and may_use(user, artifact) else None
+
+    def _configuration(self, user: User, raw: str) -> Artifact | None:
+        if not raw.isdigit():
+            return None
+        return self._visible(user, self.catalog.by_configuration(int(raw)))
+
+
+def _query_int(query: Mapping[str, list[str]], name: str, default: int) -> int:
+    values = query.get(name)
+    if not values:
+        return default
+    if not values[0].isdigit():
+        raise ValueError(f"'{name}' must be a whole number >= 0, got {values[0]!r}")
+    return int(values[0])
+
+
+def _sequence_request(request: Request) -> tuple[list[int], dict[str, str]]:
+    """File ids (query ``sequence=4,5`` then body ``fileIds``) and variables, lenient JSON."""
+    body: Any = {}
+    if request.body.strip():
+        try:
+            body = lenient_json.loads(request.body.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ValueError(f"Malformed request body: {error}") from None
+    if not isinstance(body, dict):
+        raise ValueError("The request body must be an object: {variables: {...}, fileIds: [...]}")
+    ids = [part for raw in request.query.get("sequence", []) for part in raw.split(",")]
+    ids += [str(item) for item in _list(body.get("fileIds", []), "fileIds")]
+    file_ids = list(dict.fromkeys(_file_id(i) for i in ids if str(i).strip()))
+    if not file_ids:
+        raise ValueError('No file ids: give ?sequence=<ids> or "fileIds": [...]')
+    variables = body.get("variables") or {}
+    if not isinstance(variables, dict):
+        raise ValueError("'variables' must be an object of name → value")
+    return file_ids, {str(k): _variable(v) for k, v in variables.items()}
+
+
+def _list(value: Any, name: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"'{name}' must be a list")
+    return value
+
+
+def _file_id(text: str) -> int:
+    if not text.strip().isdigit():
+        raise ValueError(f"File ids are whole numbers, got {text!r}")
+    return int(text)
+
+
+def _variable(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)

@@ -1,0 +1,118 @@
+"""``dmpipe emulator`` as a library call: load the scenario, listen, serve until interrupted."""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from runner.emulator.loading import load_scenario, with_overrides
+from runner.emulator.scenario import Scenario
+from runner.emulator.server import EmulatorServer
+from runner.errors import DmpipeError, UsageError
+
+DEFAULT_SCENARIO = Path(__file__).with_name("default_scenario.yaml")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What the command line can choose about the emulator it serves."""
+
+    host: str = "127.0.0.1"
+    port: int = 8088
+    scenario: Path | None = None
+    time_scale: float | None = None
+    version: str | None = None
+    allow_remote: bool = False
+
+
+def serve(options: ServeOptions, out: TextIO = sys.stdout) -> int:
+    """Serve until SIGINT/SIGTERM (or ``stop`` is set); returns exit code 0."""
+    check_host(options.host, options.allow_remote)
+    scenario = build_scenario(options)
+    server = EmulatorServer(scenario, host=options.host, port=options.port)
+    try:
+        server.start()
+    except OSError as error:
+        where = f"{options.host}:{options.port}"
+        raise DmpipeError(f"cannot listen on {where}: {error.strerror or error}") from error
+    with _stop_on_signals() as stop:
+        print(banner(server), file=out, flush=True)
+        stop.wait()
+    server.stop()
+    print("emulator stopped", file=out, flush=True)
+    return 0
+
+
+def build_scenario(options: ServeOptions) -> Scenario:
+    """The scenario file (or the packaged reference one) with the command line's overrides."""
+    scenario = load_scenario(options.scenario or DEFAULT_SCENARIO)
+    overrides: dict[str, Any] = {}
+    if options.time_scale is not None:
+        overrides.update(time_scale=options.time_scale, clock="real")
+    if options.version is not None:
+        overrides["version"] = options.version
+    return with_overrides(scenario, **overrides)
+
+
+def banner(server: EmulatorServer) -> str:
+    """The one line printed at start: URL, version, users (never their passwords)."""
+    scenario = server.scenario
+    users = ", ".join(user.name for user in scenario.users)
+    clock = "manual clock" if scenario.time_scale is None else f"time x{scenario.time_scale:g}"
+    return (
+        f"Datameer {scenario.version} emulator at {server.url} "
+        f"(users: {users}; {clock}; scenario {scenario.source}) - Ctrl-C to stop"
+    )
+
+
+def check_host(host: str, allow_remote: bool) -> None:
+    """Refuse a non-loopback address unless ``allow_remote``: the emulator is for one machine."""
+    if allow_remote or is_loopback(host):
+        return
+    raise UsageError(
+        f"refusing to listen on {host}: the emulator speaks plain HTTP and its scenario "
+        "passwords are well known, so anyone who can reach it could use it; "
+        "pass --allow-remote if that is what you want"
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """True when every address ``host`` names is a loopback address."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event that SIGINT and SIGTERM set (when running in the main thread)."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        del signum, frame
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

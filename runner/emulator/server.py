@@ -1,0 +1,379 @@
+"""``EmulatorServer``: the simulation served over real HTTP on loopback, in a thread.
+
+A ``ThreadingHTTPServer`` (daemon threads, HTTP/1.1 keep-alive) hands each request
+to ``Api``; this module adds what only a transport has: counting requests,
+injecting faults (latency, 5xx, dropped connections, lost answers), the private
+``/__emulator__/`` endpoints, and stopping or restarting the listener on the same
+port with the state kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import selectors
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from runner.emulator import shapes
+from runner.emulator.api import Api, Request, Response, json_response, match
+from runner.emulator.clock import Clock, v2_time
+from runner.emulator.faults import NO_FAULT, FaultDecision, FaultInjector
+from runner.emulator.ledger import Ledger
+from runner.emulator.loading import faults_from_dict
+from runner.emulator.scenario import Faults, Scenario
+from runner.emulator.simulation import Simulation
+from runner.errors import ScenarioError
+
+log = logging.getLogger("runner.emulator")
+
+PRIVATE_PREFIX = "/__emulator__/"
+_MAX_BODY = 1024 * 1024
+
+
+class EmulatorServer:
+    """A Datameer double serving ``scenario`` at ``url`` until ``stop()``."""
+
+    def __init__(self, scenario: Scenario, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.scenario = scenario
+        self.host = host
+        self.port = port
+        self.clock = Clock(scenario.time_scale)
+        self.ledger = Ledger()
+        self.state = Simulation(scenario, self.clock, self.ledger)
+        self.api = Api(scenario, self.state)
+        self._faults = FaultInjector(scenario.faults)
+        self._stats: Counter[str] = Counter()
+        self._stats_lock = threading.Lock()
+        self._listener: _Listener | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:54321``: where the server listens (its port once started)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """True while the listener accepts connections."""
+        return self._listener is not None
+
+    def start(self) -> EmulatorServer:
+        """Bind (port 0 picks a free port, kept for restarts) and serve in a daemon thread."""
+        if self._listener is not None:
+            return self
+        listener = _Listener(self)
+        self.port = listener.server_address[1]
+        self._listener = listener
+        self._thread = threading.Thread(
+            target=listener.serve_until_woken, name=f"dmpipe-emulator:{self.port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and cut every open connection; the state is kept."""
+        listener, thread = self._listener, self._thread
+        self._listener = self._thread = None
+        if listener is None:
+            return
+        listener.wake()
+        if thread is not None:
+            thread.join()
+        listener.server_close()
+        listener.cut_connections()
+
+    def pause_listener(self) -> None:
+        """Be unreachable (connections refused) until ``resume_listener``; state kept."""
+        self.stop()
+
+    def resume_listener(self) -> None:
+        """Listen again on the same port."""
+        self.start()
+
+    def restart(self) -> None:
+        """Stop and start again on the same port with the state kept, like a server restart."""
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- run-time controls -----------------------------------------------------------
+
+    @property
+    def faults(self) -> Faults:
+        """The faults in force."""
+        return self._faults.faults
+
+    def set_faults(
+        self, faults: Faults | Mapping[str, Any] | None = None, **changes: Any
+    ) -> Faults:
+        """Replace the faults: a ``Faults``, a ``faults:`` mapping, or keyword changes.
+
+        ``set_faults()`` switches every fault off; ``set_faults(error_rate=0.5, seed=3)``
+        starts from no faults; ``set_faults(current, drop_rate=0.1)`` changes one field.
+        The random sequence restarts from the seed.
+        """
+        if faults is None or isinstance(faults, Mapping):
+            base = faults_from_dict({**(faults or {}), **_yaml_keys(changes)}, source="set_faults")
+        else:
+            base = replace(faults, **changes)
+        self._faults.replace(base)
+        return base
+
+    def stats(self) -> dict[str, int]:
+        """Requests per endpoint (``"GET /rest/jobs/list-running"``...), ``total``, and faults."""
+        with self._stats_lock:
+            return dict(self._stats)
+
+    def count(self, *keys: str) -> None:
+        """Add one to each stats key."""
+        with self._stats_lock:
+            self._stats.update(keys)
+
+    def decide_fault(self, path: str) -> FaultDecision:
+        """The fault for a request to ``path``; none for the private endpoints."""
+        if path.startswith(PRIVATE_PREFIX):
+            return NO_FAULT
+        return self._faults.decide(path)
+
+    def private(
+        self, method: str, path: str, query: Mapping[str, list[str]], body: bytes = b""
+    ) -> Response:
+        """The ``/__emulator__/`` endpoints: ledger, state, stats, advance, faults (no auth)."""
+        name = path[len(PRIVATE_PREFIX) :]
+        if method == "GET" and name == "ledger":
+            return json_response(200, self.ledger.to_json())
+        if method == "GET" and name == "stats":
+            return json_response(200, self.stats())
+        if method == "GET" and name == "state":
+            return json_response(200, self._state_json())
+        if method == "POST" and name == "advance":
+            return self._advance(query)
+        if method == "POST" and name == "faults":
+            return self._set_faults(body)
+        return json_response(404, shapes.failure(f"no such emulator endpoint: {method} {path}"))
+
+    def _advance(self, query: Mapping[str, list[str]]) -> Response:
+        try:
+            seconds = float(query.get("seconds", ["0"])[0])
+            now = self.clock.advance(seconds)
+        except ValueError as error:
+            return json_response(400, shapes.failure(f"seconds: {error}"))
+        return json_response(200, {"now": self.state.now(), "clock": now})
+
+    def _set_faults(self, body: bytes) -> Response:
+        try:
+            spec = json.loads(body or b"{}")
+            faults = self.set_faults(spec if isinstance(spec, dict) else {"invalid": spec})
+        except (ValueError, ScenarioError) as error:
+            return json_response(400, shapes.failure(str(error)))
+        return json_response(200, {"active": faults.active, "seed": faults.seed})
+
+    def _state_json(self) -> dict[str, Any]:
+        now = self.state.now()
+        return {
+            "version": self.scenario.version,
+            "now": now,
+            "time": v2_time(now),
+            "executions": [e.to_json() for e in self.state.executions()],
+        }
+
+
+def _yaml_keys(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword changes in ``faults:`` spelling (``latency=(0, 0.1)`` → ``[0, 0.1]``)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()}
+
+
+class _Listener(ThreadingHTTPServer):
+    """The HTTP listener of one ``EmulatorServer``; tracks connections to cut them on stop."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, owner: EmulatorServer) -> None:
+        self.owner = owner
+        self.address_family = socket.AF_INET6 if ":" in owner.host else socket.AF_INET
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        # serve_forever() polls for shutdown; a wake-up socket stops at once and idles at 0 CPU.
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        super().__init__((owner.host, owner.port), _Handler)
+
+    def serve_until_woken(self) -> None:
+        """Accept and dispatch connections until ``wake()``."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while True:
+                for key, _ in selector.select():
+                    if key.fileobj is self._wake_reader:
+                        return
+                    self.handle_request()  # readable: accepts without blocking
+
+    def wake(self) -> None:
+        """Make ``serve_until_woken`` return."""
+        self._wake_writer.send(b"x")
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_reader.close()
+        self._wake_writer.close()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def cut_connections(self) -> None:
+        """Close every open keep-alive connection, as a process exit would."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            _cut(connection)
+
+
+def _cut(connection: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed by the peer
+        connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads one request, applies faults, asks ``Api`` (or the private endpoints), answers."""
+
+    server: _Listener
+    protocol_version = "HTTP/1.1"
+    server_version = "Jetty(9.4.emulated)"
+    sys_version = ""
+    timeout = 120  # an idle keep-alive connection is closed after this many seconds
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Requests are logged by ``_serve`` at DEBUG; keep http.server quiet on stderr."""
+
+    def _serve(self) -> None:
+        started = time.monotonic()
+        owner = self.server.owner
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        body = self._body()
+        if body is None:
+            return
+        if parts.path.startswith(PRIVATE_PREFIX):
+            self._send(owner.private(self.command, parts.path, query, body))
+            return
+        found = match(self.command, parts.path, query)
+        owner.count("total", found.label)
+        decision = owner.decide_fault(parts.path)
+        if decision.latency > 0:
+            time.sleep(decision.latency)
+        response = self._answer(owner, decision, parts.path, query, body, found)
+        self._finish(response, started)
+
+    def _answer(
+        self,
+        owner: EmulatorServer,
+        decision: FaultDecision,
+        path: str,
+        query: Mapping[str, list[str]],
+        body: bytes,
+        found: Any,
+    ) -> Response:
+        if decision.kind == "error":
+            owner.count("fault:error")
+            return _fault_error(owner.faults)
+        if decision.kind == "drop":
+            owner.count("fault:drop")
+            return Response(0, cut=True)
+        request = Request(
+            method=self.command,
+            path=path,
+            query=query,
+            authorization=self.headers.get("Authorization"),
+            body=body,
+            lose_answer=decision.lose_answer,
+        )
+        response = owner.api.handle(request, found)
+        if response.cut:
+            owner.count("fault:lost_answer")
+        return response
+
+    def _finish(self, response: Response, started: float) -> None:
+        elapsed = (time.monotonic() - started) * 1000
+        status = "cut" if response.cut else str(response.status)
+        log.debug("%s %s -> %s (%.1f ms)", self.command, self.path, status, elapsed)
+        if response.cut:
+            self.close_connection = True
+            _cut(self.connection)
+            return
+        self._send(response)
+
+    def _body(self) -> bytes | None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self._send(json_response(411, shapes.failure("Send a Content-Length")))
+            self.close_connection = True
+            return None
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > _MAX_BODY:
+            self._send(json_response(413, shapes.failure("Content-Length missing or over 1 MB")))
+            self.close_connection = True
+            return None
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _send(self, response: Response) -> None:
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+
+def _fault_error(faults: Faults) -> Response:
+    headers: tuple[tuple[str, str], ...] = ()
+    if faults.retry_after is not None:
+        headers = (("Retry-After", str(max(0, round(faults.retry_after)))),)
+    body = json.dumps(shapes.failure("Injected fault: internal server error")).encode()
+    return Response(faults.error_status, body, headers=headers)

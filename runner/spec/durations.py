@@ -1,0 +1,52 @@
+"""Durations as pipeline files write them: seconds, or ``500ms``, ``30s``, ``1h30m``, ``1.5h``.
+
+The grammar is the schema's ``$defs/duration`` pattern; this module turns a
+value the schema accepted into seconds, and prints seconds back the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_SINGLE = re.compile(r"([0-9]+\.[0-9]+)(ms|s|m|h|d)")
+_COMPOUND = re.compile(
+    r"(?=[0-9])(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?(?:([0-9]+)ms)?"
+)
+_COMPOUND_UNITS = ("d", "h", "m", "s", "ms")
+
+
+@functools.lru_cache(maxsize=1024)  # a big pipeline repeats a few durations thousands of times
+def parse_duration(value: float | str) -> float:
+    """Seconds in ``value`` (a number of seconds or a duration text); ValueError if neither."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(f"a duration cannot be negative: {value!r}")
+        return float(value)
+    if match := _SINGLE.fullmatch(value):
+        return float(match.group(1)) * _UNITS[match.group(2)]
+    if match := _COMPOUND.fullmatch(value):
+        return sum(
+            int(amount) * _UNITS[unit]
+            for amount, unit in zip(match.groups(), _COMPOUND_UNITS, strict=True)
+            if amount is not None
+        )
+    raise ValueError(f"not a duration: {value!r}")
+
+
+def format_duration(seconds: float) -> str:
+    """``5400`` → ``1h30m``, ``0.5`` → ``500ms``, ``0`` → ``0s``: short text that parses back."""
+    if seconds < 1 and seconds != 0:
+        return f"{round(seconds * 1000)}ms"
+    whole = int(seconds)
+    if whole != seconds:
+        return f"{seconds:g}s"
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        amount, whole = divmod(whole, int(_UNITS[unit]))
+        if amount:
+            parts.append(f"{amount}{unit}")
+    return "".join(parts) or "0s"

@@ -1,0 +1,218 @@
+"""``dmpipe plan``: text, --json and --curl output, selection and mode flags, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runner.main import main
+
+PIPELINE = """\
+version: 1
+name: nightly-sales
+server:
+  url: ${DATAMEER_URL:-http://dm.example.com:8088}
+  user: etl
+  password: ${DATAMEER_PASSWORD}
+variables: {run_date: "2026-11-28"}
+defaults:
+  retry: {retries: 2, delay: 30s}
+  timeout: 2h
+policies:
+  on_failure: finish_running
+  max_parallel: 8
+jobs:
+  import_logs: {file_id: 3, estimate: 10m}
+  categorize:
+    path: /Analytics/Sales categorization
+    needs: [import_logs]
+    estimate: 45m
+  export:
+    uuid: f8d450cd-f065-4abb-a232-27cd20c48c2b
+    needs: [categorize]
+    expect: {IMPORT_DROPPED_RECORDS: 0}
+    estimate: 5m
+  notify_failure: {file_id: 9, needs: [export], when: any_failed}
+"""
+
+
+@pytest.fixture
+def pipeline_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("DATAMEER_URL", raising=False)
+    monkeypatch.setenv("DATAMEER_PASSWORD", "s3cr3t-pw")
+    path = tmp_path / "nightly.yaml"
+    path.write_text(PIPELINE, encoding="utf-8")
+    return path
+
+
+def run_plan(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["plan", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_plan_text(pipeline_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_plan(capsys, str(pipeline_file))
+    assert code == 0
+    assert "Plan for nightly-sales" in out
+    assert "Mode:      sequential, client if the server lacks it (auto: the pipeline sets " in out
+    assert "assuming the server is 7.5.2 or newer" in out
+    assert "Variables: run_date=2026-11-28" in out
+    assert "Server:    http://dm.example.com:8088" in out
+    assert "on_failure finish_running · max_parallel 8" in out
+    assert "Jobs:      4 in 4 levels" in out
+    assert (
+        "Critical path: 1h: import_logs (10m) → categorize (45m) → export (5m) → notify_failure (-)"
+    ) in out
+    rows = [
+        line.split()
+        for line in out.splitlines()
+        if line.startswith("  ") and not line.strip().startswith(("JOB", "without"))
+    ]
+    assert [row[0].lstrip("*") for row in rows] == [
+        "import_logs",
+        "categorize",
+        "export",
+        "notify_failure",
+    ]
+    export = next(line for line in out.splitlines() if "export " in line and "uuid" in line)
+    assert "IMPORT_DROPPED_RECORDS == 0" in export
+    assert "2 (30s ×2 ≤10m)" in export
+    assert "s3cr3t-pw" not in out
+
+
+def test_plan_var_and_mode_flags(pipeline_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_plan(
+        capsys, str(pipeline_file), "--var", "run_date=2026-12-01", "--mode", "client"
+    )
+    assert code == 0
+    assert "Mode:      client (set with --mode)" in out
+    assert "Variables: run_date=2026-12-01" in out
+    assert "Warning:   the workbook variables (run_date) are NOT applied in client mode" in out
+
+
+def test_plan_select_and_exclude(pipeline_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_plan(
+        capsys, str(pipeline_file), "--select", "categorize+", "--exclude", "notify_failure"
+    )
+    assert code == 0
+    assert "Jobs:      2 in 2 levels" in out
+    assert "Assumed done (not selected): import_logs" in out
+    assert "Left out downstream: notify_failure" in out
+    assert "the sequential trigger also starts the data-driven jobs downstream" in out
+
+
+def test_plan_json(pipeline_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_plan(capsys, str(pipeline_file), "--json", "-s", "+export")
+    assert code == 0
+    document = json.loads(out)
+    assert document["version"] == 1
+    assert document["mode"]["mode"] == "sequential"
+    assert document["mode"]["fallback_to_client"] is True
+    assert document["levels"] == [["import_logs"], ["categorize"], ["export"]]
+    assert document["critical_path"] == {
+        "jobs": ["import_logs", "categorize", "export"],
+        "total": 3600.0,
+        "unestimated": [],
+    }
+    assert document["jobs"][0]["retry"]["retries"] == 2
+    assert document["jobs"][0]["timeout"] == 7200.0
+
+
+def test_plan_curl_uses_the_environment_url_when_the_file_sets_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATAMEER_URL", "https://env.example.com")
+    monkeypatch.setenv("DATAMEER_PASSWORD", "s3cr3t-pw")
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "version: 1\nname: p\nmode: client\njobs:\n"
+        "  a: {path: /Sales/Q1 + Q2 report}\n  b: {file_id: 7, needs: [a]}\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run_plan(capsys, str(path), "--curl")
+    assert code == 0
+    auth = 'curl -u "$DATAMEER_USER:$DATAMEER_PASSWORD"'
+    assert (
+        f"{auth} -X POST 'https://env.example.com/api/job-execution/Sales/Q1+%2B+Q2+report/trigger'"
+    ) in out
+    assert f"{auth} -X GET 'https://env.example.com/rest/jobs/list-running'" in out
+    assert f"{auth} -X POST 'https://env.example.com/api/job-execution/7/trigger'" in out
+    assert "s3cr3t-pw" not in out
+
+
+def test_plan_curl_sequential(pipeline_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_plan(capsys, str(pipeline_file), "--curl")
+    assert code == 0
+    trigger = next(line for line in out.splitlines() if "sequence=" in line)
+    assert trigger == (
+        "curl -u \"$DATAMEER_USER:$DATAMEER_PASSWORD\" -X POST -H 'Content-Type: application/json' "
+        '-d \'{"variables": {"run_date": "2026-11-28"}, "fileIds": [3]}\' '
+        "'http://dm.example.com:8088/rest/job-execution?sequence=3'"
+    )
+    assert "s3cr3t-pw" not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(
+            ["--select", "categorise"],
+            "--select: no job named 'categorise'; did you mean 'categorize'?",
+            id="unknown-job",
+        ),
+        pytest.param(["--exclude", "+"], "'+' is not a selector", id="bad-selector"),
+        pytest.param(["--curl", "--json"], "not allowed with argument", id="curl-and-json"),
+        pytest.param(["--mode", "fast"], "invalid choice: 'fast'", id="bad-mode"),
+        pytest.param(["--var", "run_date"], "--var expects NAME=VALUE", id="bad-var"),
+    ],
+)
+def test_plan_usage_errors_exit_2(
+    pipeline_file: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = run_plan(capsys, str(pipeline_file), *args)
+    assert code == 2
+    assert out == ""
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_plan_invalid_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("version: 1\nname: bad\njobs:\n  a: {file_id: 1, needs: [b]}\n")
+    code, out, err = run_plan(capsys, str(path))
+    assert code == 2
+    assert out == ""
+    assert f"{path}:4:" in err
+
+
+def test_plan_as_a_subprocess(pipeline_file: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "runner", "plan", str(pipeline_file), "--mode", "client"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Mode:      client (set with --mode)" in result.stdout
+
+
+def test_plan_and_graph_commands_import_nothing_heavy_at_start_up() -> None:
+    code = (
+        "import argparse, sys\n"
+        "from runner.commands import graph, plan\n"
+        "sub = argparse.ArgumentParser().add_subparsers()\n"
+        "plan.register(sub); graph.register(sub)\n"
+        "heavy = {'networkx', 'yaml', 'jsonschema', 'requests', 'rich', 'runner.graph',\n"
+        "         'runner.plan', 'runner.spec'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"

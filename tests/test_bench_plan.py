@@ -1,0 +1,45 @@
+"""Smoke test of bench/bench_plan.py at a small size: the figures are there and add up."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_plan_small(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "bench_plan.py"),
+            "--levels", "10", "--width", "20", "--repeat", "2", "--json-out", str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=100,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert figures["version"] == 1
+    assert (figures["jobs"], figures["levels"]) == (200, 10)
+    # every job has an estimate and needs the level before: the longest chain crosses all levels
+    assert figures["critical_path_jobs"] == 10
+    assert set(figures["timings"]) == {
+        "validate_in_process",
+        "plan_in_process",
+        "build_plan_only",
+        "validate_subprocess",
+        "plan_subprocess",
+        "help_subprocess",
+    }
+    for name, timing in figures["timings"].items():
+        assert 0 < timing["best"] <= timing["median"], name
+        assert timing["runs"] == (5 if name == "help_subprocess" else 2)
+    assert figures["heavy_imports_at_help"] == []
+    assert "200 jobs in 10 levels" in result.stdout
+    assert "plan_subprocess" in result.stdout

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import pytest
+
+from runner.reference import JobRef, RefKind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        pytest.param(48, RefKind.FILE_ID, "48", id="int"),
+        pytest.param("48", RefKind.FILE_ID, "48", id="digits"),
+        pytest.param(" 048 ", RefKind.FILE_ID, "48", id="padded-digits"),
+        pytest.param(
+            "F8D450CD-F065-4ABB-A232-27CD20C48C2B",
+            RefKind.UUID,
+            "f8d450cd-f065-4abb-a232-27cd20c48c2b",
+            id="uuid-upper",
+        ),
+        pytest.param(
+            "/Analytics/Sales categorization",
+            RefKind.PATH,
+            "/Analytics/Sales categorization",
+            id="path",
+        ),
+        pytest.param("48a", RefKind.PATH, "48a", id="not-digits"),
+    ],
+)
+def test_parse(text: str | int, kind: RefKind, value: str) -> None:
+    ref = JobRef.parse(text)
+    assert (ref.kind, ref.value, str(ref)) == (kind, value, value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("   ", id="blank"),
+        pytest.param(-1, id="negative"),
+        pytest.param("/", id="root-only"),
+        pytest.param("//", id="slashes-only"),
+    ],
+)
+def test_parse_refuses(text: str | int) -> None:
+    with pytest.raises(ValueError, match=r"."):
+        JobRef.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "segment"),
+    [
+        pytest.param(48, "48", id="file-id"),
+        pytest.param(
+            "f8d450cd-f065-4abb-a232-27cd20c48c2b",
+            "f8d450cd-f065-4abb-a232-27cd20c48c2b",
+            id="uuid",
+        ),
+        pytest.param(
+            "/Analytics/Sales categorization", "Analytics/Sales+categorization", id="space-plus"
+        ),
+        pytest.param("Analytics/Sales categorization", "Analytics/Sales+categorization", id="rel"),
+        pytest.param("/a/two  spaces", "a/two++spaces", id="two-spaces"),
+        pytest.param("/a/c++ jobs", "a/c%2B%2B+jobs", id="literal-plus"),
+        pytest.param("/a/50% off", "a/50%25+off", id="percent"),
+        pytest.param("/a/what?#", "a/what%3F%23", id="query-fragment"),
+        pytest.param("/Umsätze/Köln", "Ums%C3%A4tze/K%C3%B6ln", id="non-ascii"),
+        pytest.param("/a/x&y=z", "a/x%26y%3Dz", id="ampersand"),
+    ],
+)
+def test_url_segment(text: str | int, segment: str) -> None:
+    assert JobRef.parse(text).url_segment() == segment
