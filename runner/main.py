@@ -64,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=logging.DEBUG if args.verbose else logging.WARNING,
             format="dmpipe: %(levelname)s: %(message)s",
         )
+        if not args.verbose:
+            # urllib3 announces each retry; dmpipe reports what matters in its own words.
+            logging.getLogger("urllib3").setLevel(logging.ERROR)
         code: int = args.func(args)
         return code
     except DmpipeError as error:

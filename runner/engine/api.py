@@ -73,5 +73,7 @@ class EngineOptions:
     trigger_resolve_timeout: float = 30.0
     # How long stopped executions are watched for their CANCELED status.
     stop_confirm_timeout: float = 30.0
+    # How long the server may stay unreachable before the run gives up (exit 3).
+    unreachable_timeout: float = 300.0
     strict_plan: bool = False
     seed: int | None = None

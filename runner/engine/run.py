@@ -21,7 +21,14 @@ from runner.engine.outcome import JobState
 from runner.engine.record import RunSummary, build_report, write_report
 from runner.engine.scheduler import ClientScheduler
 from runner.engine.sequential import PlanDrift, SequentialScheduler
-from runner.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EndpointUnavailableError
+from runner.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_SERVER,
+    DmpipeError,
+    EndpointUnavailableError,
+)
 from runner.model import Mode, Pipeline
 
 log = logging.getLogger("runner.engine")
@@ -87,6 +94,7 @@ def run_pipeline(
     started = clock.now()
     mode, reason = request.mode, request.mode_reason
     scheduler: ClientScheduler | None = None
+    failure: DmpipeError | None = None
     try:
         fanout(
             RunEvent(
@@ -100,6 +108,8 @@ def run_pipeline(
                 },
             )
         )
+        # One cheap call first: a wrong URL or password stops the run before any trigger.
+        api.list_running()
         scheduler = _scheduler(pipeline, api, request, fanout, clock, cancelled, resumed)
         try:
             states = scheduler.execute()
@@ -123,13 +133,16 @@ def run_pipeline(
                 resumed=resumed,
             )
             states = scheduler.execute()
+    except DmpipeError as error:
+        failure = error
+        raise
     finally:
         if scheduler is not None:
             states = {name: slot.state for name, slot in scheduler.slots.items()}
         else:
             states = {}
         summary = RunSummary(
-            exit_code=_exit_code(states, scheduler),
+            exit_code=failure.exit_code if failure else _exit_code(states, scheduler),
             interrupted=bool(scheduler and scheduler.run.interrupted),
             timed_out=bool(scheduler and scheduler.run.timed_out),
             mode=mode.value,
@@ -180,6 +193,8 @@ def _scheduler(
 def _exit_code(states: dict[str, JobState], scheduler: ClientScheduler | None) -> int:
     if scheduler is not None and scheduler.run.interrupted:
         return EXIT_INTERRUPTED
+    if scheduler is not None and scheduler.run.server_lost:
+        return EXIT_SERVER
     if scheduler is None or any(state.outcome.is_failure for state in states.values()):
         return EXIT_FAILED
     if any(not state.outcome.is_final for state in states.values()):

@@ -72,6 +72,7 @@ class RunState:
     halted_by: str | None = None  # the failing job when on_failure stops new starts
     interrupted: bool = False
     timed_out: bool = False
+    server_lost: bool = False  # unreachable for longer than EngineOptions.unreachable_timeout
     unreachable_since: float | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -166,6 +167,15 @@ class ClientScheduler:
             self.run.interrupted = True
             self.emit("interrupted", message="interrupted: stopping the jobs this run started")
             self._halt(JobOutcome.CANCELED, "interrupted")
+            return True
+        since = self.run.unreachable_since
+        patience = self.options.unreachable_timeout
+        if since is not None and self.clock.monotonic() - since > patience:
+            self.run.server_lost = True
+            self.emit(
+                "server_lost", message=f"server unreachable for over {patience:g}s: giving up"
+            )
+            self._halt(JobOutcome.CANCELED, f"server unreachable for over {patience:g}s")
             return True
         limit = self.pipeline.policies.timeout
         if limit is not None and self.clock.monotonic() - self.run.started_at > limit:
@@ -304,10 +314,16 @@ class ClientScheduler:
             )
             return
         slot.waiting_on = None
+        if result.transient:
+            self._note_reachability(result.error)
+            slot.state.outcome = JobOutcome.PENDING
+            slot.not_before = self.clock.monotonic() + self.pipeline.policies.poll_interval
+            return
         if result.execution_id is None:
             attempt.error = result.error
             self._attempt_over(slot, JobOutcome.FAILED, result.error or "trigger failed", None)
             return
+        self._note_reachability(None)
         attempt.execution_id = result.execution_id
         attempt.attached = result.attached
         attempt.triggered_at = self.clock.now()

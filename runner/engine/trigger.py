@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from runner.engine.api import JobApi
 from runner.errors import (
     ApiError,
+    AuthenticationError,
     ConnectionFailedError,
     OutcomeUnknownError,
     ServerError,
@@ -43,6 +44,8 @@ class StartResult:
     waiting_on: int | None = None
     error: str | None = None
     recovered: bool = False  # the trigger's answer was lost and the execution found later
+    # The server could not be reached before anything was sent: try again later, same attempt.
+    transient: bool = False
     previous_execution_id: int | None = None
 
 
@@ -95,6 +98,10 @@ def start_attempt(
         previous_execution_id = status.execution_id
         sender = _Sender(api, job, own, resolve_timeout, poll_interval, cancelled, on_send)
         return sender.send(previous_execution_id)
+    except AuthenticationError:
+        raise  # the credentials are refused: the whole run must stop, not this job
+    except TransientApiError as error:
+        return StartResult(error=str(error), transient=True)
     except ApiError as error:
         return StartResult(error=str(error), previous_execution_id=previous_execution_id)
 

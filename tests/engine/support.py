@@ -27,24 +27,18 @@ from runner.model import (
     When,
 )
 from runner.reference import JobRef
-
-USER, PASSWORD = "admin", "admin"
+from testing import scenarios
+from testing.scenarios import PASSWORD, USER
 
 
 def artifact(file_id: int, duration: float = 2, **extra: Any) -> dict[str, Any]:
     """One emulated artifact; durations are emulated seconds."""
-    return {"file_id": file_id, "duration": duration, "queue_time": 0, **extra}
+    return scenarios.artifact(file_id, duration=duration, **extra)
 
 
 def scenario(*artifacts: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """A scenario where 100 emulated seconds pass per real second."""
-    return {
-        "version": "7.5.2",
-        "time_scale": 100,
-        "users": {USER: {"password": PASSWORD}},
-        "artifacts": list(artifacts),
-        **extra,
-    }
+    """A scenario on a running clock: 100 emulated seconds pass per real second."""
+    return scenarios.scenario(*artifacts, **{"clock": "real", "time_scale": 100, **extra})
 
 
 def job(

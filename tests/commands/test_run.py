@@ -1,0 +1,157 @@
+"""``dmpipe run``: every exit code, from the command line, on the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from runner.emulator import EmulatorServer
+from runner.main import main
+from testing.scenarios import PASSWORD, ROOT, USER, artifact, scenario
+
+MakeEmulator = Callable[..., EmulatorServer]
+
+PIPELINE = """\
+version: 1
+name: cli-test
+policies: {{poll_interval: 0.05s, max_poll_interval: 0.2s}}
+jobs:
+  first: {{file_id: 1}}
+  second: {{file_id: 2, needs: [first]}}
+{emulator}
+"""
+
+
+def write_pipeline(tmp_path: Path, emulator: str = "") -> Path:
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(PIPELINE.format(emulator=emulator), encoding="utf-8")
+    return path
+
+
+def inline_emulator(outcome: str) -> str:
+    return (
+        "emulator:\n  clock: real\n  time_scale: 100\n  users: {admin: {password: admin}}\n"
+        f"  artifacts:\n    - {{file_id: 1, duration: 2, queue_time: 0, outcomes: [{outcome}]}}\n"
+        "    - {file_id: 2, duration: 2, queue_time: 0}\n"
+    )
+
+
+def server_env(monkeypatch: pytest.MonkeyPatch, server_url: str, password: str = PASSWORD) -> None:
+    monkeypatch.setenv("DATAMEER_URL", server_url)
+    monkeypatch.setenv("DATAMEER_USER", USER)
+    monkeypatch.setenv("DATAMEER_PASSWORD", password)
+    monkeypatch.setenv("NETRC", "/nonexistent")
+    monkeypatch.setenv("HOME", "/nonexistent")
+
+
+def test_quickstart_succeeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        ["run", str(ROOT / "examples/quickstart.yaml"), "--emulator", "--report-dir", str(tmp_path)]
+    )
+    assert code == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["summary"] == {"jobs": 3, "SUCCEEDED": 3}
+    assert "run finished" in capsys.readouterr().err
+
+
+def test_failed_job_exits_1(tmp_path: Path) -> None:
+    path = write_pipeline(tmp_path, inline_emulator("ERROR"))
+    assert main(["run", str(path), "--emulator", "--report-dir", str(tmp_path / "r")]) == 1
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert [j["outcome"] for j in report["jobs"]] == ["FAILED", "SKIPPED"]
+
+
+def test_invalid_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("version: 1\nname: x\njobs:\n  a: {file_id: 1, needs: [nope]}\n")
+    assert main(["run", str(path), "--emulator"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}:4:" in err
+    assert "Traceback" not in err
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unreachable_server_exits_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server_env(monkeypatch, f"http://127.0.0.1:{_closed_port()}")
+    path = write_pipeline(tmp_path)
+    code = main(["run", str(path), "--report-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "Traceback" not in err
+
+
+def test_wrong_password_exits_3_without_leaking_it(
+    make_emulator: MakeEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = make_emulator(scenario(artifact(1), artifact(2)))
+    server_env(monkeypatch, server.url, password="canary-Xq9-secret")
+    code = main(["run", str(write_pipeline(tmp_path)), "--report-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "canary-Xq9-secret" not in err
+    assert not server.ledger.entries()
+
+
+def test_sigint_stops_started_jobs_writes_report_exits_130(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    server = make_emulator(
+        scenario(artifact(1, duration=10_000), artifact(2), clock="real", time_scale=1)
+    )
+    env = {
+        **os.environ,
+        "DATAMEER_URL": server.url,
+        "DATAMEER_USER": USER,
+        "DATAMEER_PASSWORD": PASSWORD,
+    }
+    report_dir = tmp_path / "r"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            "run",
+            str(write_pipeline(tmp_path)),
+            "--report-dir",
+            str(report_dir),
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if "triggered execution" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    rest = process.communicate(timeout=60)[1]
+    assert process.returncode == 130, rest
+    assert "Traceback" not in rest
+    stops = [e for e in server.ledger.entries() if e.action == "stop" and e.effective]
+    assert [e.file_id for e in stops] == [1]
+    report = json.loads((report_dir / "report.json").read_text())
+    assert report["interrupted"] is True
+    assert report["exit_code"] == 130
+    assert [j["outcome"] for j in report["jobs"]] == ["CANCELED", "SKIPPED"]
+    assert report["jobs"][0]["attempts"][0]["stop_confirmed"] is True
