@@ -326,3 +326,35 @@ def test_resume_finds_a_trigger_whose_answer_was_lost(
     assert result.outcome_of("a") is S
     assert result.outcome.states["a"].attempts[0].execution_id == execution
     assert len(triggers(server, 1)) == 1
+
+
+@pytest.mark.parametrize(
+    ("batch", "per_tick_details"),
+    [
+        pytest.param(True, False, id="batched"),
+        pytest.param(False, True, id="per-job"),
+    ],
+)
+def test_polling_load(
+    make_emulator: MakeEmulator, tmp_path: Path, batch: bool, per_tick_details: bool
+) -> None:
+    from runner.engine.api import EngineOptions
+
+    count = 20
+    server = make_emulator(scenario(*(artifact(i, duration=30) for i in range(1, count + 1))))
+    options = EngineOptions(batch_polling=batch, trigger_resolve_timeout=2)
+    result = run(
+        server, pipeline(*(job(f"j{i}", i) for i in range(1, count + 1))), tmp_path, options=options
+    )
+    assert result.outcome.exit_code == 0
+    stats = server.stats()
+    details = stats.get("GET /rest/job-execution/job-details/{id}", 0)
+    assert stats.get("POST /api/job-execution/{ref}/trigger", 0) == count
+    assert stats.get("GET /api/job-execution/{ref}/status", 0) == count  # one look before each
+    if per_tick_details:
+        assert stats.get("GET /rest/jobs/list-running", 0) == 1  # the preflight only
+        assert details > 2 * count  # every job, every tick
+    else:
+        # One details call per finished execution; one list-running call per tick for all.
+        assert details == count
+        assert stats.get("GET /rest/jobs/list-running", 0) >= 2
