@@ -88,7 +88,7 @@ RETRIED_METHODS = frozenset({"GET", "DELETE"})
 MAX_RETRY_AFTER = 60.0
 POOL_SIZE = 16
 
-_NOT_FOUND_WORDS = ("doesn't exist", "does not exist", "not found", "no such", "unknown")
+_NOT_FOUND_WORDS = ("doesn't exist", "does not exist", "not found", "no such")
 _V2_HINT = "it needs Datameer 7.2.5+ or the REST v2 plugin"
 
 
@@ -111,6 +111,8 @@ class _Call:
     body: bytes | None = None
     # Set for endpoints some servers lack: what to say when the server has no such route.
     missing: str | None = None
+    # For a POST: what its lost answer may mean.
+    if_lost: str = "the server may have acted on it: check before sending it again"
 
 
 @dataclass(frozen=True)
@@ -172,7 +174,12 @@ def new_session(retries: int = 3, backoff_factor: float = 0.5) -> requests.Sessi
 
 
 class DatameerClient:
-    """Speaks the Datameer REST API of one server; one method per endpoint, no policy."""
+    """Speaks the Datameer REST API of one server; one method per endpoint, no policy.
+
+    By default the client makes its own pooled, retrying session (``new_session``);
+    a ``session`` passed in is used as it is, its adapters deciding any retries.
+    Safe to share between threads, as the engine's pollers do.
+    """
 
     def __init__(
         self,
@@ -274,6 +281,7 @@ class DatameerClient:
             "POST",
             f"/api/job-execution/{ref.url_segment()}/trigger",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job trigger --legacy CONFIG_ID",
+            if_lost=_lost_trigger(ref),
         )
         return self._fetch(call, responses.trigger)
 
@@ -285,13 +293,15 @@ class DatameerClient:
             raise UsageError("the sequential trigger needs at least one file id")
         ids = [_id(file_id) for file_id in file_ids]
         body = {"variables": dict(variables or {}), "fileIds": ids}
+        name = f"sequential trigger of file{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))}"
         call = _Call(
-            f"sequential trigger of file{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))}",
+            name,
             "POST",
             "/rest/job-execution",
             query=urlencode({"sequence": ",".join(map(str, ids))}, safe=","),
             body=json.dumps(body).encode(),
             missing="the sequential trigger needs Datameer 7.5.2+; use mode: client",
+            if_lost=f"the {name} may have started jobs: check their status before triggering again",
         )
         return self._fetch(call, responses.execution_plan)
 
@@ -302,6 +312,7 @@ class DatameerClient:
             "POST",
             f"/api/job-execution/{ref.url_segment()}/stop",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job stop --legacy EXECUTION_ID",
+            if_lost=f"the stop of {describe(ref)} may have been done: check its status",
         )
         self._no_body(call)
 
@@ -317,6 +328,7 @@ class DatameerClient:
             "POST",
             "/rest/job-execution",
             query=urlencode({"configuration": _id(configuration_id)}),
+            if_lost=_lost_trigger(f"configuration {configuration_id}"),
         )
         return self._fetch(call, responses.legacy_trigger)
 
@@ -326,6 +338,7 @@ class DatameerClient:
             f"legacy stop of execution {execution_id}",
             "POST",
             f"/rest/job-execution/job-kill/{_id(execution_id)}",
+            if_lost=f"execution {execution_id} may have been stopped: check its status",
         )
         self._no_body(call)
 
@@ -405,7 +418,7 @@ class DatameerClient:
                 call.name,
                 url,
                 f"the connection broke after the request was sent ({_transport_reason(causes)}); "
-                f"the {call.name} may have started a job: check its status before triggering again",
+                f"{call.if_lost}",
             )
         return ConnectionFailedError(call.name, url, self._unreachable_reason(causes))
 
@@ -458,6 +471,12 @@ def describe(ref: JobRef) -> str:
     if ref.kind is RefKind.UUID:
         return f"uuid {ref.value}"
     return ref.value
+
+
+def _lost_trigger(target: JobRef | str) -> str:
+    """What a trigger whose answer was lost may have done, and what to do about it."""
+    name = describe(target) if isinstance(target, JobRef) else target
+    return f"the trigger of {name} may have started a job: check its status before triggering again"
 
 
 def _check_verify(verify: bool | str) -> bool | str:

@@ -25,7 +25,7 @@ import pytest
 
 from runner import client as client_module
 from runner.client import DatameerClient, Timeout
-from runner.emulator import EmulatorServer, scenario_from_dict
+from runner.emulator import EmulatorServer
 from runner.errors import (
     ApiError,
     AuthenticationError,
@@ -83,20 +83,6 @@ def sales(**extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[dict[str, Any]], EmulatorServer]]:
-    servers: list[EmulatorServer] = []
-
-    def start(data: dict[str, Any]) -> EmulatorServer:
-        server = EmulatorServer(scenario_from_dict(data)).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
 def connect() -> Iterator[Callable[..., DatameerClient]]:
     clients: list[DatameerClient] = []
 
@@ -114,6 +100,112 @@ def connect() -> Iterator[Callable[..., DatameerClient]]:
 
 
 # -- the reference's examples, through the emulator -------------------------------------
+
+
+# First against examples/emulator/reference.yaml (the shared ``emulator`` fixture), with
+# the reference's own ids; then against small scenarios that isolate one shape each.
+
+
+@pytest.mark.parametrize(
+    ("configuration_id", "expected"),
+    [
+        pytest.param(49, ConfigurationStatus(49, JobStatus.RUNNING, "RUNNING", 49), id="running"),
+        pytest.param(
+            30, ConfigurationStatus(30, JobStatus.COMPLETED, "COMPLETED", 30), id="completed"
+        ),
+        pytest.param(
+            32,
+            ConfigurationStatus(
+                32, JobStatus.COMPLETED_WITH_WARNINGS, "COMPLETED_WITH_Warnings", 32
+            ),
+            id="completed-with-warnings",
+        ),
+        pytest.param(36, ConfigurationStatus(36, JobStatus.ERROR, "ERROR", 36), id="error"),
+        pytest.param(39, ConfigurationStatus(39, JobStatus.CANCELED, "CANCELED", 39), id="cancel"),
+        pytest.param(13, ConfigurationStatus(13, JobStatus.NEVER_RAN, ""), id="never-triggered"),
+    ],
+)
+def test_reference_v1_status_examples(
+    emulator: EmulatorServer,
+    connect: Callable[..., DatameerClient],
+    configuration_id: int,
+    expected: ConfigurationStatus,
+) -> None:
+    assert connect(emulator.url).job_status(configuration_id) == expected
+
+
+def test_reference_v2_status_trigger_and_stop_examples(
+    emulator: EmulatorServer, connect: Callable[..., DatameerClient]
+) -> None:
+    analyst = connect(emulator.url, user="analyst", password="analyst")
+    ref = JobRef.parse(48)
+    assert analyst.execution_status(ref).raw_status == "_NONE"
+    triggered = analyst.trigger(ref)
+    assert (triggered.user, triggered.trigger) == ("analyst", "RESTAPI")
+    queued = analyst.execution_status(ref)
+    assert (queued.status, queued.execution_id, queued.start_time) == (
+        JobStatus.QUEUED,
+        triggered.execution_id,
+        None,
+    )
+    emulator.clock.advance(2)
+    running = analyst.execution_status(ref)
+    assert (running.status, running.file_id) == (JobStatus.RUNNING, 48)
+    assert running.estimate_seconds is not None
+    assert running.progress is not None
+    emulator.clock.advance(20)
+    completed = analyst.execution_status(ref)
+    assert completed.status is JobStatus.COMPLETED
+    assert completed.stop_time is not None
+    analyst.trigger(ref)
+    analyst.stop(ref)
+    canceled = analyst.execution_status(ref)
+    assert (canceled.status, canceled.start_time) == (JobStatus.CANCELED, None)
+    analyst.trigger(JobRef.parse(46))
+    emulator.clock.advance(10)
+    warned = analyst.execution_status(JobRef.parse("/Analytics/Customer segments"))
+    assert warned.raw_status == "COMPLETED_WITH_WARNINGS"
+
+
+def test_reference_history_running_and_failure_examples(
+    emulator: EmulatorServer, connect: Callable[..., DatameerClient]
+) -> None:
+    api = connect(emulator.url)
+    assert [entry.execution_id for entry in api.job_history(30)] == [30, 27, 23]
+    running = {(job.configuration_id, job.execution_id) for job in api.list_running()}
+    assert {(17, 37), (20, 38), (18, None), (49, 49)} <= running
+    estimates = {job.configuration_id: job.estimate_seconds for job in api.list_running()}
+    assert estimates[20] is None
+    guest = connect(emulator.url, user="guest", password="guest")
+    with pytest.raises(NotFoundError, match="File doesn't exist or isn't accessible"):
+        guest.execution_status(JobRef.parse(48))
+
+
+def test_reference_details_sequence_and_delete_examples(
+    emulator: EmulatorServer, connect: Callable[..., DatameerClient]
+) -> None:
+    api = connect(emulator.url)
+    plan = api.trigger_sequence([4], {"foo": "fooValue"})
+    assert [(s.configuration_name, s.configuration_id) for s in plan.steps] == [
+        ("apache_log", 3),
+        ("categorization", 4),
+    ]
+    emulator.clock.advance(60)
+    details = api.job_details(plan.steps[1].execution_id or 0)
+    assert (details.configuration_id, details.file_id, details.file_uuid) == (4, 6, UUID)
+    assert details.counters == {
+        "IMPORT_RECORDS": 7,
+        "IMPORT_PREVIEW_RECORDS": 7,
+        "IMPORT_OUTPUT_BYTES": 4167,
+        "IMPORT_DROPPED_SPLITS": 0,
+        "IMPORT_DROPPED_RECORDS": 0,
+    }
+    error = api.job_details(36)
+    assert (error.status, error.counters) == (JobStatus.ERROR, {"TASK_FAILURES": 3})
+    assert api.delete_data(272).deleted is True
+    assert api.delete_data(272).deleted is False
+    with pytest.raises(NotFoundError, match=r"Entity of type 'Data' with id '273' not found\."):
+        api.delete_data(273)
 
 
 @pytest.mark.parametrize(
@@ -142,14 +234,14 @@ def connect() -> Iterator[Callable[..., DatameerClient]]:
     ],
 )
 def test_job_status_v1(
-    serve: Callable[..., EmulatorServer],
+    make_emulator: Callable[..., EmulatorServer],
     connect: Callable[..., DatameerClient],
     history: list[dict[str, Any]],
     status: JobStatus,
     raw: str,
     execution_id: int | None,
 ) -> None:
-    server = serve(scenario(sales(history=history)))
+    server = make_emulator(scenario(sales(history=history)))
     assert connect(server.url).job_status(12) == ConfigurationStatus(
         12, status, raw, execution_id=execution_id
     )
@@ -197,7 +289,7 @@ def test_job_status_v1(
     ],
 )
 def test_job_status_v2(
-    serve: Callable[..., EmulatorServer],
+    make_emulator: Callable[..., EmulatorServer],
     connect: Callable[..., DatameerClient],
     history: list[dict[str, Any]],
     status: JobStatus,
@@ -205,7 +297,7 @@ def test_job_status_v2(
     times: tuple[bool, bool],
     progress: bool,
 ) -> None:
-    server = serve(scenario(sales(history=history)))
+    server = make_emulator(scenario(sales(history=history)))
     got = connect(server.url).execution_status(JobRef.parse(48))
     assert (got.status, got.raw_status) == (status, raw)
     assert (got.start_time is not None, got.stop_time is not None) == times
@@ -214,9 +306,9 @@ def test_job_status_v2(
 
 
 def test_status_v2_of_a_job_canceled_while_queued(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
-    server = serve(scenario(sales()))
+    server = make_emulator(scenario(sales()))
     api = connect(server.url)
     execution_id = api.trigger(JobRef.parse(48)).execution_id
     api.stop(JobRef.parse(48))
@@ -239,18 +331,18 @@ def test_status_v2_of_a_job_canceled_while_queued(
     ],
 )
 def test_status_by_every_kind_of_reference(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient], ref: str
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient], ref: str
 ) -> None:
-    server = serve(scenario(sales(history=[{"status": "COMPLETED", "id": 30}])))
+    server = make_emulator(scenario(sales(history=[{"status": "COMPLETED", "id": 30}])))
     got = connect(server.url).execution_status(JobRef.parse(ref))
     assert (got.file_id, got.execution_id, got.status) == (48, 30, JobStatus.COMPLETED)
 
 
 def test_job_history_is_newest_first_and_pages(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
     runs = [{"status": "COMPLETED", "id": n} for n in (23, 27)] + [{"status": "ERROR", "id": 30}]
-    server = serve(scenario(sales(history=runs), {"file_id": 9}))
+    server = make_emulator(scenario(sales(history=runs), {"file_id": 9}))
     api = connect(server.url)
     assert api.job_history(12) == [
         HistoryEntry(30, JobStatus.ERROR, "ERROR"),
@@ -280,7 +372,7 @@ IMPORT_COUNTERS = {
     ],
 )
 def test_job_details_both_shapes(
-    serve: Callable[..., EmulatorServer],
+    make_emulator: Callable[..., EmulatorServer],
     connect: Callable[..., DatameerClient],
     version: str,
     configuration_id: int | None,
@@ -288,7 +380,7 @@ def test_job_details_both_shapes(
     uuid: str | None,
 ) -> None:
     history = [{"status": "COMPLETED", "id": 30, "duration": 118, "counters": IMPORT_COUNTERS}]
-    server = serve(scenario(sales(kind="import_job", history=history), version=version))
+    server = make_emulator(scenario(sales(kind="import_job", history=history), version=version))
     details = connect(server.url).job_details(30)
     assert (details.execution_id, details.status, details.counters) == (
         30,
@@ -306,10 +398,10 @@ def test_job_details_both_shapes(
 
 
 def test_job_details_of_an_error_run_with_odd_counters(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
     history = [{"status": "ERROR", "id": 36, "counters": {"MAP_TASKS_FAILED": 3}}]
-    server = serve(scenario(sales(history=history), {"file_id": 9, "kind": "export_job"}))
+    server = make_emulator(scenario(sales(history=history), {"file_id": 9, "kind": "export_job"}))
     api = connect(server.url)
     details = api.job_details(36)
     assert (details.status, details.counters) == (JobStatus.ERROR, {"MAP_TASKS_FAILED": 3})
@@ -320,14 +412,14 @@ def test_job_details_of_an_error_run_with_odd_counters(
 
 
 def test_list_running_entries_may_lack_ids_and_estimates(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
     bare = {
         "file_id": 18,
         "duration": 20,
         "list_running": {"execution_id": False, "estimate": False},
     }
-    server = serve(scenario(sales(), bare))
+    server = make_emulator(scenario(sales(), bare))
     api = connect(server.url)
     assert api.list_running() == []
     triggered = api.trigger(JobRef.parse(48)).execution_id
@@ -344,9 +436,9 @@ def test_list_running_entries_may_lack_ids_and_estimates(
 
 
 def test_trigger(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
-    server = serve(scenario(sales()))
+    server = make_emulator(scenario(sales()))
     result = connect(server.url).trigger(JobRef.parse(SALES))
     assert (result.user, result.trigger) == (USER, "RESTAPI")
     [entry] = server.ledger.triggers()
@@ -354,9 +446,9 @@ def test_trigger(
 
 
 def test_trigger_sequence_with_variables(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
-    server = serve(
+    server = make_emulator(
         scenario(
             {"file_id": 3, "configuration_id": 3, "name": "apache_log", "downstream": [4]},
             {"file_id": 4, "configuration_id": 4, "name": "categorization"},
@@ -374,9 +466,9 @@ def test_trigger_sequence_with_variables(
 
 
 def test_stop_answers_with_no_body(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
-    server = serve(scenario(sales()))
+    server = make_emulator(scenario(sales()))
     api = connect(server.url)
     api.trigger(JobRef.parse(48))
     server.clock.advance(5)
@@ -387,9 +479,9 @@ def test_stop_answers_with_no_body(
 
 
 def test_delete_gives_each_of_the_three_answers(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
-    server = serve(scenario(sales(data_id=272)))
+    server = make_emulator(scenario(sales(data_id=272)))
     api = connect(server.url)
     assert api.delete_data(272) == DeleteResult(272, deleted=True)
     assert api.delete_data(272) == DeleteResult(272, deleted=False)
@@ -398,9 +490,9 @@ def test_delete_gives_each_of_the_three_answers(
 
 
 def test_failure_body_becomes_not_found_with_the_servers_reason(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
-    server = serve(scenario(sales()))
+    server = make_emulator(scenario(sales()))
     with pytest.raises(NotFoundError) as raised:
         connect(server.url).execution_status(JobRef.parse("/Analytics/Nothing here"))
     assert str(raised.value) == (
@@ -412,9 +504,9 @@ def test_failure_body_becomes_not_found_with_the_servers_reason(
 
 
 def test_legacy_trigger_and_stop(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
-    server = serve(scenario(sales(), version="7.2.5", api_v2=False))
+    server = make_emulator(scenario(sales(), version="7.2.5", api_v2=False))
     api = connect(server.url)
     execution_id = api.trigger_legacy(12).execution_id
     server.clock.advance(5)
@@ -426,10 +518,10 @@ def test_legacy_trigger_and_stop(
 
 
 def test_status_lag_is_reported_as_the_server_says(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
     history = [{"status": "COMPLETED", "id": 30}]
-    server = serve(scenario(sales(history=history), status_lag=5))
+    server = make_emulator(scenario(sales(history=history), status_lag=5))
     api = connect(server.url)
     triggered = api.trigger(JobRef.parse(48)).execution_id
     lagging = api.execution_status(JobRef.parse(48))
@@ -442,9 +534,9 @@ def test_status_lag_is_reported_as_the_server_says(
 
 
 def test_wrong_password_is_an_authentication_error_without_the_password(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
-    server = serve(scenario(sales()))
+    server = make_emulator(scenario(sales()))
     with pytest.raises(AuthenticationError) as raised:
         connect(server.url, password="not-the-password").list_running()
     assert raised.value.status_code == 401
@@ -455,17 +547,17 @@ def test_wrong_password_is_an_authentication_error_without_the_password(
 
 
 def test_missing_credentials_say_where_to_put_them(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
-    server = serve(scenario(sales()))
+    server = make_emulator(scenario(sales()))
     with pytest.raises(AuthenticationError, match="set DATAMEER_USER and DATAMEER_PASSWORD"):
         connect(server.url, user=None, password=None).job_status(12)
 
 
 def test_a_user_without_permission_sees_not_found_and_triggers_nothing(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
-    server = serve(scenario(sales(), {"file_id": 46, "path": "/Finance/Ledger"}))
+    server = make_emulator(scenario(sales(), {"file_id": 46, "path": "/Finance/Ledger"}))
     analyst = connect(server.url, user="analyst", password="analyst")
     assert analyst.execution_status(JobRef.parse(48)).status is JobStatus.NEVER_RAN
     with pytest.raises(NotFoundError, match="isn't accessible with current permissions"):
@@ -518,12 +610,12 @@ def test_a_user_without_permission_sees_not_found_and_triggers_nothing(
     ],
 )
 def test_unknown_references_are_not_found(
-    serve: Callable[..., EmulatorServer],
+    make_emulator: Callable[..., EmulatorServer],
     connect: Callable[..., DatameerClient],
     call: Callable[[DatameerClient], object],
     message: str,
 ) -> None:
-    server = serve(scenario(sales()))
+    server = make_emulator(scenario(sales()))
     with pytest.raises(NotFoundError) as raised:
         call(connect(server.url))
     assert not isinstance(raised.value, EndpointUnavailableError)
@@ -574,14 +666,14 @@ def test_unknown_references_are_not_found(
     ],
 )
 def test_missing_endpoints_say_which_version_they_need(
-    serve: Callable[..., EmulatorServer],
+    make_emulator: Callable[..., EmulatorServer],
     connect: Callable[..., DatameerClient],
     version: str,
     api_v2: bool,
     call: Callable[[DatameerClient], object],
     needs: str,
 ) -> None:
-    server = serve(scenario(sales(), version=version, api_v2=api_v2))
+    server = make_emulator(scenario(sales(), version=version, api_v2=api_v2))
     with pytest.raises(EndpointUnavailableError, match="the server has no such endpoint") as raised:
         call(connect(server.url))
     assert needs in str(raised.value)
@@ -589,9 +681,9 @@ def test_missing_endpoints_say_which_version_they_need(
 
 
 def test_gets_are_retried_on_5xx_then_raise_server_error(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
-    server = serve(scenario(sales(), faults={"error_rate": 1.0, "error_status": 503}))
+    server = make_emulator(scenario(sales(), faults={"error_rate": 1.0, "error_status": 503}))
     with pytest.raises(ServerError) as raised:
         connect(server.url, retries=2).list_running()
     assert raised.value.status_code == 503
@@ -600,9 +692,9 @@ def test_gets_are_retried_on_5xx_then_raise_server_error(
 
 
 def test_a_trigger_answered_5xx_is_never_resent(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
-    server = serve(scenario(sales(), faults={"error_rate": 1.0}))
+    server = make_emulator(scenario(sales(), faults={"error_rate": 1.0}))
     with pytest.raises(ServerError):
         connect(server.url, retries=5).trigger(JobRef.parse(48))
     assert server.stats()["total"] == 1
@@ -617,12 +709,12 @@ def test_a_trigger_answered_5xx_is_never_resent(
     ],
 )
 def test_gets_recover_from_faults(
-    serve: Callable[..., EmulatorServer],
+    make_emulator: Callable[..., EmulatorServer],
     connect: Callable[..., DatameerClient],
     fault: dict[str, float],
     counter: str,
 ) -> None:
-    server = serve(scenario(sales(history=[{"status": "COMPLETED", "id": 30}])))
+    server = make_emulator(scenario(sales(history=[{"status": "COMPLETED", "id": 30}])))
     api = connect(server.url, retries=10)
     server.set_faults({"seed": 11, **fault})
     statuses = [api.execution_status(JobRef.parse(48)).execution_id for _ in range(15)]
@@ -633,9 +725,11 @@ def test_gets_recover_from_faults(
 
 
 def test_lost_trigger_answer_is_an_unknown_outcome_and_never_resent(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
-    server = serve(scenario(sales(), faults={"lost_trigger_rate": 1.0, "paths": ["*/trigger"]}))
+    server = make_emulator(
+        scenario(sales(), faults={"lost_trigger_rate": 1.0, "paths": ["*/trigger"]})
+    )
     api = connect(server.url, retries=5)
     with pytest.raises(OutcomeUnknownError) as raised:
         api.trigger(JobRef.parse(SALES))
@@ -649,9 +743,9 @@ def test_lost_trigger_answer_is_an_unknown_outcome_and_never_resent(
 
 
 def test_a_trigger_whose_connection_dropped_is_an_unknown_outcome(
-    serve: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
+    make_emulator: Callable[..., EmulatorServer], connect: Callable[..., DatameerClient]
 ) -> None:
-    server = serve(scenario(sales(), faults={"drop_rate": 1.0}))
+    server = make_emulator(scenario(sales(), faults={"drop_rate": 1.0}))
     with pytest.raises(OutcomeUnknownError):
         connect(server.url, retries=5).trigger(JobRef.parse(48))
     assert server.stats()["total"] == 1
@@ -1000,8 +1094,14 @@ def test_deletes_are_retried_like_gets(
         pytest.param(
             lambda api: api.trigger_sequence([3]),
             OutcomeUnknownError,
-            "may have started a job",
+            "the sequential trigger of file 3 may have started jobs: check their status",
             id="sequence",
+        ),
+        pytest.param(
+            lambda api: api.stop(JobRef.parse(48)),
+            OutcomeUnknownError,
+            "the stop of file 48 may have been done: check its status",
+            id="stop",
         ),
     ],
 )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.emulator.loading import load_scenario
+from runner.emulator import load_scenario
 from runner.emulator.scenario import Artifact, Scenario
 from runner.main import main
 from runner.model import Mode, Pipeline

@@ -153,6 +153,7 @@ def test_sequential_choice_warns_about_downstream_jobs_the_selection_left_out() 
         pytest.param("7.4", False, id="7.4"),
         pytest.param("7.2.5", False, id="7.2.5"),
         pytest.param("7.5.2-SNAPSHOT", True, id="suffix"),
+        pytest.param("7.4.9b12", False, id="letters-inside-a-part"),
         pytest.param("unknown", True, id="unreadable-benefit-of-doubt"),
     ],
 )

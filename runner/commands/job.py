@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from runner.commands.options import add_variables, parse_variables
 from runner.errors import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
@@ -191,17 +192,11 @@ def _trigger(client: DatameerClient, args: argparse.Namespace) -> object:
 
 def _sequence_arguments(parser: argparse.ArgumentParser) -> None:
     _id_argument(parser, "FILE_ID", nargs="+")
-    parser.add_argument(
-        "--var",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="set a workbook variable (repeatable)",
-    )
+    add_variables(parser)
 
 
 def _sequence(client: DatameerClient, args: argparse.Namespace) -> object:
-    return client.trigger_sequence(args.file_id, _variables(args.var))
+    return client.trigger_sequence(args.file_id, parse_variables(args.var))
 
 
 def _stop_arguments(parser: argparse.ArgumentParser) -> None:
@@ -262,16 +257,6 @@ class _Stopped:
     """What ``job stop`` reports: the server answers a stop with no body."""
 
     stop_requested_for: str
-
-
-def _variables(pairs: list[str]) -> dict[str, str]:
-    variables: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"--var expects NAME=VALUE, got {pair!r}")
-        variables[name.strip()] = value
-    return variables
 
 
 # -- running one action ------------------------------------------------------------------

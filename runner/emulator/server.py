@@ -38,6 +38,7 @@ log = logging.getLogger("runner.emulator")
 
 PRIVATE_PREFIX = "/__emulator__/"
 _MAX_BODY = 1024 * 1024
+_sleep = time.sleep  # the latency fault's seam: tests record it instead of waiting
 
 
 class EmulatorServer:
@@ -272,6 +273,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "Jetty(9.4.emulated)"
     sys_version = ""
     timeout = 120  # an idle keep-alive connection is closed after this many seconds
+    # Headers and body go out in two writes: with Nagle on, a keep-alive client waits for
+    # the delayed ACK (~40 ms) on every request.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._serve()
@@ -303,7 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
         owner.count("total", found.label)
         decision = owner.decide_fault(parts.path)
         if decision.latency > 0:
-            time.sleep(decision.latency)
+            _sleep(decision.latency)
         response = self._answer(owner, decision, parts.path, query, body, found)
         self._finish(response, started)
 

@@ -59,6 +59,8 @@ def render_curl(plan: Plan) -> str:
 
 @dataclass(frozen=True)
 class _Calls:
+    """The curl lines of one plan, section by section."""
+
     plan: Plan
 
     def url(self, *path: str | Var) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -71,10 +72,11 @@ def has_sequential_trigger(server_version: str) -> bool:
     """
     parts = []
     for part in server_version.strip().split("."):
-        digits = "".join(ch for ch in part if ch.isdigit())
-        if not digits:
+        # "7.5.2-SNAPSHOT": only the leading digits of a part count.
+        digits = re.match(r"\d+", part)
+        if digits is None:
             break
-        parts.append(int(digits))
+        parts.append(int(digits.group()))
     return not parts or tuple(parts) >= SEQUENTIAL_SINCE
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from runner.emulator import EmulatorServer, scenario_from_dict
+from runner.emulator import EmulatorServer
 from runner.main import main
 
 SALES = "/Analytics/Sales categorization"
@@ -49,25 +49,21 @@ def scenario(**extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def serve(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Iterator[Callable[..., EmulatorServer]]:
-    """Start an emulator and point the DATAMEER_* environment at it."""
+    make_emulator: Callable[..., EmulatorServer], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Callable[..., EmulatorServer]:
+    """Start an emulator (the shared fixture) and point the DATAMEER_* environment at it."""
     for name in ("DATAMEER_PASSWORD_FILE", "DATAMEER_INSECURE", "DATAMEER_CA_BUNDLE", "NETRC"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
-    servers: list[EmulatorServer] = []
 
     def start(**extra: Any) -> EmulatorServer:
-        server = EmulatorServer(scenario_from_dict(scenario(**extra))).start()
-        servers.append(server)
+        server = make_emulator(scenario(**extra))
         monkeypatch.setenv("DATAMEER_URL", server.url)
         monkeypatch.setenv("DATAMEER_USER", "admin")
         monkeypatch.setenv("DATAMEER_PASSWORD", "admin")
         return server
 
-    yield start
-    for server in servers:
-        server.stop()
+    return start
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

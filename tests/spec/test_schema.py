@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from runner.errors import PipelineFileError, UsageError
@@ -20,6 +19,7 @@ from runner.spec.quick_check import compile_check, json_equal
 from runner.spec.schema import pipeline_validator
 from runner.spec.schema_files import known_schemas, load_schema, schema_text
 from runner.spec.yaml_source import parse_document
+from tests.spec.strategies import NEAR_VALID, PIPELINES
 
 SCHEMA = load_schema("pipeline")
 REPOSITORY_SCHEMA = Path(__file__).parents[2] / "schemas" / "pipeline.schema.json"
@@ -127,48 +127,23 @@ def test_quick_check_agrees_on_the_corpus_and_the_examples() -> None:
     assert [agrees(value) for value in values] == [True] * len(values)
 
 
-KEYS = [
-    "version", "name", "server", "mode", "variables", "defaults", "policies", "jobs",
-    "emulator", "x-anchor", "url", "user", "password", "verify_tls", "retry", "timeout",
-    "warnings", "already_running", "on_failure", "max_parallel", "poll_interval",
-    "max_poll_interval", "file_id", "uuid", "path", "needs", "when", "expect", "estimate",
-    "retries", "delay", "backoff", "max_delay", "jitter", "retry_on", "load", "bad name",
-    "ROWS", "",
-]  # fmt: skip
-SCALARS = st.sampled_from(
-    [
-        1, 0, -1, 2, 1.0, 1.5, 101, True, False, None, "", "x", "load", "30s", "0s", "5 min",
-        "1h30m", "/Analytics", "Analytics", "f8d450cd-f065-4abb-a232-27cd20c48c2b", "> 0",
-        "=> 1", "auto", "client", "cancel", "all_done", "ERROR", "FAILED", "success", "wait",
-        "https://dm.example.com", "ftp://x", "nightly-sales", "Nightly", "30s\n",
-    ]
-)  # fmt: skip
-VALUES = st.recursive(
-    SCALARS,
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(st.sampled_from(KEYS), children, max_size=5)
-    ),
-    max_leaves=25,
-)
-PIPELINES = st.fixed_dictionaries(
-    {"version": st.sampled_from([1, 1.0, 2, True]), "name": SCALARS},
-    optional={
-        "jobs": st.dictionaries(st.sampled_from(KEYS), VALUES, max_size=4),
-        "defaults": VALUES,
-        "policies": VALUES,
-        "server": VALUES,
-        "variables": VALUES,
-        "emulator": VALUES,
-        "mode": SCALARS,
-    },
-)
-
-
 @settings(max_examples=300, deadline=None)
-@given(PIPELINES)
+@given(PIPELINES | NEAR_VALID)
 def test_quick_check_agrees_with_jsonschema(value: dict[str, Any]) -> None:
     assert agrees(value)
+
+
+def test_the_near_valid_strategy_reaches_both_answers() -> None:
+    found: list[bool] = []
+
+    @settings(max_examples=200, deadline=None, database=None)
+    @given(NEAR_VALID)
+    def collect(value: dict[str, Any]) -> None:
+        found.append(QUICK(value))
+
+    collect()
+    assert any(found)
+    assert not all(found)
 
 
 @pytest.mark.parametrize(
