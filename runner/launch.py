@@ -99,17 +99,7 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[tuple[JobApi, s
     settings = resolve_server(
         options.server.url,
         options.server.user,
-        settings=_merge(pipeline.server, options.server),
+        settings=pipeline.server.overridden_by(options.server),
     )
     with DatameerClient.from_settings(settings) as client:
         yield client, client.base_url
-
-
-def _merge(file: ServerSettings, flags: ServerSettings) -> ServerSettings:
-    return ServerSettings(
-        url=flags.url or file.url,
-        user=flags.user or file.user,
-        password=file.password,
-        ca_bundle=flags.ca_bundle or file.ca_bundle,
-        verify_tls=flags.verify_tls and file.verify_tls,
-    )

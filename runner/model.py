@@ -115,6 +115,16 @@ class ServerSettings:
     ca_bundle: str | None = None
     verify_tls: bool = True
 
+    def overridden_by(self, flags: ServerSettings) -> ServerSettings:
+        """These settings with every value the command line gave replacing the file's."""
+        return ServerSettings(
+            url=flags.url or self.url,
+            user=flags.user or self.user,
+            password=self.password,
+            ca_bundle=flags.ca_bundle or self.ca_bundle,
+            verify_tls=flags.verify_tls and self.verify_tls,
+        )
+
 
 @dataclass(frozen=True)
 class RunPolicies:

@@ -33,6 +33,12 @@ def register(subparsers: Any) -> None:
         help="print the run's HTTP calls as curl commands (password as $DATAMEER_PASSWORD)",
     )
     output.add_argument("--json", action="store_true", help="print the plan as JSON")
+    parser.add_argument(
+        "--check-server",
+        action="store_true",
+        help="also ask the server (GETs only) whether every artifact and endpoint exists",
+    )
+    common.add_server(parser)
     parser.set_defaults(func=run)
 
 
@@ -63,4 +69,21 @@ def run(args: argparse.Namespace) -> int:
 
         text = render_text(plan)
     sys.stdout.write(text)
+    if args.check_server:
+        return _check_server(pipeline, args)
     return 0
+
+
+def _check_server(pipeline: Any, args: argparse.Namespace) -> int:
+    """Print what the server says about the pipeline's references; 2 when any is missing."""
+    from runner.client import DatameerClient
+    from runner.credentials import resolve_server
+    from runner.plan.server_check import check_server
+
+    flags = common.server_settings(args)
+    settings = resolve_server(settings=pipeline.server.overridden_by(flags))
+    with DatameerClient.from_settings(settings) as client:
+        result = check_server(pipeline, client)
+    print(f"\nserver check ({client.base_url}):")
+    print("\n".join(result.lines()))
+    return 0 if result.ok else 2

@@ -161,9 +161,14 @@ def _one_of(error: ValidationError, path: JsonPath, schema: Mapping[str, Any]) -
     if not isinstance(error.instance, dict):
         return []  # the type error says it all
     present = [key for key in REFERENCE_KEYS if key in error.instance]
-    has = f"it has {' and '.join(present)}" if present else "it has none"
+    has = f"it has {_listed(present)}" if present else "it has none"
     message = f"job {quoted(path[-1])} needs exactly one of file_id, uuid, path ({has})"
     return [Finding(path, message, at_key=True)]
+
+
+def _listed(words: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else words[0]
 
 
 def _any_of(error: ValidationError, path: JsonPath, schema: Mapping[str, Any]) -> list[Finding]:

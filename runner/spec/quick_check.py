@@ -4,9 +4,9 @@ jsonschema takes seconds on a 10,000-job file, almost all of it on files that
 are valid.  ``compile_check(schema)`` turns the schema into nested closures
 that only answer "valid?"; the loader asks jsonschema for the detailed errors
 only when the answer is no.  The schema stays the single truth: the closures
-are built from it, and a keyword outside the subset raises ``UnsupportedKeywordError`` so
-that the loader falls back to jsonschema for everything.  A test compares the
-two answers on generated documents.
+are built from it, and a keyword outside the subset raises
+``UnsupportedKeywordError`` so that the loader falls back to jsonschema for
+everything.  A test compares the two answers on generated documents.
 """
 
 from __future__ import annotations

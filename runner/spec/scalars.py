@@ -3,7 +3,9 @@
 YAML 1.1 (PyYAML's default) reads ``NO``, ``on`` and ``yes`` as booleans and
 ``2026-11-28`` as a date: a workbook variable ``region: NO`` would be sent as
 ``false``.  The core schema keeps all of them as text; only ``true``/``false``,
-``null``/``~``, and plain numbers get a type.
+``null``/``~``, and plain numbers get a type.  One departure: ``.inf`` and
+``.nan`` stay text too, since a pipeline value must be JSON (a report, a plan)
+and JSON has no such numbers.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ _INT = re.compile(r"[-+]?[0-9]+")
 _OCTAL = re.compile(r"0o[0-7]+")
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
-_INFINITY = re.compile(r"([-+]?)\.(?:inf|Inf|INF)")
-_NAN = frozenset({".nan", ".NaN", ".NAN"})
 # Every number starts with one of these; most scalars of a pipeline (names,
 # paths, durations such as "30s" aside) are text and skip the number regexes.
 _NUMBER_START = frozenset("0123456789+-.")
@@ -79,10 +79,6 @@ def _number(text: str, default: Any = None) -> Any:
         return int(text[2:], 8)
     if _HEX.fullmatch(text):
         return int(text[2:], 16)
-    if _FLOAT.fullmatch(text):
-        return float(text)
-    if match := _INFINITY.fullmatch(text):
-        return -math.inf if match.group(1) == "-" else math.inf
-    if text in _NAN:
-        return math.nan
+    if _FLOAT.fullmatch(text) and math.isfinite(number := float(text)):
+        return number  # "1e999" overflows to infinity: not a JSON number either
     return default

@@ -10,7 +10,7 @@ stays ``"on"``).  Merge keys (``<<: *defaults``) work; explicit keys win.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -256,14 +256,3 @@ class _Composer:
                         path = (*mapping.path, key)
                         self.keys[path] = position
                         self.values[path] = position
-
-
-def iter_paths(value: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:
-    """Every (path, value) pair below and including ``value``, parents first."""
-    yield path, value
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from iter_paths(child, (*path, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from iter_paths(child, (*path, index))

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from runner.errors import PipelineFileError, UsageError
-from runner.spec.quick_check import compile_check, json_equal
+from runner.spec.quick_check import UnsupportedKeywordError, compile_check, json_equal
 from runner.spec.schema import pipeline_validator
 from runner.spec.schema_files import known_schemas, load_schema, schema_text
 from runner.spec.yaml_source import parse_document
@@ -163,3 +163,9 @@ def test_json_equality(one: Any, other: Any, equal: bool) -> None:
 
 def test_schema_text_is_json() -> None:
     assert json.loads(schema_text("pipeline")) == SCHEMA
+
+
+def test_quick_check_refuses_keywords_it_does_not_implement() -> None:
+    # The loader then validates with jsonschema alone: slower, never wrong.
+    with pytest.raises(UnsupportedKeywordError, match="dependentRequired"):
+        compile_check({"type": "object", "dependentRequired": {"a": ["b"]}})

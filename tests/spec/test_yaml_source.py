@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runner.errors import PipelineFileError
+from runner.spec import yaml_errors
 from runner.spec.document import Position, format_path
 from runner.spec.yaml_source import parse_document
 
@@ -25,7 +26,9 @@ def value_of(text: str) -> Any:
         pytest.param("0x1F", 31, id="hex"),
         pytest.param("1.5", 1.5, id="float"),
         pytest.param("1e3", 1000.0, id="exponent"),
-        pytest.param(".inf", math.inf, id="infinity"),
+        pytest.param(".inf", ".inf", id="infinity-is-not-json"),
+        pytest.param(".nan", ".nan", id="nan-is-not-json"),
+        pytest.param("1e999", "1e999", id="overflow-is-not-a-number"),
         pytest.param("true", True, id="true"),
         pytest.param("False", False, id="false"),
         pytest.param("null", None, id="null"),
@@ -141,3 +144,33 @@ def test_a_document_of_only_comments_is_empty() -> None:
 )
 def test_format_path(path: tuple[str | int, ...], text: str) -> None:
     assert format_path(path) == text
+
+
+EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[path.stem for path in EXAMPLES])
+def test_the_python_parser_composes_what_libyaml_composes(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = example.read_text(encoding="utf-8")
+    with_libyaml = parse_document(text, "f.yaml").document
+    monkeypatch.setattr(yaml_errors, "_CParser", None)  # as when PyYAML lacks libyaml
+    pure_python = parse_document(text, "f.yaml").document
+
+    assert pure_python == with_libyaml
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("v: " + "[" * 10_000, id="flow"),
+        pytest.param("".join(f"{' ' * depth}- \n" for depth in range(2_000)), id="block"),
+    ],
+)
+def test_the_python_parser_also_stops_at_the_depth_bound(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(yaml_errors, "_CParser", None)
+    with pytest.raises(PipelineFileError, match="nests deeper than 100 levels"):
+        parse_document(text, "f.yaml")

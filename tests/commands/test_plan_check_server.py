@@ -1,0 +1,63 @@
+"""``dmpipe plan --check-server`` against the emulator: references and endpoints, GETs only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from runner.emulator import EmulatorServer
+from runner.main import main
+from testing.scenarios import PASSWORD, USER, artifact, scenario
+
+MakeEmulator = Callable[..., EmulatorServer]
+
+PIPELINE = """\
+version: 1
+name: check
+jobs:
+  load: {file_id: 1}
+  report: {path: /Reports/Daily sales, needs: [load]}
+"""
+
+
+@pytest.fixture
+def pipeline_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DATAMEER_USER", USER)
+    monkeypatch.setenv("DATAMEER_PASSWORD", PASSWORD)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    path = tmp_path / "p.yaml"
+    path.write_text(PIPELINE, encoding="utf-8")
+    return path
+
+
+def test_all_references_exist(
+    make_emulator: MakeEmulator, pipeline_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = make_emulator(scenario(artifact(1), artifact(2, path="/Reports/Daily sales")))
+    code = main(["plan", str(pipeline_file), "--check-server", "--server", server.url])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "REST v2 endpoints (trigger, stop, status; Datameer 7.2.5+): available" in out
+    assert "/Reports/Daily sales: ok" in out
+    assert not server.ledger.entries()  # nothing was triggered
+    assert all(key.startswith(("GET", "total")) for key in server.stats() if "/" in key)
+
+
+def test_missing_reference_exits_2(
+    make_emulator: MakeEmulator, pipeline_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = make_emulator(scenario(artifact(1)))
+    code = main(["plan", str(pipeline_file), "--check-server", "--server", server.url])
+    assert code == 2
+    assert "/Reports/Daily sales: MISSING" in capsys.readouterr().out
+
+
+def test_old_server_lacks_v2(
+    make_emulator: MakeEmulator, pipeline_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = make_emulator(scenario(artifact(1), artifact(2)), version="7.2.5", api_v2=False)
+    code = main(["plan", str(pipeline_file), "--check-server", "--server", server.url])
+    assert code == 2
+    assert "MISSING: upgrade or install the REST v2 plugin" in capsys.readouterr().out
