@@ -43,10 +43,6 @@ class Clock:
             self._offset += seconds
         return self.now()
 
-    def real_seconds(self, emulated: float) -> float:
-        """How long ``emulated`` seconds take in real time (infinite on a manual clock)."""
-        return float("inf") if self.time_scale is None else emulated / self.time_scale
-
 
 def moment(seconds: float) -> datetime:
     """The wall-clock time of emulated second ``seconds``."""

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from runner.emulator import EmulatorServer
+from testing.emulators import MakeEmulator
 from testing.raw_http import call, get_json, post_json
 from testing.scenarios import artifact, scenario
-from tests.conftest import MakeEmulator
 
 ANALYST = ("analyst", "analyst")
 V2_TIME = re.compile(r"^[A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d{2}:\d{2} [AP]M$")

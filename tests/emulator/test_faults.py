@@ -14,9 +14,9 @@ from runner.emulator import EmulatorServer, Faults
 from runner.emulator import server as server_module
 from runner.emulator.faults import FaultInjector
 from runner.errors import ScenarioError
+from testing.emulators import MakeEmulator
 from testing.raw_http import call, get_json
 from testing.scenarios import PASSWORD, USER, artifact, scenario
-from tests.conftest import MakeEmulator
 
 AUTH = (USER, PASSWORD)
 

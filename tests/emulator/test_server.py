@@ -8,9 +8,9 @@ import pytest
 import requests
 
 from runner.emulator import EmulatorServer, scenario_from_dict
+from testing.emulators import MakeEmulator
 from testing.raw_http import call, get_json, post_json
 from testing.scenarios import PASSWORD, USER, artifact, scenario
-from tests.conftest import MakeEmulator
 
 AUTH = (USER, PASSWORD)
 

@@ -14,9 +14,10 @@ import pytest
 import requests
 
 from runner.emulator import EmulatorServer
+from runner.emulator.execution import Execution
+from testing.emulators import MakeEmulator
 from testing.raw_http import call, get_json, post_json
 from testing.scenarios import PASSWORD, USER, artifact, chain, scenario
-from tests.conftest import MakeEmulator
 
 AUTH = (USER, PASSWORD)
 
@@ -353,3 +354,22 @@ def test_concurrent_triggers_get_distinct_ids(make_emulator: MakeEmulator) -> No
     assert len(set(ids)) == len(ids) == 120
     assert [e.seq for e in server.ledger.entries()] == list(range(1, 121))
     assert sorted(e.execution_id for e in server.ledger.entries()) == sorted(ids)  # type: ignore[type-var]
+
+
+def test_list_running_costs_only_the_active_executions(
+    make_emulator: MakeEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history = [{"status": "COMPLETED", "ago": 10_000 - i, "duration": 1} for i in range(1000)]
+    server = make_emulator(scenario(artifact(1, history=history), artifact(2), artifact(3)))
+    trigger(server, 2)
+    trigger(server, 3)
+    built: list[int] = []
+    original = Execution.view
+
+    def counting_view(self: Execution, now: float) -> Any:
+        built.append(self.execution_id)
+        return original(self, now)
+
+    monkeypatch.setattr(Execution, "view", counting_view)
+    assert len(get_json(server.url, "/rest/jobs/list-running")) == 2
+    assert len(built) == 2
