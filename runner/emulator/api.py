@@ -292,8 +292,8 @@ class Api:
 
     def _delete(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
         raw = params["id"]
-        owner = self.catalog.by_data(int(raw)) if raw.isdigit() else None
-        if self._visible(user, owner) is None or owner is None:
+        owner = self._visible(user, self.catalog.by_data(int(raw)) if raw.isdigit() else None)
+        if owner is None:
             return json_response(404, shapes.not_found("Data", raw))
         deleted = self.state.delete_data(int(raw), owner, user.name)
         return json_response(200, {"status": deleted})

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from runner.emulator import shapes
-from runner.emulator.api import Api, Request, Response, json_response, match
+from runner.emulator.api import Api, Match, Request, Response, json_response, match
 from runner.emulator.clock import Clock, v2_time
 from runner.emulator.faults import NO_FAULT, FaultDecision, FaultInjector
 from runner.emulator.ledger import Ledger
@@ -318,7 +318,7 @@ class _Handler(BaseHTTPRequestHandler):
         path: str,
         query: Mapping[str, list[str]],
         body: bytes,
-        found: Any,
+        found: Match,
     ) -> Response:
         if decision.kind == "error":
             owner.count("fault:error")

@@ -155,3 +155,31 @@ def test_sigint_stops_started_jobs_writes_report_exits_130(
     assert report["exit_code"] == 130
     assert [j["outcome"] for j in report["jobs"]] == ["CANCELED", "SKIPPED"]
     assert report["jobs"][0]["attempts"][0]["stop_confirmed"] is True
+
+
+def test_resume_from_the_report_dir_alone(
+    make_emulator: MakeEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = make_emulator(
+        scenario(
+            artifact(1, duration=2),
+            artifact(2, duration=2, outcomes=["ERROR", "COMPLETED"]),
+            clock="real",
+            time_scale=100,
+        )
+    )
+    server_env(monkeypatch, server.url)
+    report_dir = tmp_path / "r"
+    assert main(["run", str(write_pipeline(tmp_path)), "--report-dir", str(report_dir)]) == 1
+    assert main(["run", "--resume", str(report_dir)]) == 0
+    triggers = [e.file_id for e in server.ledger.entries() if e.action == "trigger"]
+    assert triggers == [1, 2, 2]
+    report = json.loads((report_dir / "report.json").read_text())
+    assert [j["outcome"] for j in report["jobs"]] == ["SUCCEEDED", "SUCCEEDED"]
+    assert report["jobs"][0]["resumed"] is True
+    assert len(report["jobs"][1]["attempts"]) == 2
+
+
+def test_resume_needs_a_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--resume", str(tmp_path)]) == 2
+    assert "no journal" in capsys.readouterr().err
