@@ -15,8 +15,13 @@ from runner.errors import EXIT_INTERRUPTED
 
 
 @contextmanager
-def graceful_interrupts() -> Iterator[threading.Event]:
-    """Within the block, SIGINT/SIGTERM set the yielded event instead of raising."""
+def graceful_interrupts(
+    doing: str = "stopping the jobs this run started",
+) -> Iterator[threading.Event]:
+    """Within the block, SIGINT/SIGTERM set the yielded event instead of raising.
+
+    The first signal prints ``doing`` on stderr; a second one exits at once.
+    """
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop  # signals reach only the main thread; embedders set the event themselves
@@ -29,7 +34,7 @@ def graceful_interrupts() -> Iterator[threading.Event]:
             os._exit(EXIT_INTERRUPTED)
         name = signal.Signals(signum).name
         print(
-            f"dmpipe: {name}: stopping the jobs this run started (again to exit at once)",
+            f"dmpipe: {name}: {doing} (again to exit at once)",
             file=sys.stderr,
             flush=True,
         )

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
-import signal
 import socket
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any, TextIO
 
 from runner.emulator.loading import load_scenario, with_overrides
 from runner.emulator.scenario import Scenario
 from runner.emulator.server import EmulatorServer
 from runner.errors import DmpipeError, UsageError
+from runner.interrupt import graceful_interrupts
 
 DEFAULT_SCENARIO = Path(__file__).with_name("default_scenario.yaml")
 
@@ -44,7 +40,7 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout) -> int:
     except OSError as error:
         where = f"{options.host}:{options.port}"
         raise DmpipeError(f"cannot listen on {where}: {error.strerror or error}") from error
-    with _stop_on_signals() as stop:
+    with graceful_interrupts("stopping the emulator") as stop:
         print(banner(server), file=out, flush=True)
         stop.wait()
     server.stop()
@@ -96,23 +92,3 @@ def is_loopback(host: str) -> bool:
     except OSError:
         return False
     return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
-
-
-@contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """An event that SIGINT and SIGTERM set (when running in the main thread)."""
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-
-    def handle(signum: int, frame: FrameType | None) -> None:
-        del signum, frame
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
