@@ -24,7 +24,9 @@ def register(subparsers: Any) -> None:
         help="run on an in-process Datameer emulator (the file's emulator: scenario, or one "
         "derived from its jobs)",
     )
-    parser.add_argument("--mode", choices=["auto", "client", "sequential"], help="override mode:")
+    parser.add_argument(
+        "--mode", choices=["auto", "client", "sequential"], help="override the file's mode"
+    )
     common.add_selection(parser)
     common.add_variables(parser)
     parser.add_argument("--report-dir", type=Path, help="where to write the report and journal")
