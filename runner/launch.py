@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -44,6 +45,7 @@ def run_file(
     """Run the pipeline in ``path`` (or the one a ``--resume`` directory ran)."""
     from runner.graph import select
     from runner.plan import choose_mode
+    from runner.report.publish import publish_reports
     from runner.spec import load_pipeline
 
     path = path or _resumed_file(options.resume_dir)
@@ -64,7 +66,10 @@ def run_file(
             resume=options.resume_dir is not None,
             options=options.engine,
         )
-        return run_pipeline(pipeline, api, request, events, cancelled=cancelled)
+        try:
+            return run_pipeline(pipeline, api, request, events, cancelled=cancelled)
+        finally:  # also when the run failed: the report it wrote is what users open then
+            publish_reports(report_dir, os.environ)
 
 
 def default_report_dir(pipeline: Pipeline) -> Path:
@@ -101,5 +106,7 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[tuple[JobApi, s
         options.server.user,
         settings=pipeline.server.overridden_by(options.server),
     )
+    if not settings.verify_tls:
+        log.warning("TLS certificate verification is off: the server's identity is not checked")
     with DatameerClient.from_settings(settings) as client:
         yield client, client.base_url

@@ -27,6 +27,7 @@ COMMANDS = (
     "job",
     "emulator",
     "schema",
+    "report",
 )
 
 

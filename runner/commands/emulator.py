@@ -28,6 +28,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--datameer-version", metavar="X.Y.Z", help="emulated version (7.2.5, 7.4, 7.5.2)"
     )
+    parser.add_argument("--tls-cert", type=Path, metavar="FILE", help="serve HTTPS: PEM cert")
+    parser.add_argument("--tls-key", type=Path, metavar="FILE", help="the certificate's PEM key")
     parser.add_argument(
         "--allow-remote",
         action="store_true",
@@ -50,5 +52,7 @@ def run(args: argparse.Namespace) -> int:
         time_scale=args.time_scale,
         version=args.datameer_version,
         allow_remote=args.allow_remote,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
     )
     return serve(options)

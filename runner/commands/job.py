@@ -16,16 +16,11 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from runner.commands.options import add_variables, parse_variables
+from runner.commands.options import RefusePassword, add_variables, parse_variables, server_url
 from runner.errors import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from runner.client import DatameerClient
-
-_WHY_NO_FLAG = (
-    "there is no --password option: a password on the command line leaks into shell history "
-    "and process lists; set DATAMEER_PASSWORD or DATAMEER_PASSWORD_FILE, or use ~/.netrc"
-)
 
 
 def register(subparsers: Any) -> None:
@@ -57,7 +52,9 @@ def _add_connection(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "connection",
         "the password comes from DATAMEER_PASSWORD, DATAMEER_PASSWORD_FILE or ~/.netrc",
     )
-    group.add_argument("--server", metavar="URL", default=default(None), help="$DATAMEER_URL")
+    group.add_argument(
+        "--server", metavar="URL", type=server_url, default=default(None), help="$DATAMEER_URL"
+    )
     group.add_argument("--user", metavar="NAME", default=default(None), help="$DATAMEER_USER")
     group.add_argument(
         "--insecure",
@@ -85,14 +82,7 @@ def _add_connection(parser: argparse.ArgumentParser, *, top: bool) -> None:
     group.add_argument(
         "--json", action="store_true", default=default(False), help="print the answer as JSON"
     )
-    group.add_argument("--password", nargs="?", action=_RefusePassword, help=argparse.SUPPRESS)
-
-
-class _RefusePassword(argparse.Action):
-    """``--password`` exists only to say why it does not (without echoing the value)."""
-
-    def __call__(self, *args: object, **kwargs: object) -> None:
-        raise UsageError(_WHY_NO_FLAG)
+    group.add_argument("--password", nargs="?", action=RefusePassword, help=argparse.SUPPRESS)
 
 
 # -- argument types --------------------------------------------------------------------

@@ -3,9 +3,37 @@
 from __future__ import annotations
 
 import argparse
+from urllib.parse import urlsplit
 
 from runner.errors import UsageError
 from runner.model import ServerSettings
+
+_WHY_NO_FLAG = (
+    "there is no --password option: a password on the command line leaks into shell history "
+    "and process lists; set DATAMEER_PASSWORD or DATAMEER_PASSWORD_FILE, or use ~/.netrc"
+)
+
+
+class RefusePassword(argparse.Action):
+    """``--password`` exists only to say why it does not (without echoing the value)."""
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        raise UsageError(_WHY_NO_FLAG)
+
+
+def server_url(text: str) -> str:
+    """``--server``'s type: a URL that carries no password (it would leak like --password)."""
+    try:
+        password = urlsplit(text.strip()).password
+    except ValueError:  # "http://[oops": the text may hold a password, so it is not shown
+        raise argparse.ArgumentTypeError("not a URL: expected https://host:port") from None
+    if password is not None:
+        raise argparse.ArgumentTypeError(
+            "the URL holds a password: a password on the command line leaks into shell "
+            "history and process lists; give the user with --user and the password in "
+            "DATAMEER_PASSWORD or DATAMEER_PASSWORD_FILE, or use ~/.netrc"
+        )
+    return text
 
 
 def add_server(parser: argparse.ArgumentParser) -> None:
@@ -13,12 +41,15 @@ def add_server(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "server", "the password comes from DATAMEER_PASSWORD, DATAMEER_PASSWORD_FILE or ~/.netrc"
     )
-    group.add_argument("--server", metavar="URL", help="Datameer URL (default: $DATAMEER_URL)")
+    group.add_argument(
+        "--server", metavar="URL", type=server_url, help="Datameer URL (default: $DATAMEER_URL)"
+    )
     group.add_argument("--user", metavar="NAME", help="user name (default: $DATAMEER_USER)")
     group.add_argument(
         "--insecure", action="store_true", help="do not verify the server's TLS certificate"
     )
     group.add_argument("--ca-bundle", metavar="FILE", help="trust the CAs in this PEM file")
+    group.add_argument("--password", nargs="?", action=RefusePassword, help=argparse.SUPPRESS)
 
 
 def server_settings(args: argparse.Namespace) -> ServerSettings:

@@ -82,6 +82,8 @@ def _check_server(pipeline: Any, args: argparse.Namespace) -> int:
 
     flags = common.server_settings(args)
     settings = resolve_server(settings=pipeline.server.overridden_by(flags))
+    if not settings.verify_tls:
+        print("dmpipe: warning: TLS certificate verification is off", file=sys.stderr)
     with DatameerClient.from_settings(settings) as client:
         result = check_server(pipeline, client)
     print(f"\nserver check ({client.base_url}):")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,17 +46,38 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="poll every job on its own instead of one list-running call per tick",
     )
+    _add_output(parser)
     common.add_server(parser)
     parser.set_defaults(func=run)
+
+
+def _add_output(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("output")
+    group.add_argument(
+        "--progress",
+        choices=["auto", "live", "plain", "none"],
+        default="auto",
+        help="auto (default): a live table on a terminal, timestamped lines otherwise",
+    )
+    group.add_argument(
+        "--quiet", "-q", action="store_true", help="print only errors and the closing line"
+    )
+    group.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="json: one JSON object per event and log record on stderr, for log shippers",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the pipeline; the exit code says how it went."""
     from runner.engine.api import EngineOptions
-    from runner.engine.events import ProgressLines
     from runner.interrupt import graceful_interrupts
     from runner.launch import RunOptions, run_file
     from runner.model import Mode
+    from runner.report.display import choose_display, event_display
+    from runner.report.logs import use_json_logging
 
     options = RunOptions(
         mode=Mode(args.mode) if args.mode else None,
@@ -68,6 +90,18 @@ def run(args: argparse.Namespace) -> int:
         emulator=args.emulator,
         engine=EngineOptions(strict_plan=args.strict_plan, batch_polling=not args.no_batch_polling),
     )
-    with graceful_interrupts() as cancelled:
-        outcome = run_file(args.file, options, ProgressLines(sys.stderr), cancelled)
+    if args.log_format == "json":
+        use_json_logging()
+    display = choose_display(
+        args.progress,
+        quiet=args.quiet,
+        log_format=args.log_format,
+        is_terminal=sys.stderr.isatty(),
+        environ=os.environ,
+    )
+    with (
+        graceful_interrupts() as cancelled,
+        event_display(display, sys.stderr, os.environ, quiet=args.quiet) as events,
+    ):
+        outcome = run_file(args.file, options, events, cancelled)
     return outcome.exit_code

@@ -28,13 +28,15 @@ class ServeOptions:
     time_scale: float | None = None
     version: str | None = None
     allow_remote: bool = False
+    tls_cert: Path | None = None  # both set: serve HTTPS
+    tls_key: Path | None = None
 
 
 def serve(options: ServeOptions, out: TextIO = sys.stdout) -> int:
     """Serve until SIGINT/SIGTERM (or ``stop`` is set); returns exit code 0."""
     check_host(options.host, options.allow_remote)
     scenario = build_scenario(options)
-    server = EmulatorServer(scenario, host=options.host, port=options.port)
+    server = EmulatorServer(scenario, host=options.host, port=options.port, tls=tls_files(options))
     try:
         server.start()
     except OSError as error:
@@ -57,6 +59,15 @@ def build_scenario(options: ServeOptions) -> Scenario:
     if options.version is not None:
         overrides["version"] = options.version
     return with_overrides(scenario, **overrides)
+
+
+def tls_files(options: ServeOptions) -> tuple[Path, Path] | None:
+    """(certificate, key) to serve HTTPS with, None for plain HTTP; both or neither."""
+    if options.tls_cert is None and options.tls_key is None:
+        return None
+    if options.tls_cert is None or options.tls_key is None:
+        raise UsageError("HTTPS needs both --tls-cert and --tls-key")
+    return options.tls_cert, options.tls_key
 
 
 def banner(server: EmulatorServer) -> str:

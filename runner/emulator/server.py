@@ -3,8 +3,8 @@
 A ``ThreadingHTTPServer`` (daemon threads, HTTP/1.1 keep-alive) hands each request
 to ``Api``; this module adds what only a transport has: counting requests,
 injecting faults (latency, 5xx, dropped connections, lost answers), the private
-``/__emulator__/`` endpoints, and stopping or restarting the listener on the same
-port with the state kept.
+``/__emulator__/`` endpoints, HTTPS with a given certificate, and stopping or
+restarting the listener on the same port with the state kept.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ import json
 import logging
 import selectors
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -32,22 +34,34 @@ from runner.emulator.ledger import Ledger
 from runner.emulator.loading import faults_from_dict
 from runner.emulator.scenario import Faults, Scenario
 from runner.emulator.simulation import Simulation
-from runner.errors import ScenarioError
+from runner.errors import ScenarioError, UsageError
 
 log = logging.getLogger("runner.emulator")
 
 PRIVATE_PREFIX = "/__emulator__/"
 _MAX_BODY = 1024 * 1024
+# A client that connects and never finishes the TLS handshake holds one thread this long.
+_HANDSHAKE_TIMEOUT = 10.0
 _sleep = time.sleep  # the latency fault's seam: tests record it instead of waiting
 
 
 class EmulatorServer:
-    """A Datameer double serving ``scenario`` at ``url`` until ``stop()``."""
+    """A Datameer double serving ``scenario`` at ``url`` until ``stop()``.
 
-    def __init__(self, scenario: Scenario, host: str = "127.0.0.1", port: int = 0) -> None:
+    ``tls=(certfile, keyfile)`` serves HTTPS with that PEM certificate chain and key.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: tuple[str | Path, str | Path] | None = None,
+    ) -> None:
         self.scenario = scenario
         self.host = host
         self.port = port
+        self.tls = None if tls is None else _tls_context(*tls)
         self.clock = Clock(scenario.time_scale)
         self.ledger = Ledger()
         self.state = Simulation(scenario, self.clock, self.ledger)
@@ -64,7 +78,8 @@ class EmulatorServer:
     def url(self) -> str:
         """``http://127.0.0.1:54321``: where the server listens (its port once started)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "http" if self.tls is None else "https"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -202,6 +217,17 @@ class EmulatorServer:
         }
 
 
+def _tls_context(certfile: str | Path, keyfile: str | Path) -> ssl.SSLContext:
+    """A server-side TLS context; UsageError when the files cannot be used."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except OSError as error:  # ssl.SSLError included
+        reason = error.strerror or error
+        raise UsageError(f"cannot serve HTTPS with {certfile} and {keyfile}: {reason}") from None
+    return context
+
+
 def _yaml_keys(changes: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword changes in ``faults:`` spelling (``latency=(0, 0.1)`` → ``[0, 0.1]``)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()}
@@ -221,6 +247,12 @@ class _Listener(ThreadingHTTPServer):
         # serve_forever() polls for shutdown; a wake-up socket stops at once and idles at 0 CPU.
         self._wake_reader, self._wake_writer = socket.socketpair()
         super().__init__((owner.host, owner.port), _Handler)
+        if owner.tls is not None:
+            # The handshake runs in the request's thread (_Handler.handle), never in the
+            # accept loop, where one silent client would block every other.
+            self.socket = owner.tls.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
 
     def serve_until_woken(self) -> None:
         """Accept and dispatch connections until ``wake()``."""
@@ -276,6 +308,11 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes: with Nagle on, a keep-alive client waits for
     # the delayed ACK (~40 ms) on every request.
     disable_nagle_algorithm = True
+
+    def handle(self) -> None:
+        """Serve the connection's requests, once its TLS handshake (if any) succeeded."""
+        if _handshake(self.connection):
+            super().handle()
 
     def do_GET(self) -> None:
         self._serve()
@@ -373,6 +410,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
+
+
+def _handshake(connection: socket.socket) -> bool:
+    """Complete a TLS connection's handshake; False when the client gave up or refused
+    the certificate (its own error says why; the emulator has nothing to add)."""
+    if not isinstance(connection, ssl.SSLSocket):
+        return True
+    connection.settimeout(_HANDSHAKE_TIMEOUT)
+    try:
+        connection.do_handshake()
+    except OSError as error:  # ssl.SSLError included
+        log.debug("TLS handshake failed: %s", error)
+        return False
+    connection.settimeout(_Handler.timeout)
+    return True
 
 
 def _fault_error(faults: Faults) -> Response:

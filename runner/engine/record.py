@@ -152,7 +152,20 @@ def _attempt(attempt: Attempt) -> dict[str, Any]:
         "error": attempt.error,
         "stop_requested": attempt.stop_requested,
         "stop_confirmed": attempt.stop_confirmed,
+        "progress": attempt.progress,
+        "estimate_seconds": attempt.estimate_seconds,
+        # Two clocks, never mixed: dmpipe's own (trigger sent -> final status seen) and
+        # Datameer's (start -> stop, server-local); their difference is not an overhead.
+        "observed_seconds": _seconds(attempt.triggered_at, attempt.detected_at),
+        "server_seconds": _seconds(attempt.server_start, attempt.server_stop),
     }
+
+
+def _seconds(start: datetime | None, stop: datetime | None) -> float | None:
+    # A zone on one side only (an attempt read back from an older journal) cannot be compared.
+    if start is None or stop is None or (start.tzinfo is None) != (stop.tzinfo is None):
+        return None
+    return round((stop - start).total_seconds(), 3)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -33,7 +33,12 @@ from runner.engine.policy import (
 )
 from runner.engine.poller import Observation, Watch, poll
 from runner.engine.trigger import StartResult, start_attempt
-from runner.errors import ApiError, EndpointUnavailableError
+from runner.errors import (
+    ApiError,
+    EndpointUnavailableError,
+    OutcomeUnknownError,
+    TransientApiError,
+)
 from runner.model import Job, OnFailure, Pipeline, When
 from runner.records import JobDetails, RunningJob
 from runner.status import JobStatus
@@ -42,6 +47,9 @@ log = logging.getLogger("runner.engine")
 
 # Consecutive failed look-ups of one execution before its attempt is given up.
 MAX_OBSERVATION_ERRORS = 5
+# Rounds of trigger sends (each up to trigger.MAX_TRIGGER_SENDS) one attempt may make while
+# the server answers 5xx or drops them, before the attempt fails like a failed run.
+MAX_START_ROUNDS = 3
 
 
 @dataclass
@@ -62,6 +70,8 @@ class Slot:
     resolve_pending: bool = False
     resolve_from: int | None = None
     last_status: JobStatus | None = None
+    blocked_by: str | None = None  # a need last seen unfinished (see _blocked)
+    start_rounds: int = 0  # trigger rounds of the current attempt lost to transient failures
 
 
 @dataclass
@@ -107,6 +117,11 @@ class ClientScheduler:
                 self._carry_over(self.slots[name], earlier)
         self._pool: ThreadPoolExecutor | None = None
         self._stops: list[Future[None]] = []
+        self._owned: set[int] | None = None  # _own_executions' answer during one start pass
+        self._poll_due = float("-inf")  # monotonic time of the next poll
+        self._landing = threading.Lock()  # guards _in_flight, counted down by pool threads
+        self._in_flight = 0  # triggers submitted and not landed yet
+        self._polled = False  # whether the last tick polled
 
     # -- the loop -----------------------------------------------------------------
 
@@ -123,12 +138,17 @@ class ClientScheduler:
                 changed = self._tick()
                 if self._all_final():
                     break
-                interval = (
-                    policies.poll_interval
-                    if changed
-                    else min(interval * 1.5, policies.max_poll_interval)
-                )
-                self._sleep(self._next_wait(interval))
+                now = self.clock.monotonic()
+                if self._polled:
+                    interval = (
+                        policies.poll_interval
+                        if changed
+                        else min(interval * 1.5, policies.max_poll_interval)
+                    )
+                    self._poll_due = now + interval
+                elif changed:  # a landed trigger: poll it soon, but never later than planned
+                    self._poll_due = min(self._poll_due, now + policies.poll_interval)
+                self._sleep(self._next_wait(self._poll_due - now))
             self._finish_stops()
             self._stop_triggers.set()
         return {name: slot.state for name, slot in self.slots.items()}
@@ -157,7 +177,11 @@ class ClientScheduler:
     def _tick(self) -> bool:
         changed = self._harvest_starts()
         self._enforce_timeouts()
-        changed = self._poll() or changed
+        # A tick woken early by a landed trigger harvests and starts, but polls only when due:
+        # the server sees one poll per interval, however the triggers straggle in.
+        self._polled = self.clock.monotonic() >= self._poll_due
+        if self._polled:
+            changed = self._poll() or changed
         changed = self._settle() or changed
         # Last, so that a job is triggered in the same tick its needs were seen finishing.
         return self._start_ready() or changed
@@ -220,12 +244,17 @@ class ClientScheduler:
             return False
         capacity = self._capacity()
         started = False
-        for slot in self._ready_slots():
-            if capacity <= 0:
-                break
-            self._start(slot)
-            capacity -= 1
-            started = True
+        try:
+            for slot in self._ready_slots():
+                if capacity <= 0:
+                    break
+                self._start(slot)
+                if slot.starting is None:  # started synchronously: new execution ids may exist
+                    self._owned = None
+                capacity -= 1
+                started = True
+        finally:
+            self._owned = None
         return started
 
     def _capacity(self) -> int:
@@ -242,8 +271,23 @@ class ClientScheduler:
                 continue
             if self.run.halted_by is not None and slot.job.when is When.ALL_SUCCESS:
                 continue
-            if readiness(slot.job, self._need_outcomes(slot.job).values()):
+            if not self._blocked(slot) and readiness(
+                slot.job, self._need_outcomes(slot.job).values()
+            ):
                 yield slot
+
+    def _blocked(self, slot: Slot) -> bool:
+        """True while a need is unfinished (``readiness`` would say None), checked cheaply:
+        the need that blocked the job last time is looked at first, as it usually still does."""
+        blocker = slot.blocked_by
+        if blocker is not None and not self.slots[blocker].state.outcome.is_final:
+            return True
+        for need in slot.job.needs:
+            if need in self.slots and not self.slots[need].state.outcome.is_final:
+                slot.blocked_by = need
+                return True
+        slot.blocked_by = None
+        return False
 
     def _handlers_pending(self) -> bool:
         return any(
@@ -279,15 +323,30 @@ class ClientScheduler:
                 "trigger_sent", slot, "sending trigger", previous_execution_id=previous
             ),
         )
-        slot.starting.add_done_callback(lambda _: self._wake.set())
+        with self._landing:
+            self._in_flight += 1
+        slot.starting.add_done_callback(self._landed)
+
+    def _landed(self, _: Future[StartResult]) -> None:
+        """Wake the loop when the last trigger in flight lands: one early tick per batch of
+        triggers, not one per trigger (each tick scans every job)."""
+        with self._landing:
+            self._in_flight -= 1
+            last = self._in_flight == 0
+        if last:
+            self._wake.set()
 
     def _own_executions(self) -> set[int]:
-        return {
-            attempt.execution_id
-            for slot in self.slots.values()
-            for attempt in slot.state.attempts
-            if attempt.execution_id is not None and not attempt.attached
-        }
+        # Asked once per start; the ids only change when triggers are harvested, so one
+        # scan serves a whole _start_ready pass (O(jobs) per tick, not per start).
+        if self._owned is None:
+            self._owned = {
+                attempt.execution_id
+                for slot in self.slots.values()
+                for attempt in slot.state.attempts
+                if attempt.execution_id is not None and not attempt.attached
+            }
+        return self._owned
 
     def _harvest_starts(self) -> bool:
         changed = False
@@ -314,11 +373,9 @@ class ClientScheduler:
             )
             return
         slot.waiting_on = None
-        if result.transient:
-            self._note_reachability(result.error)
-            slot.state.outcome = JobOutcome.PENDING
-            slot.not_before = self.clock.monotonic() + self.pipeline.policies.poll_interval
+        if result.transient and self._start_again_later(slot, result):
             return
+        slot.start_rounds = 0
         if result.execution_id is None:
             attempt.error = result.error
             self._attempt_over(slot, JobOutcome.FAILED, result.error or "trigger failed", None)
@@ -341,6 +398,21 @@ class ClientScheduler:
         if self.run.halted_by is not None and cancelling and slot.job.when is When.ALL_SUCCESS:
             # Its trigger was in flight when another job failed: cancel it like the rest.
             self._request_stop(slot, JobOutcome.CANCELED, f"canceled: {self.run.halted_by} failed")
+
+    def _start_again_later(self, slot: Slot, result: StartResult) -> bool:
+        """Queue an attempt whose start failed only transiently; False once its triggers
+        were lost MAX_START_ROUNDS times (a server that always answers 500 to it)."""
+        if result.sent:
+            slot.start_rounds += 1
+            if slot.start_rounds >= MAX_START_ROUNDS:
+                return False
+            # That trigger may land yet: its execution is looked for before another is sent.
+            slot.resolve_pending, slot.resolve_from = True, result.previous_execution_id
+        else:
+            self._note_reachability(result.error)
+        slot.state.outcome = JobOutcome.PENDING
+        slot.not_before = self.clock.monotonic() + self.pipeline.policies.poll_interval
+        return True
 
     # -- polling ------------------------------------------------------------------
 
@@ -559,12 +631,14 @@ class ClientScheduler:
         return changed
 
     def _skip_reason(self, slot: Slot) -> str | None:
-        needs = self._need_outcomes(slot.job)
         if self.run.halted_by is not None and slot.job.when is When.ALL_SUCCESS:
             return (
                 f"not started: {self.run.halted_by} failed (on_failure: "
                 f"{self.pipeline.policies.on_failure.value})"
             )
+        if self._blocked(slot):
+            return None
+        needs = self._need_outcomes(slot.job)
         if readiness(slot.job, needs.values()) is False:
             return skip_reason(slot.job, needs)
         return None
@@ -624,12 +698,31 @@ class ClientScheduler:
         self._stops.append(self._pool.submit(self._send_stop, slot.job, attempt.execution_id))
 
     def _send_stop(self, job: Job, execution_id: int) -> None:
+        """Send the stop; after a 5xx or a broken connection send it again, with backoff,
+        until the confirmation deadline (a stop sent twice does no harm)."""
+        policies = self.pipeline.policies
+        deadline = time.monotonic() + self.options.stop_confirm_timeout
+        delay = policies.poll_interval
+        while True:
+            try:
+                self._stop_once(job, execution_id)
+                return
+            except (TransientApiError, OutcomeUnknownError) as error:
+                failure: ApiError = error
+                if time.monotonic() + delay > deadline:
+                    break
+                time.sleep(delay)
+                delay = min(delay * 2, policies.max_poll_interval)
+            except ApiError as error:
+                failure = error
+                break
+        log.warning("%s: could not stop execution %s: %s", job.name, execution_id, failure)
+
+    def _stop_once(self, job: Job, execution_id: int) -> None:
         try:
             self.api.stop(job.ref)
         except EndpointUnavailableError:
             self.api.stop_legacy(execution_id)
-        except ApiError as error:
-            log.warning("%s: could not stop execution %s: %s", job.name, execution_id, error)
 
     def _halt(self, outcome: JobOutcome, reason: str) -> None:
         """Stop everything this run started and skip everything it did not."""

@@ -44,9 +44,11 @@ class StartResult:
     waiting_on: int | None = None
     error: str | None = None
     recovered: bool = False  # the trigger's answer was lost and the execution found later
-    # The server could not be reached before anything was sent: try again later, same attempt.
+    # Only transient failures (unreachable, 5xx, lost answers with nothing found): nothing
+    # is known to have started, so the same attempt may try again later.
     transient: bool = False
     previous_execution_id: int | None = None
+    sent: bool = False  # a trigger went out: look for its execution before sending another
 
 
 def precheck(api: JobApi, job: Job, own: set[int]) -> tuple[ExecutionStatus, StartResult | None]:
@@ -121,6 +123,7 @@ class _Sender:
 
     def send(self, previous: int | None) -> StartResult:
         last_error: ApiError | None = None
+        sent = False
         for _ in range(MAX_TRIGGER_SENDS):
             if self.cancelled.is_set():
                 break
@@ -135,7 +138,7 @@ class _Sender:
                 self.cancelled.wait(self.poll_interval)
                 continue
             except (OutcomeUnknownError, ServerError) as error:
-                last_error = error
+                last_error, sent = error, True
                 log.warning(
                     "%s: %s; looking for the execution it may have started", self.job.name, error
                 )
@@ -153,7 +156,12 @@ class _Sender:
                     execution_id=found, recovered=True, previous_execution_id=previous
                 )
         reason = str(last_error) if last_error else "the run was stopped before the trigger"
-        return StartResult(error=reason, previous_execution_id=previous)
+        return StartResult(
+            error=reason,
+            previous_execution_id=previous,
+            transient=isinstance(last_error, TransientApiError | OutcomeUnknownError),
+            sent=sent,
+        )
 
 
 def resolve_lost_trigger(

@@ -1,0 +1,144 @@
+"""Benchmark 3, scale: a 2,000-job DAG end to end; the runner's peak RSS and CPU per job.
+
+    python bench/bench_scale.py [--levels 20] [--width 100] [--time-scale 4]
+                                [--poll-interval 0.2] [--max-poll-interval 30] [--json-out FILE]
+
+``dmpipe run FILE`` runs in a child process against ``dmpipe emulator`` in another,
+so the figures are the runner's alone: its peak resident memory and its user + system
+CPU seconds come from ``os.wait4`` on that one child (interpreter start-up, imports,
+loading and validating the file, the run and the report included).  The DAG has the
+shape of benchmark 1 (each job needs 1-3 jobs of the level before, 1-3 emulated
+seconds each), ten times bigger.  Targets: peak RSS under 150 MB, CPU under 5 ms per job.
+The validate + plan figures of a 10,000-job file come from bench/bench_plan.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from emulator_process import ROOT, EmulatorProcess
+from figures import print_table, write_json
+from workload import PASSWORD, USER, layered, pipeline_yaml, scenario
+
+TARGET_RSS_MB = 150.0
+TARGET_CPU_MS_PER_JOB = 5.0
+
+
+def run_child(command: list[str], folder: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """Run ``command``; its exit code, wall seconds, peak RSS (MB) and CPU seconds."""
+    started = time.perf_counter()
+    with (folder / "stdout.txt").open("wb") as out, (folder / "stderr.txt").open("wb") as err:
+        child = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err, env=dict(env))
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    return {
+        "exit_code": child.returncode,
+        "wall_seconds": time.perf_counter() - started,
+        "peak_rss_mb": usage.ru_maxrss / 1024,  # Linux reports kilobytes
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "user_seconds": usage.ru_utime,
+        "system_seconds": usage.ru_stime,
+    }
+
+
+def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """Run the DAG once in a child process and return the figures."""
+    workload = layered(args.levels, args.width, durations=(1.0, 3.0), seed=args.seed)
+    scale = args.time_scale
+    pipeline = folder / "pipeline.yaml"
+    pipeline.write_text(
+        pipeline_yaml(
+            workload,
+            poll_interval=args.poll_interval / scale,
+            max_poll_interval=args.max_poll_interval / scale,
+        ),
+        encoding="utf-8",
+    )
+    env = {**os.environ, "DATAMEER_PASSWORD": PASSWORD, "DATAMEER_USER": USER}
+    with EmulatorProcess(scenario(workload, time_scale=scale), folder) as emulator:
+        command = [sys.executable, "-m", "runner", "run", str(pipeline)]
+        if args.profile:
+            # py-spy (pip install py-spy; not a dependency) samples every thread of the runner,
+            # sampling only the thread holding the GIL: collapsed stacks, one a line.
+            spy = ["py-spy", "record", "--gil", "--threads", "--format", "raw", "--rate", "200"]
+            command = [*spy, "-o", str(args.profile), "--", *command]
+        command += ["--server", emulator.url, "--report-dir", str(folder / "report")]
+        runner = run_child(command, folder, env)
+        stats = emulator.stats()
+        triggers = [e for e in emulator.ledger() if e["action"] == "trigger" and e["effective"]]
+    if runner["exit_code"] != 0:
+        errors = (folder / "stderr.txt").read_text(encoding="utf-8", errors="replace")
+        print(errors[-3000:], file=sys.stderr)
+    jobs = len(workload.jobs)
+    return {
+        "jobs": jobs,
+        "levels": args.levels,
+        "width": args.width,
+        "time_scale": scale,
+        "poll_interval_real": args.poll_interval / scale,
+        "max_poll_interval_real": args.max_poll_interval / scale,
+        "triggers": len(triggers),
+        "requests": stats.get("total", 0),
+        "runner": runner,
+        "cpu_ms_per_job": runner["cpu_seconds"] * 1000 / jobs,
+        "targets": {"peak_rss_mb": TARGET_RSS_MB, "cpu_ms_per_job": TARGET_CPU_MS_PER_JOB},
+    }
+
+
+def print_figures(result: Mapping[str, Any]) -> None:
+    """The figures and their targets."""
+    runner = result["runner"]
+    print(
+        f"scale: {result['jobs']} jobs, {result['levels']} levels x {result['width']}, "
+        f"time x{result['time_scale']:g}, poll {result['poll_interval_real'] * 1000:.0f} ms real, "
+        f"exit {runner['exit_code']}, {result['triggers']} triggers, "
+        f"{result['requests']} requests"
+    )
+    rss, cpu = runner["peak_rss_mb"], result["cpu_ms_per_job"]
+    print_table(
+        "the runner process (dmpipe run)",
+        ["figure", "value", "target"],
+        [
+            ("wall seconds", runner["wall_seconds"], ""),
+            ("peak RSS (MB)", rss, _target(rss, TARGET_RSS_MB, "MB")),
+            ("CPU seconds (user + system)", runner["cpu_seconds"], ""),
+            ("CPU ms per job", cpu, _target(cpu, TARGET_CPU_MS_PER_JOB, "ms")),
+        ],
+    )
+
+
+def _target(value: float, limit: float, unit: str) -> str:
+    flag = "" if value < limit else f"  MISSED by {value - limit:.1f} {unit}"
+    return f"< {limit:g} {unit}{flag}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print, write JSON with ``--json-out``; exit 1 if the run failed."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--levels", type=int, default=20)
+    parser.add_argument("--width", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--time-scale", type=float, default=4.0)
+    parser.add_argument("--poll-interval", type=float, default=0.2, help="emulated seconds")
+    parser.add_argument("--max-poll-interval", type=float, default=30.0, help="emulated seconds")
+    parser.add_argument("--json-out", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--profile", type=Path, help="profile the runner with py-spy here")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
+        result = measure(args, Path(folder))
+    print_figures(result)
+    if args.json_out:
+        write_json(args.json_out, {"benchmark": "scale", **result})
+    return 0 if result["runner"]["exit_code"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

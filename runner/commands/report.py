@@ -1,0 +1,74 @@
+"""``dmpipe report show|html|junit|markdown DIR``: a saved run, shown or rendered again."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from runner.errors import EXIT_OK
+from runner.report import HTML_NAME, JUNIT_NAME, MARKDOWN_NAME
+
+# Format subcommand → (file name it writes by default, help).
+FORMATS = {
+    "html": (HTML_NAME, "the single-file HTML report (timeline, job graph, tables)"),
+    "junit": (JUNIT_NAME, "JUnit XML for CI test reporters"),
+    "markdown": (MARKDOWN_NAME, "the Markdown summary"),
+}
+
+
+def register(subparsers: Any) -> None:
+    """Add ``dmpipe report`` and its subcommands to the command line."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "report",
+        help="show a saved run, or render its report.json again",
+        description="Read DIR/report.json (checked against the report schema) and show it "
+        "in the terminal or write it as HTML, JUnit XML or Markdown.",
+    )
+    actions = parser.add_subparsers(dest="report_action", metavar="ACTION")
+    actions.required = True
+    show = actions.add_parser("show", help="print the run in the terminal")
+    show.add_argument("dir", type=Path, metavar="DIR", help="a run directory or a report.json")
+    show.set_defaults(func=show_run)
+    for name, (file_name, what) in FORMATS.items():
+        action = actions.add_parser(name, help=f"write {what}")
+        action.add_argument("dir", type=Path, metavar="DIR", help="a run directory or report.json")
+        action.add_argument(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help=f"where to write it; '-' for stdout (default: {file_name} next to report.json)",
+        )
+        action.set_defaults(func=render, report_format=name)
+
+
+def show_run(args: argparse.Namespace) -> int:
+    """Print the saved run; exit 0 whatever its outcome (its exit code is in the output)."""
+    import os
+
+    from rich.console import Console
+
+    from runner.report.display import no_color
+    from runner.report.load import read_report
+    from runner.report.terminal import render_report
+
+    console = Console(no_color=no_color(os.environ), highlight=False)
+    console.print(render_report(read_report(args.dir)))
+    return EXIT_OK
+
+
+def render(args: argparse.Namespace) -> int:
+    """Write one format of the saved run and say where it went."""
+    from runner.engine.record import write_atomically
+    from runner.report.load import read_report, report_file
+    from runner.report.publish import renderers
+
+    file_name = FORMATS[args.report_format][0]
+    text = renderers()[file_name](read_report(args.dir))
+    if args.output == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    target = Path(args.output) if args.output else report_file(args.dir).parent / file_name
+    print(write_atomically(target, text))
+    return EXIT_OK

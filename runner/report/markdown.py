@@ -1,0 +1,109 @@
+"""``summary.md``: the run as GitHub-flavoured Markdown, for CI job summaries and pull requests.
+
+Text from the report is untrusted: it is escaped so that it can neither break the
+table nor inject HTML (GitHub renders inline HTML in Markdown).
+"""
+
+from __future__ import annotations
+
+import re
+
+from runner.engine.outcome import JobOutcome
+from runner.report.model import JobRecord, RunReport
+from runner.report.timeline import build_timeline, elapsed_seconds
+from runner.report.wording import duration, headline, one_line, outcome_word, stop_word
+
+_MARK = {
+    JobOutcome.SUCCEEDED: "✅",
+    JobOutcome.FAILED: "❌",
+    JobOutcome.TIMED_OUT: "⏱️",
+    JobOutcome.CANCELED: "⏹️",
+    JobOutcome.SKIPPED: "⏭️",
+}
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_HEAD = (
+    "| job | outcome | attempts | elapsed (dmpipe) | on server (Datameer) | execution | reason |\n"
+    "|---|---|---:|---:|---:|---:|---|"
+)
+
+
+def to_markdown(report: RunReport) -> str:
+    """The summary document for ``report``."""
+    mark = "✅" if report.succeeded else "❌"
+    lines = [
+        f"## {mark} dmpipe: {escape_markdown(headline(report))}",
+        "",
+        _HEAD,
+        *(_row(job) for job in report.jobs),
+        "",
+        *_facts(report),
+        *_failures(report),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def escape_markdown(text: str | None) -> str:
+    """``text`` on one line, safe inside a table cell: no markup, no HTML, no cell break."""
+    flat = one_line(text, limit=500)
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _SPECIAL.sub(r"\\\1", flat)
+
+
+def _row(job: JobRecord) -> str:
+    last = job.last
+    cells = [
+        escape_markdown(job.name),
+        f"{_MARK.get(job.outcome, '⏳')} {outcome_word(job.outcome)}",
+        str(len(job.attempts)),
+        duration(elapsed_seconds(job)),
+        duration(job.server_seconds),
+        str(last.execution_id) if last and last.execution_id else "—",
+        escape_markdown(job.reason),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _facts(report: RunReport) -> list[str]:
+    critical = " → ".join(escape_markdown(name) for name in build_timeline(report).critical)
+    sha = (report.pipeline_sha256 or "")[:12]
+    facts = [
+        f"**Critical path:** {critical or '—'}  ",
+        f"**Mode:** {escape_markdown(report.mode)} — {escape_markdown(report.mode_reason)}  ",
+        f"**Server:** {escape_markdown(report.server_url or '—')} · "
+        f"**Pipeline:** {escape_markdown(report.pipeline_file)}"
+        + (f" (sha256 {sha}…)" if sha else "")
+        + f" · dmpipe {escape_markdown(report.runner_version)}",
+    ]
+    if report.drift is not None and report.drift.found:
+        drifted = [*report.drift.added, *report.drift.left_out, *report.drift.out_of_order]
+        facts[-1] += "  "
+        facts.append("**Plan drift:** " + escape_markdown("; ".join(drifted)))
+    facts.append("")
+    facts.append(
+        "_elapsed: dmpipe's clock, first trigger sent → last final status seen; "
+        "on server: Datameer's start → stop. Two clocks, not subtracted._"
+    )
+    return facts
+
+
+def _failures(report: RunReport) -> list[str]:
+    lines: list[str] = []
+    for job in report.jobs:
+        for attempt in job.attempts:
+            if not attempt.error and not attempt.stop_requested:
+                continue
+            what = "; ".join(
+                part
+                for part in (
+                    outcome_word(attempt.outcome),
+                    attempt.error or "",
+                    stop_word(attempt.stop_requested, attempt.stop_confirmed),
+                )
+                if part
+            )
+            execution = attempt.execution_id or "—"
+            lines.append(
+                f"- {escape_markdown(job.name)} attempt {attempt.number} "
+                f"(execution {execution}): {escape_markdown(what)}"
+            )
+    return ["", "### What went wrong", "", *lines] if lines else []

@@ -1,0 +1,131 @@
+"""The typed records of a saved run report, as the renderers read it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from runner.engine.outcome import JobOutcome
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One trigger of a job; runner times are aware UTC, server times naive server-local."""
+
+    number: int
+    execution_id: int | None = None
+    attached: bool = False
+    triggered_at: datetime | None = None
+    detected_at: datetime | None = None
+    server_start: datetime | None = None
+    server_stop: datetime | None = None
+    status: str | None = None
+    raw_status: str | None = None
+    outcome: JobOutcome | None = None
+    counters: Mapping[str, int] = field(default_factory=dict)
+    error: str | None = None
+    stop_requested: bool = False
+    stop_confirmed: bool | None = None
+    progress: float | None = None
+    estimate_seconds: float | None = None
+
+    @property
+    def observed_seconds(self) -> float | None:
+        """dmpipe's clock: trigger sent → final status seen; None when either end is unknown."""
+        return _span(self.triggered_at, self.detected_at)
+
+    @property
+    def server_seconds(self) -> float | None:
+        """Datameer's clock: its start-time → stop-time; None when either is unknown."""
+        return _span(self.server_start, self.server_stop)
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job of the run with every attempt, in trigger order."""
+
+    name: str
+    ref_kind: str
+    ref_value: str
+    outcome: JobOutcome
+    needs: tuple[str, ...] = ()
+    reason: str | None = None
+    resumed: bool = False
+    configuration_id: int | None = None
+    file_id: int | None = None
+    attempts: tuple[AttemptRecord, ...] = ()
+
+    @property
+    def observed_seconds(self) -> float | None:
+        """Sum of the attempts' observed spans (None when no attempt has one)."""
+        return _total(attempt.observed_seconds for attempt in self.attempts)
+
+    @property
+    def server_seconds(self) -> float | None:
+        """Sum of the attempts' server spans (None when no attempt has one)."""
+        return _total(attempt.server_seconds for attempt in self.attempts)
+
+    @property
+    def last(self) -> AttemptRecord | None:
+        """The latest attempt, if any."""
+        return self.attempts[-1] if self.attempts else None
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Sequential mode: how Datameer's execution plan differed from the pipeline."""
+
+    found: bool
+    added: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
+    out_of_order: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """A whole ``report.json``."""
+
+    pipeline_name: str
+    pipeline_file: str
+    started_at: datetime
+    finished_at: datetime
+    exit_code: int
+    jobs: tuple[JobRecord, ...] = ()
+    pipeline_sha256: str | None = None
+    runner_version: str = ""
+    server_url: str | None = None
+    mode: str = ""
+    mode_reason: str = ""
+    interrupted: bool = False
+    timed_out: bool = False
+    drift: Drift | None = None
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def duration_seconds(self) -> float:
+        """Wall-clock length of the run on dmpipe's clock."""
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def succeeded(self) -> bool:
+        """True when the run exited 0."""
+        return self.exit_code == 0
+
+    def job(self, name: str) -> JobRecord:
+        """The job called ``name``; KeyError if the run had none."""
+        for job in self.jobs:
+            if job.name == name:
+                return job
+        raise KeyError(name)
+
+
+def _span(start: datetime | None, stop: datetime | None) -> float | None:
+    if start is None or stop is None or (start.tzinfo is None) != (stop.tzinfo is None):
+        return None
+    return (stop - start).total_seconds()
+
+
+def _total(values: Iterable[float | None]) -> float | None:
+    known = [value for value in values if value is not None]
+    return sum(known) if known else None

@@ -1,0 +1,138 @@
+"""``dmpipe report show DIR``: a saved run, drawn in the terminal with rich."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from runner.report.model import AttemptRecord, JobRecord, RunReport
+from runner.report.timeline import build_timeline, elapsed_seconds
+from runner.report.wording import (
+    duration,
+    headline,
+    one_line,
+    outcome_word,
+    runner_time,
+    server_time,
+    stop_word,
+)
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.table import Table
+
+_STYLE = {
+    "succeeded": "green",
+    "failed": "bold red",
+    "timed out": "bold dark_orange",
+    "canceled": "bright_black",
+    "skipped": "bright_black",
+}
+
+
+def render_report(report: RunReport) -> RenderableType:
+    """The run: headline, facts, a row per job, then every attempt that went wrong.
+
+    Every piece of report text goes in as ``Text``, never as markup: a job name or a
+    server message containing ``[...]`` must print as it is.
+    """
+    from rich.console import Group
+    from rich.text import Text
+
+    style = "bold green" if report.succeeded else "bold red"
+    parts: list[RenderableType] = [
+        Text(headline(report), style=style),
+        Text(_facts(report), style="dim"),
+        _jobs_table(report),
+    ]
+    problems = [(job, a) for job in report.jobs for a in job.attempts if _went_wrong(a)]
+    if problems:
+        parts.append(_problems_table(problems))
+    return Group(*parts)
+
+
+def _facts(report: RunReport) -> str:
+    critical = " → ".join(build_timeline(report).critical) or "—"
+    lines = [
+        f"pipeline {report.pipeline_file} (sha256 {(report.pipeline_sha256 or '—')[:12]})",
+        f"mode {report.mode}: {report.mode_reason}",
+        f"server {report.server_url or '—'} · dmpipe {report.runner_version}",
+        f"{runner_time(report.started_at)} → {runner_time(report.finished_at)}",
+        f"critical path: {critical}",
+    ]
+    if report.drift is not None and report.drift.found:
+        drifted = [*report.drift.added, *report.drift.left_out, *report.drift.out_of_order]
+        lines.append("plan drift: " + "; ".join(drifted))
+    return "\n".join(lines)
+
+
+def _jobs_table(report: RunReport) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title="jobs",
+        title_justify="left",
+        caption="elapsed: dmpipe's clock, first trigger sent → last final status seen; "
+        "on server: Datameer's start → stop (server time). Two clocks, never subtracted.",
+        caption_justify="left",
+    )
+    table.add_column("job", overflow="fold")
+    table.add_column("outcome", no_wrap=True)
+    for header in ("tries", "elapsed", "on server"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("reason", overflow="fold", min_width=12)
+    for job in report.jobs:
+        word = outcome_word(job.outcome)
+        table.add_row(*map(Text, _job_cells(job)), style=_STYLE.get(word))
+    return table
+
+
+def _job_cells(job: JobRecord) -> tuple[str, ...]:
+    return (
+        job.name,
+        outcome_word(job.outcome),
+        str(len(job.attempts)),
+        duration(elapsed_seconds(job)),
+        duration(job.server_seconds),
+        one_line(job.reason),
+    )
+
+
+def _problems_table(problems: list[tuple[JobRecord, AttemptRecord]]) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="attempts that went wrong", title_justify="left")
+    table.add_column("job", overflow="fold")
+    table.add_column("try, execution", no_wrap=True)
+    table.add_column("Datameer start → stop", no_wrap=True)
+    table.add_column("what", overflow="fold", min_width=20)
+    for job, attempt in problems:
+        cells = (
+            job.name,
+            f"#{attempt.number}, {attempt.execution_id or '—'}",
+            f"{server_time(attempt.server_start)}\n→ {server_time(attempt.server_stop)}",
+            attempt_problem(attempt),
+        )
+        table.add_row(*map(Text, cells))
+    return table
+
+
+def _went_wrong(attempt: AttemptRecord) -> bool:
+    return (
+        bool(attempt.error)
+        or attempt.stop_requested
+        or (attempt.outcome is not None and attempt.outcome.is_failure)
+    )
+
+
+def attempt_problem(attempt: AttemptRecord) -> str:
+    """``failed; Datameer reported ERROR; stop confirmed`` — what became of one attempt."""
+    word = outcome_word(attempt.outcome)
+    error = one_line(attempt.error)
+    parts = (
+        "" if error.startswith(word) else word,
+        error,
+        stop_word(attempt.stop_requested, attempt.stop_confirmed),
+    )
+    return "; ".join(part for part in parts if part)

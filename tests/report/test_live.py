@@ -1,0 +1,122 @@
+"""The live table: folding events into rows, and drawing them with rich."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from rich.console import Console
+
+from runner.engine.events import RunEvent
+from runner.report.live import Board, render_board
+from tests.report.support import MIXED_OUTCOMES, MixedRun
+
+T0 = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+
+
+def event(second: float, kind: str, job: str = "", attempt: int = 0, **data: Any) -> RunEvent:
+    return RunEvent(
+        T0 + timedelta(seconds=second), kind, job, attempt, data.pop("message", ""), data
+    )
+
+
+def draw(board: Board, now_second: float, **console: Any) -> str:
+    out = io.StringIO()
+    target = Console(file=out, force_terminal=True, width=120, **console)
+    target.print(render_board(board.snapshot(), T0 + timedelta(seconds=now_second)))
+    return out.getvalue()
+
+
+def plain(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def running_board() -> Board:
+    board = Board()
+    for item in (
+        event(0, "run_started", message="run of nightly (client mode)", jobs=["load", "report"]),
+        event(1, "triggered", "load", 1, execution_id=41),
+        event(2, "status", "load", 1, status="RUNNING", progress=52, estimate_seconds=65),
+    ):
+        board.apply(item)
+    return board
+
+
+def test_rows_show_state_attempt_elapsed_progress_and_estimate() -> None:
+    text = plain(draw(running_board(), now_second=13))
+    load = next(line for line in text.splitlines() if "load" in line)
+    assert "running" in load
+    assert "41" in load
+    assert "12.0s" in load  # elapsed since its trigger, up to now
+    assert "RUNNING" in load
+    assert "█████░░░░░  52%" in load
+    assert "1m 05s" in load
+    assert "run of nightly (client mode)" in text
+    assert "2 jobs: 1 pending, 1 running · 13.0s" in text
+
+
+def test_jobs_listed_up_front_are_pending_until_they_start() -> None:
+    report_row = next(
+        line for line in plain(draw(running_board(), 5)).splitlines() if "report" in line
+    )
+    assert "pending" in report_row
+
+
+def test_a_retry_resets_progress_and_counts_the_attempt() -> None:
+    board = running_board()
+    board.apply(event(20, "retry_scheduled", "load", 1, message="FAILED; retrying in 2.0s"))
+    board.apply(event(22, "triggered", "load", 2, execution_id=42))
+    (row,) = [r for r in board.snapshot().rows if r.job == "load"]
+    assert (row.state, row.attempt, row.execution_id, row.progress) == ("running", 2, 42, None)
+    assert row.started == T0 + timedelta(seconds=22)
+
+
+def test_a_finished_job_stops_its_clock() -> None:
+    board = running_board()
+    board.apply(event(31, "finished", "load", 1, outcome="SUCCEEDED", message="succeeded"))
+    load = next(line for line in plain(draw(board, 100)).splitlines() if "load" in line)
+    assert "succeeded" in load
+    assert "30.0s" in load
+
+
+def test_colour_by_state_and_no_colour_when_asked() -> None:
+    board = running_board()
+    board.apply(event(5, "finished", "report", 1, outcome="FAILED", message="Datameer said ERROR"))
+    coloured = draw(board, 6)
+    assert "\x1b[1;31m" in coloured  # failed rows in bold red
+    uncoloured = draw(board, 6, no_color=True)
+    assert not re.search(r"\x1b\[[0-9;]*3[0-9]m", uncoloured)
+    assert "Datameer said ERROR" in plain(uncoloured)
+
+
+def test_markup_in_names_and_messages_prints_as_text() -> None:
+    board = Board()
+    board.apply(event(0, "skipped", "[bold]job[/]", 0, message="skipped: [red]x[/red] [/oops]"))
+    text = plain(draw(board, 1))
+    assert "[bold]job[/]" in text
+    assert "skipped: [red]x[/red]" in text
+    assert "[/oops]" in text
+
+
+def test_a_real_runs_events_end_in_its_outcomes(mixed_run: MixedRun) -> None:
+    board = Board()
+    for item in mixed_run.events:
+        board.apply(item)
+    states = {row.job: row.state for row in board.snapshot().rows}
+    expected = {
+        name: outcome.lower().replace("_", " ") for name, (outcome, _) in MIXED_OUTCOMES.items()
+    }
+    assert states == expected
+    text = plain(draw(board, 0))
+    assert all(name in text for name in MIXED_OUTCOMES)
+
+
+def test_progress_columns_appear_only_with_figures() -> None:
+    board = Board()
+    board.apply(event(0, "triggered", "load", 1, execution_id=41))
+    assert "progress" not in plain(draw(board, 1))
+    board.apply(event(1, "progress", "load", 1, progress=10))
+    assert "progress" in plain(draw(board, 2))
+    assert "█░░░░░░░░░  10%" in plain(draw(board, 2))

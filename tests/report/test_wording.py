@@ -1,0 +1,74 @@
+"""How reports phrase durations, times and verdicts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from runner.engine.outcome import JobOutcome
+from runner.report.load import parse_report
+from runner.report.wording import (
+    duration,
+    one_line,
+    outcome_word,
+    runner_time,
+    server_time,
+    stop_word,
+    verdict,
+)
+from tests.report.support import report_document
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        pytest.param(None, "—", id="unknown"),
+        pytest.param(0.44, "0.4s", id="sub-second"),
+        pytest.param(59.96, "60.0s", id="just-under-a-minute"),
+        pytest.param(125, "2m 05s", id="minutes"),
+        pytest.param(3725, "1h 02m", id="hours"),
+    ],
+)
+def test_duration(seconds: float | None, expected: str) -> None:
+    assert duration(seconds) == expected
+
+
+def test_times_say_which_clock() -> None:
+    moment = datetime(2026, 11, 28, 11, 0, 5, tzinfo=timezone(timedelta(hours=1)))
+    assert runner_time(moment) == "2026-11-28 10:00:05 UTC"
+    assert server_time(datetime(2026, 11, 28, 18, 44, 56)) == "2026-11-28 18:44:56"
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        pytest.param({"exit_code": 0}, "succeeded", id="ok"),
+        pytest.param({"exit_code": 1}, "failed", id="failed"),
+        pytest.param({"exit_code": 130, "interrupted": True}, "interrupted", id="interrupted"),
+        pytest.param({"exit_code": 1, "timed_out": True}, "timed out", id="timed-out"),
+        pytest.param({"exit_code": 3}, "server unreachable", id="server"),
+    ],
+)
+def test_verdict(fields: dict[str, object], expected: str) -> None:
+    assert verdict(parse_report(report_document(**fields))) == expected
+
+
+@pytest.mark.parametrize(
+    ("requested", "confirmed", "expected"),
+    [
+        pytest.param(False, None, "", id="none"),
+        pytest.param(True, True, "stop confirmed", id="confirmed"),
+        pytest.param(True, False, "stop NOT confirmed", id="refused"),
+        pytest.param(True, None, "stop requested, confirmation never came", id="unanswered"),
+    ],
+)
+def test_stop_word(requested: bool, confirmed: bool | None, expected: str) -> None:
+    assert stop_word(requested, confirmed) == expected
+
+
+def test_outcome_words_and_one_line() -> None:
+    assert outcome_word(JobOutcome.TIMED_OUT) == "timed out"
+    assert outcome_word(None) == "unfinished"
+    assert one_line("a\n\tb  c") == "a b c"
+    assert one_line("x" * 10, limit=5) == "xxxx…"
