@@ -37,7 +37,7 @@ class EventSink(Protocol):
 class ProgressLines:
     """Plain timestamped progress lines on a stream (stderr by default)."""
 
-    _QUIET_KINDS = frozenset({"status", "triggering", "trigger_sent"})
+    _QUIET_KINDS = frozenset({"status", "triggering", "trigger_sent", "progress"})
 
     def __init__(self, stream: TextIO | None = None, *, verbose: bool = False) -> None:
         self._stream = stream or sys.stderr

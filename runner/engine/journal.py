@@ -34,7 +34,12 @@ class Journal:
         if self.path.stat().st_size == 0:
             self._write({"version": JOURNAL_VERSION, "kind": "journal"})
 
+    # Progress changes on every poll and matters to nobody resuming a run.
+    _SKIPPED_KINDS = frozenset({"progress"})
+
     def __call__(self, event: RunEvent) -> None:
+        if event.kind in self._SKIPPED_KINDS:
+            return
         self._write(
             {
                 "at": event.at.isoformat(),

@@ -105,6 +105,7 @@ def run_pipeline(
                     "mode": mode.value,
                     "resume": request.resume,
                     "file": str(Path(pipeline.path).resolve()),
+                    "jobs": list(pipeline.jobs),
                 },
             )
         )

@@ -122,6 +122,7 @@ class ClientScheduler:
         self._landing = threading.Lock()  # guards _in_flight, counted down by pool threads
         self._in_flight = 0  # triggers submitted and not landed yet
         self._polled = False  # whether the last tick polled
+        self._unfinished: Slot | None = None  # a job _all_final last found unfinished
 
     # -- the loop -----------------------------------------------------------------
 
@@ -219,7 +220,13 @@ class ClientScheduler:
         return max(0.0, min([interval, *due]))
 
     def _all_final(self) -> bool:
-        return all(slot.state.outcome.is_final for slot in self.slots.values())
+        # Asked twice a tick: the job found unfinished last time usually still is.
+        if self._unfinished is not None and not self._unfinished.state.outcome.is_final:
+            return False
+        self._unfinished = next(
+            (slot for slot in self.slots.values() if not slot.state.outcome.is_final), None
+        )
+        return self._unfinished is None
 
     # -- events -------------------------------------------------------------------
 
@@ -497,8 +504,16 @@ class ClientScheduler:
         return self._update_details(slot, attempt, observation.details)
 
     def _update_running(self, slot: Slot, attempt: Attempt, entry: RunningJob) -> bool:
-        attempt.progress = entry.progress
-        attempt.estimate_seconds = entry.estimate_seconds
+        if (entry.progress, entry.estimate_seconds) != (attempt.progress, attempt.estimate_seconds):
+            attempt.progress = entry.progress
+            attempt.estimate_seconds = entry.estimate_seconds
+            self.emit(
+                "progress",
+                slot,
+                f"{entry.progress or 0:g}% done",
+                progress=entry.progress,
+                estimate_seconds=entry.estimate_seconds,
+            )
         attempt.server_start = attempt.server_start or entry.start_time
         slot.state.configuration_id = slot.state.configuration_id or entry.configuration_id
         return self._status_changed(slot, attempt, entry.status, entry.raw_status)
@@ -730,8 +745,7 @@ class ClientScheduler:
         for slot in self.slots.values():
             if slot.starting is not None:
                 slot.starting.result()  # a trigger in flight either lands or is abandoned
-                slot.starting = None
-        self._harvest_starts()
+        self._harvest_starts()  # what landed is this run's job: it is stopped below
         for slot in self.slots.values():
             if slot.state.outcome is JobOutcome.RUNNING:
                 self._request_stop(slot, outcome, reason)
