@@ -42,6 +42,16 @@ LIST_RUNNING = "GET /rest/jobs/list-running"
 DEFAULT_MAX_POLL = 30.0  # the pipeline file's default max_poll_interval, emulated seconds
 VARIANTS = ("dmpipe batched", "dmpipe per-job", "naive script", "dmpipe batched, backoff")
 TARGET_PER_JOB = 3
+COLUMNS: tuple[str, ...] = (
+    "variant",
+    "requests",
+    "req/s",
+    "req/job",
+    "per-job",
+    "poll-req/s",
+    "ticks",
+)
+COLUMNS += ("poll/tick", "target")
 TARGET_PER_TICK = 1
 
 
@@ -130,8 +140,7 @@ def print_figures(result: Mapping[str, Any]) -> None:
     )
     print_table(
         "requests received by the emulator (rates per emulated second)",
-        ["variant", "requests", "req/s", "req/job", "per-job", "poll req/s", "ticks", "poll/tick",
-         "target"],
+        COLUMNS,
         [
             (
                 row["variant"],

@@ -36,11 +36,11 @@ def spread(values: Sequence[float]) -> dict[str, float]:
 def print_table(title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     """``rows`` under ``header``, columns aligned (text left, numbers right), after ``title``."""
     cells = [[_cell(value) for value in row] for row in rows]
-    widths = [max(len(str(h)), *(len(row[i]) for row in cells)) for i, h in enumerate(header)]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(header)]
     print(f"\n{title}")
-    print("  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True))))
-    for row in cells:
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+    for line in [list(header), *cells]:
+        first, *rest = zip(line, widths, strict=True)
+        print("  ".join([first[0].ljust(first[1]), *(text.rjust(width) for text, width in rest)]))
 
 
 def _cell(value: object) -> str:
@@ -73,4 +73,4 @@ def write_json(path: Path, figures: dict[str, Any]) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         out.write(json.dumps(document, indent=2) + "\n")
-    os.replace(temporary, path)
+    Path(temporary).replace(path)

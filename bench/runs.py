@@ -56,9 +56,13 @@ def run_dmpipe(
         options=EngineOptions(batch_polling=batch_polling),
     )
     events: list[RunEvent] = []
+
+    def keep(event: RunEvent) -> None:
+        events.append(event)
+
     with DatameerClient(url, user=USER, password=PASSWORD) as api:
         started, clock = time.time(), time.perf_counter()
-        outcome = run_pipeline(pipeline, api, request, events.append)
+        outcome = run_pipeline(pipeline, api, request, keep)
         seconds = time.perf_counter() - clock
     outcomes = {name: state.outcome.value for name, state in outcome.states.items()}
     return TimedRun(outcome.exit_code, started, seconds, tuple(events), outcomes)

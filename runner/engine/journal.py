@@ -30,6 +30,7 @@ class Journal:
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / JOURNAL_NAME
+        _drop_torn_tail(self.path)
         self._file: IO[str] = self.path.open("a", encoding="utf-8")
         if self.path.stat().st_size == 0:
             self._write({"version": JOURNAL_VERSION, "kind": "journal"})
@@ -62,6 +63,18 @@ class Journal:
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a last line a crash left half-written (reading ignores it anyway): appended to,
+    it would become damage in the middle of the journal."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as file:
+            file.truncate(data.rfind(b"\n") + 1)
 
 
 def read_journal(path: Path) -> list[dict[str, Any]]:

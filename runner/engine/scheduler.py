@@ -108,7 +108,6 @@ class ClientScheduler:
         self.options = options or EngineOptions()
         self.cancelled = cancelled or threading.Event()
         self._stop_triggers = threading.Event()
-        self._wake = threading.Event()
         self.rng = random.Random(self.options.seed)
         self.slots = {name: Slot(job, JobState(name)) for name, job in pipeline.jobs.items()}
         self.run = RunState(started_at=self.clock.monotonic())
@@ -119,8 +118,6 @@ class ClientScheduler:
         self._stops: list[Future[None]] = []
         self._owned: set[int] | None = None  # _own_executions' answer during one start pass
         self._poll_due = float("-inf")  # monotonic time of the next poll
-        self._landing = threading.Lock()  # guards _in_flight, counted down by pool threads
-        self._in_flight = 0  # triggers submitted and not landed yet
         self._polled = False  # whether the last tick polled
         self._unfinished: Slot | None = None  # a job _all_final last found unfinished
 
@@ -147,7 +144,7 @@ class ClientScheduler:
                         else min(interval * 1.5, policies.max_poll_interval)
                     )
                     self._poll_due = now + interval
-                elif changed:  # a landed trigger: poll it soon, but never later than planned
+                elif changed:  # e.g. a retry started: poll it soon, never later than planned
                     self._poll_due = min(self._poll_due, now + policies.poll_interval)
                 self._sleep(self._next_wait(self._poll_due - now))
             self._finish_stops()
@@ -163,14 +160,18 @@ class ClientScheduler:
         slot.resolve_from = earlier.previous_execution_id
 
     def _sleep(self, seconds: float) -> None:
-        """Wait until the next tick, waking early for a landed trigger or an interrupt."""
+        """Wait until the next tick, waking early for an interrupt.
+
+        Landed triggers do not wake the loop: they are harvested by the next tick, due
+        within ``poll_interval`` of any start, which is also when their job is first polled.
+        """
         deadline = self.clock.monotonic() + seconds
         while not self.cancelled.is_set():
             remaining = deadline - self.clock.monotonic()
-            # Short slices: the interrupt event is set from a signal handler, not this Event.
-            if remaining <= 0 or self._wake.wait(min(remaining, 0.1)):
+            if remaining <= 0:
                 break
-        self._wake.clear()
+            # Short slices: the interrupt event is set from a signal handler, not waited on.
+            time.sleep(min(remaining, 0.1))
 
     def begin(self) -> None:
         """Hook for work before the first tick (the sequential mode's trigger)."""
@@ -178,8 +179,8 @@ class ClientScheduler:
     def _tick(self) -> bool:
         changed = self._harvest_starts()
         self._enforce_timeouts()
-        # A tick woken early by a landed trigger harvests and starts, but polls only when due:
-        # the server sees one poll per interval, however the triggers straggle in.
+        # A tick that came early (a retry's start time) harvests and starts but polls only
+        # when due: the server sees one poll per interval.
         self._polled = self.clock.monotonic() >= self._poll_due
         if self._polled:
             changed = self._poll() or changed
@@ -330,18 +331,6 @@ class ClientScheduler:
                 "trigger_sent", slot, "sending trigger", previous_execution_id=previous
             ),
         )
-        with self._landing:
-            self._in_flight += 1
-        slot.starting.add_done_callback(self._landed)
-
-    def _landed(self, _: Future[StartResult]) -> None:
-        """Wake the loop when the last trigger in flight lands: one early tick per batch of
-        triggers, not one per trigger (each tick scans every job)."""
-        with self._landing:
-            self._in_flight -= 1
-            last = self._in_flight == 0
-        if last:
-            self._wake.set()
 
     def _own_executions(self) -> set[int]:
         # Asked once per start; the ids only change when triggers are harvested, so one

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from runner.graph import CriticalPath, Selection, build_graph, critical_path, levels, select
 from runner.model import Job, Mode, Pipeline, When
@@ -39,7 +40,8 @@ class Plan:
     level_count: int
     critical_path: CriticalPath
     selection: Selection
-    server_url: str | None = None  # None when neither the file nor the environment says
+    server_url: str | None = None  # None when neither the file nor the environment says;
+    # never with a user:password@ part, which the plan's text, JSON and curl lines would show
 
     @property
     def sequence_entries(self) -> tuple[PlannedJob, ...]:
@@ -79,8 +81,19 @@ def build_plan(
         for number, generation in enumerate(generations, start=1)
         for name in generation
     )
-    url = chosen.server.url or default_url
+    url = without_credentials(chosen.server.url or default_url)
     return Plan(chosen, choice, jobs, len(generations), path, selection, url)
+
+
+def without_credentials(url: str | None) -> str | None:
+    """``url`` without any ``user:password@`` part."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[oops": not shown at all, it may hold a password
+        return "(not a valid URL)"
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _started_by(job: Job, mode: Mode) -> str:

@@ -50,20 +50,22 @@ def subprocess_env(url: str, password: str = PASSWORD, **extra: str) -> dict[str
         NETRC="/nonexistent",
         HOME="/nonexistent",
         PYTHONPATH=str(ROOT),
-        **extra,
     )
+    env.update(extra)
     return env
 
 
-def dmpipe_command(*args: str) -> list[str]:
-    """The command line of a ``dmpipe`` child process."""
-    return [sys.executable, "-m", "runner", *args]
+def dmpipe_command(*args: str, module: str = "runner") -> list[str]:
+    """The command line of a ``dmpipe`` child process (``python -m runner ARGS``)."""
+    return [sys.executable, "-m", module, *args]
 
 
-def start_dmpipe(*args: str, env: Mapping[str, str]) -> subprocess.Popen[str]:
+def start_dmpipe(
+    *args: str, env: Mapping[str, str], module: str = "runner"
+) -> subprocess.Popen[str]:
     """Start ``dmpipe ARGS`` with stdout and stderr captured as text."""
     return subprocess.Popen(
-        dmpipe_command(*args),
+        dmpipe_command(*args, module=module),
         env=dict(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -1,0 +1,64 @@
+"""Smoke test of bench/bench_load.py at a small size: request counts add up for every variant."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+JOBS = 20
+STATUS = "GET /api/job-execution/{ref}/status"
+TRIGGER = "POST /api/job-execution/{ref}/trigger"
+DETAILS = "GET /rest/job-execution/job-details/{id}"
+LIST_RUNNING = "GET /rest/jobs/list-running"
+
+
+def test_load_small(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    result = subprocess.run(
+        [
+            sys.executable, str(ROOT / "bench" / "bench_load.py"),
+            "--jobs", str(JOBS), "--duration", "2", "--time-scale", "10",
+            "--poll-interval", "0.5", "--json-out", str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=100,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    rows = {row["variant"]: row for row in figures["variants"]}
+    assert set(rows) == {
+        "dmpipe batched",
+        "dmpipe per-job",
+        "naive script",
+        "dmpipe batched, backoff",
+    }
+    for name, row in rows.items():
+        counts = row["by_endpoint"]
+        assert row["finished"] == JOBS, name
+        assert counts[TRIGGER] == JOBS, name  # exactly one trigger per job, whoever polls
+        assert row["requests"] == sum(counts.values()), name
+        assert row["requests_per_job"] == row["requests"] / JOBS, name
+    for name in ("dmpipe batched", "dmpipe batched, backoff"):
+        row = rows[name]
+        counts = row["by_endpoint"]
+        # One look before each trigger, the trigger, one details call once it ended...
+        assert counts[STATUS] == counts[DETAILS] == JOBS, name
+        assert row["per_job_requests"] == 3
+        # ...and one list-running call per tick, plus the run's preflight call.
+        assert row["ticks"] == counts[LIST_RUNNING] - 1 >= 1, name
+        assert row["polling_per_tick"] == 1
+    per_job = rows["dmpipe per-job"]["by_endpoint"]
+    assert per_job[LIST_RUNNING] == 1  # the preflight only
+    assert per_job[DETAILS] > JOBS  # every running job, every tick
+    naive = rows["naive script"]
+    assert naive["ticks"] >= 1
+    assert naive["by_endpoint"][STATUS] >= JOBS * 1  # each job asked at least once
+    assert naive["by_endpoint"][STATUS] <= JOBS * naive["ticks"]
+    assert "met" in result.stdout

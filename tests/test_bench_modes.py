@@ -1,0 +1,43 @@
+"""Smoke test of bench/bench_modes.py at a small size: each mode drives the chain its own way."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LENGTH = 4
+
+
+def test_modes_small(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    result = subprocess.run(
+        [
+            sys.executable, str(ROOT / "bench" / "bench_modes.py"),
+            "--length", str(LENGTH), "--time-scale", "20", "--json-out", str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=100,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    rows = {row["mode"]: row for row in figures["modes"]}
+    assert set(rows) == {"sequential", "client"}
+    for mode, row in rows.items():
+        assert (row["exit_code"], row["succeeded"]) == (0, LENGTH), mode
+        assert row["executions_started"] == LENGTH, mode
+        assert row["requests"] == sum(row["by_endpoint"].values()), mode
+        # The chain's durations elapse on the server before dmpipe can return.
+        assert row["makespan_real"] >= row["lower_bound_real"], mode
+        assert row["lower_bound_real"] == rows["client"]["lower_bound_real"]
+    sequential, client = rows["sequential"]["by_endpoint"], rows["client"]["by_endpoint"]
+    assert sequential["POST /rest/job-execution?sequence="] == 1
+    assert "POST /api/job-execution/{ref}/trigger" not in sequential  # Datameer chains them
+    assert client["POST /api/job-execution/{ref}/trigger"] == LENGTH
+    assert "requests by endpoint" in result.stdout

@@ -1,0 +1,40 @@
+"""Smoke test of bench/bench_scale.py at a small size: the runner's figures are measured."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_scale_small(tmp_path: Path) -> None:
+    out = tmp_path / "figures.json"
+    result = subprocess.run(
+        [
+            sys.executable, str(ROOT / "bench" / "bench_scale.py"),
+            "--levels", "3", "--width", "10", "--time-scale", "20", "--json-out", str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=100,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert (figures["benchmark"], figures["jobs"], figures["triggers"]) == ("scale", 30, 30)
+    runner, startup = figures["runner"], figures["startup"]
+    assert runner["exit_code"] == startup["exit_code"] == 0
+    # The runner process was measured, not this one: it loaded the file like validate did.
+    assert runner["peak_rss_mb"] >= startup["peak_rss_mb"] > 10
+    assert runner["cpu_seconds"] >= startup["cpu_seconds"] > 0
+    assert runner["cpu_seconds"] == runner["user_seconds"] + runner["system_seconds"]
+    assert figures["cpu_ms_per_job"] == runner["cpu_seconds"] * 1000 / 30
+    # Status look, trigger and details per job, one list-running call per tick + preflight.
+    assert figures["requests"] >= 3 * 30 + figures["poll_ticks"] + 1
+    assert figures["poll_ticks"] >= 1
+    assert "peak RSS (MB)" in result.stdout
