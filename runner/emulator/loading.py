@@ -95,7 +95,53 @@ def load_scenario(path: str | Path) -> Scenario:
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ScenarioError(f"{file}{where}: invalid YAML: {problem}") from error
+    _refuse_alias_bombs(data, file)
     return scenario_from_dict({} if data is None else data, source=str(file))
+
+
+# More values than any real scenario has; a few kilobytes of nested aliases stand for billions.
+_MAX_EXPANDED_VALUES = 1_000_000
+
+
+def _refuse_alias_bombs(data: object, file: Path) -> None:
+    """ScenarioError when ``data`` refers to itself or its aliases expand too far: checking
+    (or printing) it would never end."""
+    size = _expanded_size(data)
+    if size is None:
+        raise ScenarioError(f"{file}: an alias refers to the value that contains it")
+    if size > _MAX_EXPANDED_VALUES:
+        raise ScenarioError(
+            f"{file}: aliases expand to more than {_MAX_EXPANDED_VALUES} values (an alias bomb?)"
+        )
+
+
+def _expanded_size(data: object) -> int | None:
+    """How many values ``data`` holds with every alias expanded, without expanding them (a
+    reused anchor is one shared object, sized once); None for a cycle."""
+    sizes: dict[int, int] = {}
+    pending: list[tuple[object, bool]] = [(data, False)]
+    open_nodes: set[int] = set()
+    while pending:
+        node, children_done = pending.pop()
+        parts = _parts(node)
+        if children_done:
+            open_nodes.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes.get(id(part), 1) for part in parts)
+            continue
+        if not parts or id(node) in sizes:
+            continue
+        if id(node) in open_nodes:
+            return None
+        open_nodes.add(id(node))
+        pending.append((node, True))
+        pending.extend((part, False) for part in parts if id(part) not in sizes)
+    return sizes.get(id(data), 1)
+
+
+def _parts(node: object) -> list[object]:
+    if isinstance(node, dict):
+        return [*node.keys(), *node.values()]
+    return list(node) if isinstance(node, list) else []
 
 
 def scenario_from_dict(data: Mapping[str, Any], source: str = "<inline>") -> Scenario:

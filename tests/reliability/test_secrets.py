@@ -1,28 +1,34 @@
 """A canary password never shows: not on stdout or stderr (``-v`` logs and tracebacks
 included), not in report files or journals, not in exception text — across every command
-and its failure paths.  Every command runs as a real ``dmpipe`` process.
+and its failure paths.
+
+The commands whose output is the point (a run, its interruption, the emulator, the slow
+failures) run as real ``dmpipe -v`` processes; the many others run in-process through
+``main(["-v", ...])``, their logs captured at DEBUG as ``-v`` would print them.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from runner.emulator import EmulatorServer
+from runner.main import main
 from testing.raw_http import call
 from testing.scenarios import USER, artifact, scenario
 from tests.reliability.support import (
-    dmpipe_command,
+    CONNECTION_VARIABLES,
     start_dmpipe,
     subprocess_env,
-    triggered_executions,
 )
 
 MakeEmulator = Callable[..., EmulatorServer]
@@ -48,21 +54,72 @@ policies: {{poll_interval: 0.02s, max_poll_interval: 0.1s}}
 
 @dataclass
 class Case:
-    """One ``dmpipe`` invocation and the exit code that shows its path was taken."""
+    """One ``dmpipe -v`` invocation and the exit code that shows its path was taken."""
 
     name: str
     args: list[str]
     code: int
-    env: dict[str, str] = field(default_factory=dict)
     url: str = ""
-    password: str = CANARY
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class Outcome:
-    case: Case
-    code: int
+    name: str
+    expected: int
+    code: int | None
     output: bytes
+
+
+class Runner:
+    """Runs cases in-process (sequentially) or as processes (in the background)."""
+
+    def __init__(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        self.monkeypatch, self.capsys, self.caplog = monkeypatch, capsys, caplog
+        self.processes: list[tuple[Case, subprocess.Popen[str], str]] = []
+        self.outcomes: list[Outcome] = []
+
+    def in_process(self, case: Case) -> None:
+        with self.monkeypatch.context() as patch:
+            for name in CONNECTION_VARIABLES:
+                patch.delenv(name, raising=False)
+            for name, value in connection_env(case).items():
+                patch.setenv(name, value)
+            self.caplog.clear()
+            code = main(["-v", *case.args])
+        captured = self.capsys.readouterr()
+        text = captured.out + captured.err + self.caplog.text
+        self.outcomes.append(Outcome(case.name, case.code, code, text.encode()))
+
+    def in_background(self, case: Case, before: str = "") -> subprocess.Popen[str]:
+        env = subprocess_env(case.url, password=CANARY, **case.env)
+        process = start_dmpipe("-v", *case.args, env=env)
+        self.processes.append((case, process, before))
+        return process
+
+    def collect(self) -> list[Outcome]:
+        for case, process, before in self.processes:
+            out, err = process.communicate(timeout=90)
+            output = (before + out + err).encode()
+            self.outcomes.append(Outcome(case.name, case.code, process.returncode, output))
+        self.processes.clear()
+        return self.outcomes
+
+
+def connection_env(case: Case) -> dict[str, str]:
+    return {
+        "DATAMEER_URL": case.url,
+        "DATAMEER_USER": USER,
+        "DATAMEER_PASSWORD": CANARY,
+        "NETRC": "/nonexistent",
+        "HOME": "/nonexistent",
+        **case.env,
+    }
 
 
 def pipeline(folder: Path, name: str, first: int, second: int, extra: str = "") -> str:
@@ -72,40 +129,10 @@ def pipeline(folder: Path, name: str, first: int, second: int, extra: str = "") 
     return str(path)
 
 
-def run_case(case: Case) -> Outcome:
-    env = subprocess_env(case.url, password=case.password, **case.env)
-    done = subprocess.run(
-        dmpipe_command("-v", *case.args), env=env, capture_output=True, timeout=90, check=False
-    )
-    return Outcome(case, done.returncode, done.stdout + done.stderr)
-
-
-def interrupted_run(server: EmulatorServer, args: list[str]) -> Outcome:
-    """``dmpipe -v run`` stopped by SIGINT once its first job is running."""
-    process = start_dmpipe("-v", *args, env=subprocess_env(server.url, password=CANARY))
-    deadline = time.monotonic() + 30
-    while not triggered_executions(server) and time.monotonic() < deadline:
-        time.sleep(0.005)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
-    return Outcome(Case("run-interrupted", args, 130), process.returncode, (out + err).encode())
-
-
-def emulator_session(scenario_file: Path) -> Outcome:
-    """``dmpipe -v emulator`` serving a scenario with the canary, asked once, then stopped."""
-    process = start_dmpipe(
-        "-v", "emulator", "--port", "0", "--scenario", str(scenario_file), env=subprocess_env("")
-    )
-    assert process.stdout is not None
-    banner = process.stdout.readline()
-    url = banner.split(" emulator at ")[1].split()[0]
-    assert call(url, "GET", "/rest/jobs/list-running", auth=(USER, CANARY)).status_code == 200
-    assert call(url, "GET", "/rest/jobs/list-running", auth=(USER, "wrong")).status_code == 401
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
-    return Outcome(
-        Case("emulator", ["emulator"], 0), process.returncode, (banner + out + err).encode()
-    )
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def files_under(folder: Path, written: set[Path]) -> Iterator[Path]:
@@ -115,27 +142,33 @@ def files_under(folder: Path, written: set[Path]) -> Iterator[Path]:
             yield path
 
 
-def test_the_password_never_shows_anywhere(make_emulator: MakeEmulator, tmp_path: Path) -> None:
-    # Each run its own artifacts, so that runs in parallel never wait for one another.
-    artifacts = [artifact(i) for i in (1, 3, 4, 6, 7, 8)]
+def test_the_password_never_shows_anywhere(
+    make_emulator: MakeEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    # Each run its own artifacts, so that runs at the same time never wait for one another.
+    artifacts = [artifact(i) for i in (1, 3, 4, 6, 7, 8, 9, 10)]
     artifacts += [artifact(2, outcomes=["ERROR"]), artifact(5, data_id=5)]
+    artifacts += [artifact(11, duration=10_000)]
     canary_users = {"users": {USER: {"password": CANARY}}}
     good = make_emulator(scenario(*artifacts, clock="real", time_scale=100, **canary_users))
     other = make_emulator(scenario(*artifacts, users={USER: {"password": "not-the-canary"}}))
     broken = make_emulator(
         scenario(*artifacts, faults={"error_rate": 1.0}, clock="real", **canary_users)
     )
-    slow = make_emulator(
-        scenario(artifact(1, duration=10_000), artifact(3), clock="real", **canary_users)
-    )
     folder = tmp_path / "work"
     folder.mkdir()
     ok = pipeline(folder, "ok", 1, 3)
     failing = pipeline(folder, "failing", 6, 2)
+    background = pipeline(folder, "background", 9, 10)
+    long_one = pipeline(folder, "long", 11, 1)
     literal = pipeline(folder, "literal", 1, 3, extra=f"server: {{password: {CANARY}}}\n")
-    in_url = pipeline(
-        folder, "in_url", 7, 8, extra=f"server: {{url: 'http://{USER}:{CANARY}@{good.url[7:]}'}}\n"
-    )
+    url_with_password = f"http://{USER}:{CANARY}@{good.url.removeprefix('http://')}"
+    in_url = pipeline(folder, "in_url", 7, 8, extra=f"server: {{url: '{url_with_password}'}}\n")
     wrong_type = pipeline(folder, "wrong_type", 1, 3, extra=f"server: {{password: [{CANARY}]}}\n")
     offline = pipeline(
         folder,
@@ -151,124 +184,122 @@ def test_the_password_never_shows_anywhere(make_emulator: MakeEmulator, tmp_path
     netrc = folder / "netrc"
     netrc.write_text(f"machine 127.0.0.1 login {USER} password {CANARY}\n")
     netrc.chmod(0o600)
+    # A token the netrc parser rejects, and would quote in its own message.
     broken_netrc = folder / "broken_netrc"
-    # A token the parser rejects, and would quote in its message.
     broken_netrc.write_text(f"machine 127.0.0.1 login {USER} password {CANARY}\n{CANARY} x\n")
     scenario_file = folder / "scenario.yaml"
     scenario_file.write_text(f"users: {{{USER}: {{password: {CANARY}}}}}\nartifacts: []\n")
-    written = {Path(p) for p in (ok, failing, literal, in_url, wrong_type, offline)}
-    written |= {password_file, netrc, broken_netrc, scenario_file}
-    closed = f"http://127.0.0.1:{_closed_port()}"
+    written = {Path(p) for p in (ok, failing, background, long_one, literal, in_url)}
+    written |= {Path(wrong_type), Path(offline), password_file, netrc, broken_netrc, scenario_file}
     reports = tmp_path / "reports"
+    closed = closed_port_url()
 
     def report(name: str) -> list[str]:
         return ["--report-dir", str(reports / name)]
 
+    runner = Runner(monkeypatch, capsys, caplog)
+    # Real processes, all at once: the slow failures (backoff), a run, the interrupt, the
+    # emulator.
+    runner.in_background(Case("run-unreachable", ["run", ok, *report("unreachable")], 3, closed))
+    runner.in_background(Case("run-5xx", ["run", ok, *report("5xx")], 3, broken.url))
+    runner.in_background(Case("run-process", ["run", background, *report("process")], 0, good.url))
+    interrupt = runner.in_background(
+        Case("run-interrupted", ["run", long_one, *report("interrupted")], 130, good.url)
+    )
+    emulator = runner.in_background(
+        Case("emulator", ["emulator", "--port", "0", "--scenario", str(scenario_file)], 0)
+    )
     no_password = {"DATAMEER_PASSWORD": ""}
     cases = [
-        # dmpipe run: success, a failed job, its resume, refused, unreachable, 5xx, offline.
-        Case("run-ok", ["run", ok, *report("ok")], 0, url=good.url),
-        Case("run-failing", ["run", failing, *report("failing")], 1, url=good.url),
-        Case("run-refused", ["run", ok, *report("refused")], 3, url=other.url),
-        Case("run-unreachable", ["run", ok, *report("unreachable")], 3, url=closed),
-        Case("run-5xx", ["run", ok, *report("5xx")], 3, url=broken.url),
+        # dmpipe run: success, a failed job, refused, the URL in the file, offline, flags.
+        Case("run-ok", ["run", ok, *report("ok")], 0, good.url),
+        Case("run-failing", ["run", failing, *report("failing")], 1, good.url),
+        Case("run-resume", ["run", "--resume", str(reports / "failing")], 1, good.url),
+        Case("run-refused", ["run", ok, *report("refused")], 3, other.url),
         Case("run-url-in-file", ["run", in_url, *report("in-url")], 0, env=no_password),
         Case("run-offline", ["run", offline, "--emulator", *report("offline")], 0),
-        Case("run-password-flag", ["run", ok, "--password", CANARY], 2, url=good.url),
-        Case("run-password-flag=", ["run", ok, f"--password={CANARY}"], 2, url=good.url),
-        Case(
-            "run-password-in-server-flag",
-            ["run", ok, "--server", f"http://{USER}:{CANARY}@127.0.0.1:1"],
-            2,
-        ),
+        Case("run-password-flag", ["run", ok, "--password", CANARY], 2, good.url),
+        Case("run-password-flag=", ["run", ok, f"--password={CANARY}"], 2, good.url),
+        Case("run-password-in---server", ["run", ok, "--server", url_with_password], 2),
         # dmpipe job: every endpoint, and its failures.
-        Case("job-status", ["job", "status", "1"], 0, url=good.url),
-        Case("job-status-v1", ["job", "status", "--v1", "1001", "--json"], 0, url=good.url),
-        Case("job-history", ["job", "history", "1001"], 0, url=good.url),
-        Case("job-details-missing", ["job", "details", "999999"], 2, url=good.url),
-        Case("job-running", ["job", "running", "--json"], 0, url=good.url),
-        Case("job-trigger", ["job", "trigger", "4"], 0, url=good.url),
-        Case("job-sequence", ["job", "trigger-sequence", "4", "--var", "a=b"], 0, url=good.url),
-        Case("job-stop", ["job", "stop", "4"], 0, url=good.url),
-        Case("job-delete", ["job", "delete", "5"], 0, url=good.url),
-        Case("job-refused", ["job", "status", "1"], 3, url=other.url),
-        Case("job-unreachable", ["job", "running", "--retries", "0"], 3, url=closed),
-        Case("job-5xx", ["job", "trigger", "1"], 3, url=broken.url),
-        Case("job-password-flag", ["job", "--password", CANARY, "status", "1"], 2, url=good.url),
-        Case(
-            "job-password-in-server-flag",
-            ["job", "status", "1", "--server", f"http://{USER}:{CANARY}@127.0.0.1:1"],
-            2,
-        ),
+        Case("job-status", ["job", "status", "1"], 0, good.url),
+        Case("job-status-v1", ["job", "status", "--v1", "1001", "--json"], 0, good.url),
+        Case("job-history", ["job", "history", "1001"], 0, good.url),
+        Case("job-details-missing", ["job", "details", "999999"], 2, good.url),
+        Case("job-running", ["job", "running", "--json"], 0, good.url),
+        Case("job-trigger", ["job", "trigger", "4"], 0, good.url),
+        Case("job-sequence", ["job", "trigger-sequence", "4", "--var", "a=b"], 0, good.url),
+        Case("job-stop", ["job", "stop", "4"], 0, good.url),
+        Case("job-delete", ["job", "delete", "5"], 0, good.url),
+        Case("job-refused", ["job", "status", "1"], 3, other.url),
+        Case("job-unreachable", ["job", "running", "--retries", "0"], 3, closed),
+        Case("job-5xx", ["job", "trigger", "1"], 3, broken.url),
+        Case("job-password-flag", ["job", "--password", CANARY, "status", "1"], 2, good.url),
+        Case("job-password-in---server", ["job", "status", "1", "--server", url_with_password], 2),
         # Every place a password may come from.
+        Case("url-variable", ["job", "running"], 0, url_with_password, no_password),
         Case(
-            "job-password-in-url-variable",
+            "password-file",
             ["job", "running"],
             0,
-            url=good.url.replace("://", f"://{USER}:{CANARY}@"),
-            env=no_password,
+            good.url,
+            {**no_password, "DATAMEER_PASSWORD_FILE": str(password_file)},
         ),
         Case(
-            "job-password-file",
+            "netrc",
             ["job", "running"],
             0,
-            url=good.url,
-            env={**no_password, "DATAMEER_PASSWORD_FILE": str(password_file)},
+            good.url,
+            {**no_password, "DATAMEER_USER": "", "NETRC": str(netrc)},
         ),
         Case(
-            "job-netrc",
-            ["job", "running"],
-            0,
-            url=good.url,
-            env={**no_password, "DATAMEER_USER": "", "NETRC": str(netrc)},
-        ),
-        Case(
-            "job-broken-netrc",
+            "broken-netrc",
             ["job", "running"],
             2,
-            url=good.url,
-            env={**no_password, "NETRC": str(broken_netrc)},
+            good.url,
+            {**no_password, "NETRC": str(broken_netrc)},
         ),
         # The commands that read a pipeline file, with a password in it in every wrong way.
-        Case("validate-literal", ["validate", literal, in_url, wrong_type], 2),
+        Case("validate", ["validate", literal, in_url, wrong_type], 2),
         Case("validate-json", ["validate", "--format", "json", literal, in_url, wrong_type], 2),
-        Case("plan", ["plan", in_url], 0),
-        Case("plan-json", ["plan", "--json", in_url], 0),
-        Case("plan-curl", ["plan", "--curl", in_url], 0),
+        Case("validate-github", ["validate", "--format", "github", literal, wrong_type], 2),
+        Case("plan", ["plan", in_url], 0, env={"DATAMEER_URL": ""}),
+        Case("plan-json", ["plan", "--json", in_url], 0, env={"DATAMEER_URL": ""}),
+        Case("plan-curl", ["plan", "--curl", in_url], 0, env={"DATAMEER_URL": ""}),
+        Case("plan-url-variable", ["plan", "--json", ok], 0, url_with_password),
         Case("plan-offline-json", ["plan", "--json", offline], 0),
-        Case("plan-check-server", ["plan", ok, "--check-server"], 0, url=good.url),
-        Case("plan-check-refused", ["plan", ok, "--check-server"], 3, url=other.url),
+        Case("plan-check-server", ["plan", ok, "--check-server"], 0, good.url),
+        Case("plan-check-refused", ["plan", ok, "--check-server"], 3, other.url),
         Case("plan-password-flag", ["plan", ok, "--password", CANARY], 2),
         Case("graph", ["graph", in_url], 0),
     ]
-    with ThreadPoolExecutor(8) as pool:
-        outcomes = list(pool.map(run_case, cases))
-    resumed = run_case(
-        Case("run-resume", ["run", "--resume", str(reports / "failing")], 1, url=good.url)
-    )
-    outcomes += [
-        resumed,
-        interrupted_run(slow, ["run", ok, *report("interrupted")]),
-        emulator_session(scenario_file),
-    ]
+    for case in cases:
+        runner.in_process(case)
+    # The background run of the long job is interrupted once it started it; the emulator
+    # is asked once with the canary (and once without), then stopped.
+    while not any(e.file_id == 11 for e in good.ledger.triggers()):
+        time.sleep(0.005)
+    interrupt.send_signal(signal.SIGINT)
+    assert emulator.stdout is not None
+    banner = emulator.stdout.readline()
+    url = banner.split(" emulator at ")[1].split()[0]
+    assert call(url, "GET", "/rest/jobs/list-running", auth=(USER, CANARY)).status_code == 200
+    assert call(url, "GET", "/rest/jobs/list-running", auth=(USER, "x")).status_code == 401
+    emulator.send_signal(signal.SIGINT)
+    outcomes = runner.collect()
 
-    wrong_codes = [
-        (o.case.name, o.code, o.output[-300:]) for o in outcomes if o.code != o.case.code
-    ]
+    wrong_codes = [(o.name, o.code, o.output[-300:]) for o in outcomes if o.code != o.expected]
     assert wrong_codes == [], "a case did not take the path it was written for"
-    scanned = {f"output of {o.case.name}": o.output for o in outcomes}
+    assert banner.startswith("Datameer ")
+    assert sum(b"GET http" in o.output for o in outcomes) >= 20, "-v logs each HTTP call"
+    scanned = {f"output of {o.name}": o.output for o in outcomes}
+    scanned["the emulator's banner"] = banner.encode()
     scanned |= {str(p): p.read_bytes() for p in files_under(tmp_path, written)}
-    assert any(name.endswith("journal.jsonl") for name in scanned)
-    assert any(name.endswith("report.json") for name in scanned)
+    assert sum(name.endswith("journal.jsonl") for name in scanned) >= 8
+    assert sum(name.endswith("report.json") for name in scanned) >= 8
     leaked = {
         name: [leak.decode() for leak in LEAKS if leak in content]
         for name, content in scanned.items()
         if any(leak in content for leak in LEAKS)
     }
     assert leaked == {}
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
