@@ -223,7 +223,13 @@ def _status(data: Mapping[str, Any], key: str) -> tuple[JobStatus, str]:
         return JobStatus.NEVER_RAN, "{}"
     if not isinstance(value, str):
         raise ShapeError(f"{key!r} should be a status text, got {_show(value)}")
-    return parse_status(value), value
+    return parse_status(value), _printable(value)
+
+
+def _printable(text: str, limit: int = 60) -> str:
+    """A status as the server spelt it, safe to print: control characters escaped, bounded."""
+    shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def _optional_text(data: Mapping[str, Any], key: str) -> str | None:

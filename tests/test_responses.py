@@ -533,3 +533,11 @@ def test_wrong_shapes_raise_shape_error(parse: object, body: object, message: st
 def test_wrong_shapes_with_an_id_raise_shape_error(parse: object, body: object) -> None:
     with pytest.raises(ShapeError):
         parse(body, 1)  # type: ignore[operator]
+
+
+def test_an_unknown_status_is_kept_printable() -> None:
+    from runner.responses import configuration_status
+
+    record = configuration_status({"id": 3, "jobStatus": "WEIRD\x1b[2J"}, 7)
+    assert record.status.value == "UNKNOWN"
+    assert record.raw_status == "WEIRD\\x1b[2J"
