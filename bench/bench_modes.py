@@ -23,7 +23,7 @@ from typing import Any
 from emulator_process import EmulatorProcess
 from figures import print_table, write_json
 from runs import run_dmpipe
-from workload import chain, critical_path, pipeline_yaml, scenario
+from workload import chain, critical_path, scenario, write_pipeline
 
 MODES = ("sequential", "client")
 SHORT_NAMES = {
@@ -39,16 +39,7 @@ def run_mode(mode: str, args: argparse.Namespace, folder: Path) -> dict[str, Any
     """Run the chain once in ``mode`` on its own emulator."""
     workload = chain(args.length, seed=args.seed)
     scale = args.time_scale
-    pipeline = folder / "pipeline.yaml"
-    pipeline.write_text(
-        pipeline_yaml(
-            workload,
-            poll_interval=args.poll_interval / scale,
-            max_poll_interval=args.max_poll_interval / scale,
-            mode=mode,
-        ),
-        encoding="utf-8",
-    )
+    pipeline = write_pipeline(workload, folder, args, mode)
     served = scenario(workload, time_scale=scale, downstream=True)
     with EmulatorProcess(served, folder) as emulator:
         run = run_dmpipe(pipeline, emulator.url, folder / "report", mode=mode)

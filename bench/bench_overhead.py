@@ -32,7 +32,7 @@ from typing import Any
 from emulator_process import EmulatorProcess
 from figures import print_table, spread, write_json
 from runs import TimedRun, run_dmpipe
-from workload import Workload, critical_path, layered, pipeline_yaml, scenario
+from workload import Workload, critical_path, layered, scenario, write_pipeline
 
 TARGET_RATIO = 1.10
 
@@ -41,15 +41,7 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     """Run the layered DAG once and compute every figure."""
     workload = layered(args.levels, args.width, durations=(1.0, 3.0), seed=args.seed)
     scale = args.time_scale
-    pipeline = folder / "pipeline.yaml"
-    pipeline.write_text(
-        pipeline_yaml(
-            workload,
-            poll_interval=args.poll_interval / scale,
-            max_poll_interval=args.max_poll_interval / scale,
-        ),
-        encoding="utf-8",
-    )
+    pipeline = write_pipeline(workload, folder, args)
     with EmulatorProcess(scenario(workload, time_scale=scale), folder) as emulator:
         sync = emulator.clock_sync()
         run = run_dmpipe(pipeline, emulator.url, folder / "report")

@@ -26,7 +26,7 @@ from typing import Any
 
 from emulator_process import ROOT, EmulatorProcess
 from figures import print_table, write_json
-from workload import PASSWORD, USER, layered, pipeline_yaml, scenario
+from workload import PASSWORD, USER, layered, scenario, write_pipeline
 
 TARGET_RSS_MB = 150.0
 TARGET_CPU_MS_PER_JOB = 5.0
@@ -53,15 +53,7 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     """Run the DAG once in a child process and return the figures."""
     workload = layered(args.levels, args.width, durations=(1.0, 3.0), seed=args.seed)
     scale = args.time_scale
-    pipeline = folder / "pipeline.yaml"
-    pipeline.write_text(
-        pipeline_yaml(
-            workload,
-            poll_interval=args.poll_interval / scale,
-            max_poll_interval=args.max_poll_interval / scale,
-        ),
-        encoding="utf-8",
-    )
+    pipeline = write_pipeline(workload, folder, args)
     env = {**os.environ, "DATAMEER_PASSWORD": PASSWORD, "DATAMEER_USER": USER}
     # What every command pays before running anything: interpreter, imports, the file.
     startup = run_child([sys.executable, "-m", "runner", "validate", str(pipeline)], folder, env)

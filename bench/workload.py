@@ -8,10 +8,12 @@ emulated seconds; every generator is seeded, so a run is reproducible.
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 USER = PASSWORD = "admin"  # the emulator's well-known login, never a real secret
@@ -94,6 +96,22 @@ def critical_path(workload: Workload) -> tuple[float, tuple[str, ...]]:
         path.append(last)
         last = before[last]
     return total, tuple(reversed(path))
+
+
+def write_pipeline(
+    workload: Workload, folder: Path, args: argparse.Namespace, mode: str = "client"
+) -> Path:
+    """Write ``folder/pipeline.yaml``; ``args`` give the poll intervals in emulated seconds,
+    turned into real ones by ``args.time_scale`` (the emulator's clock runs that much faster)."""
+    path = folder / "pipeline.yaml"
+    text = pipeline_yaml(
+        workload,
+        poll_interval=args.poll_interval / args.time_scale,
+        max_poll_interval=args.max_poll_interval / args.time_scale,
+        mode=mode,
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def pipeline_yaml(
