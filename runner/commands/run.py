@@ -42,6 +42,14 @@ def register(subparsers: Any) -> None:
         "--strict-plan", action="store_true", help="sequential mode: plan drift is an error"
     )
     parser.add_argument(
+        "--lost-trigger-wait",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to look for the execution of a trigger whose answer was lost before "
+        "sending it again (default 30; raise it when the server's status lags)",
+    )
+    parser.add_argument(
         "--no-batch-polling",
         action="store_true",
         help="poll every job on its own instead of one list-running call per tick",
@@ -88,7 +96,11 @@ def run(args: argparse.Namespace) -> int:
         resume_dir=args.resume,
         server=common.server_settings(args),
         emulator=args.emulator,
-        engine=EngineOptions(strict_plan=args.strict_plan, batch_polling=not args.no_batch_polling),
+        engine=EngineOptions(
+            strict_plan=args.strict_plan,
+            batch_polling=not args.no_batch_polling,
+            trigger_resolve_timeout=args.lost_trigger_wait,
+        ),
     )
     if args.log_format == "json":
         use_json_logging()

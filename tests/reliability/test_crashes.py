@@ -19,12 +19,10 @@ from pathlib import Path
 
 import pytest
 
-import runner.engine.api
 from runner.emulator import EmulatorServer
 from runner.engine.journal import JOURNAL_NAME, read_journal
 from runner.main import main
 from testing.scenarios import artifact, scenario
-from testing.short_patience import short_patience_options
 from tests.reliability.support import (
     effective_triggers,
     server_env,
@@ -89,13 +87,7 @@ def kill_run(server: EmulatorServer, report_dir: Path, point: str, more: int, *a
         # Every poll answer takes 0.3 s: once the server counted one, the runner is inside it.
         server.set_faults(latency=[0.3, 0.3], paths=POLL_PATHS)
     target = count(server, report_dir) + more
-    process = start_dmpipe(
-        str(PATIENCE_SECONDS),
-        "run",
-        *args,
-        env=subprocess_env(server.url),
-        module="testing.short_patience",
-    )
+    process = start_dmpipe("run", *args, env=subprocess_env(server.url))
     try:
         while count(server, report_dir) < target and process.poll() is None:
             time.sleep(0.001)
@@ -140,19 +132,18 @@ def test_a_killed_run_resumes_without_duplicates_or_losses(
     rng = random.Random(seed)
     report_dir = tmp_path / "report"
     pipeline = write_pipeline(tmp_path / "crash.yaml", JOBS)
-    args = [str(pipeline), "--report-dir", str(report_dir)]
+    # Without status lag, a lost trigger's execution shows up at once or never: a short wait.
+    patience = ["--lost-trigger-wait", str(PATIENCE_SECONDS)]
+    args = [str(pipeline), "--report-dir", str(report_dir), *patience]
     for point, low, high in kills:
         kill_run(server, report_dir, point, rng.randint(low, high), *args)
-        args = ["--resume", str(report_dir)]
+        args = ["--resume", str(report_dir), *patience]
         if point == "journal_write":
             tear_last_line(report_dir, rng)
         read_journal(report_dir / JOURNAL_NAME)  # never corrupt: at worst a torn last line
 
     server_env(monkeypatch, server.url)
-    monkeypatch.setattr(
-        runner.engine.api, "EngineOptions", short_patience_options(PATIENCE_SECONDS)
-    )
-    code = main(["run", "--resume", str(report_dir)])
+    code = main(["run", *args])
 
     assert code == 0, capsys.readouterr().err
     report = json.loads((report_dir / "report.json").read_text())
