@@ -10,10 +10,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -47,6 +45,7 @@ from runner.records import (
 )
 from runner.reference import JobRef
 from runner.status import JobStatus
+from testing.certs import make_certificate, openssl_available
 
 USER, PASSWORD = "admin", "admin"
 SALES = "/Analytics/Sales categorization"
@@ -1205,36 +1204,10 @@ def test_credentials_never_appear_in_messages_logs_or_base_url(
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    if openssl is None:
+    if not openssl_available():
         pytest.skip("no openssl binary to make a test certificate")
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+    made = make_certificate(tmp_path_factory.mktemp("tls"))
+    return made.cert, made.key
 
 
 def _tls_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
