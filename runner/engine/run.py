@@ -140,8 +140,8 @@ def run_pipeline(
     finally:
         if scheduler is not None:
             states = {name: slot.state for name, slot in scheduler.slots.items()}
-        else:
-            states = {}
+        else:  # stopped before the first tick (the preflight call failed): nothing ran
+            states = {name: JobState(name) for name in pipeline.jobs}
         summary = RunSummary(
             exit_code=failure.exit_code if failure else _exit_code(states, scheduler),
             interrupted=bool(scheduler and scheduler.run.interrupted),
