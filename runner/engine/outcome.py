@@ -55,8 +55,13 @@ class Attempt:
     counters: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     outcome: JobOutcome | None = None
-    stop_requested: bool = False
+    stop_requested: bool = False  # the run decided to stop it
+    stop_sent: bool = False  # a stop call reached (or may have reached) the server
+    stop_method: str | None = None  # "execution" (job-kill by id) or "artifact"
+    stop_error: str | None = None  # why no stop could be sent
     stop_confirmed: bool | None = None
+    trigger_sends: int = 0  # trigger POSTs of this attempt (more than one: earlier were lost)
+    recovered: bool = False  # the trigger's outcome was unknown; the execution was found
     progress: float | None = None
     estimate_seconds: float | None = None
 

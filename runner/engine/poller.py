@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from runner.engine.api import JobApi
-from runner.errors import ApiError, NotFoundError, TransientApiError
+from runner.errors import ApiError, AuthenticationError, NotFoundError, TransientApiError
 from runner.records import JobDetails, RunningJob
 
 log = logging.getLogger("runner.engine")
@@ -34,21 +34,25 @@ class Observation:
 
     ``running`` is set while it is on the server's list; ``details`` once it left it
     (its status may still be non-terminal if it left the list only for a moment);
-    ``error`` when the call about it failed for good (e.g. the execution is unknown).
+    ``error`` when the call about it failed, ``missing`` when that failure is "no such
+    execution" (a new execution may take a while to become visible).
     """
 
     execution_id: int
     running: RunningJob | None = None
     details: JobDetails | None = None
     error: str | None = None
+    missing: bool = False
 
 
 @dataclass(frozen=True)
 class TickResult:
-    """Everything one tick saw; ``transient`` is set when the server could not answer."""
+    """Everything one tick saw; ``transient`` is set when the server could not answer,
+    ``refused`` when it refused the credentials (the run cannot go on)."""
 
     observations: Mapping[int, Observation]
     transient: str | None = None
+    refused: AuthenticationError | None = None
 
 
 def poll(
@@ -67,16 +71,24 @@ def poll(
     if batch:
         try:
             running = api.list_running()
-        except TransientApiError as error:
+        except AuthenticationError as error:
+            return TickResult({}, refused=error)
+        except ApiError as error:
+            # An unreadable or odd answer to a read is no verdict on any job: try again later.
             return TickResult({}, transient=str(error))
         observations, leftover = _match_running(watch_list, running)
     details = _fetch_details(api, [w.execution_id for w in leftover], pool.map)
     transient = None
     for execution_id, outcome in details.items():
+        if isinstance(outcome, AuthenticationError) and outcome.status_code != 403:
+            return TickResult(observations, transient, refused=outcome)
         if isinstance(outcome, TransientApiError):
             transient = str(outcome)
         elif isinstance(outcome, ApiError):
-            observations[execution_id] = Observation(execution_id, error=str(outcome))
+            missing = isinstance(outcome, NotFoundError)
+            observations[execution_id] = Observation(
+                execution_id, error=str(outcome), missing=missing
+            )
         else:
             observations[execution_id] = Observation(execution_id, details=outcome)
     return TickResult(observations, transient)

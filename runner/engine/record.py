@@ -19,8 +19,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from runner import __version__
+from runner.engine.api import EngineOptions
 from runner.engine.outcome import Attempt, JobState
+from runner.engine.scheduler import MAX_START_ROUNDS
 from runner.engine.sequential import PlanDrift
+from runner.engine.trigger import MAX_TRIGGER_SENDS
 from runner.model import Pipeline
 
 REPORT_NAME = "report.json"
@@ -38,6 +41,7 @@ class RunSummary:
     mode_reason: str
     started_at: datetime
     finished_at: datetime
+    error: str | None = None  # why the run ended early (credentials refused, server lost, ...)
 
 
 def build_report(
@@ -47,9 +51,11 @@ def build_report(
     *,
     server_url: str | None,
     drift: PlanDrift | None = None,
+    options: EngineOptions | None = None,
 ) -> dict[str, Any]:
     """The report document (plain JSON types)."""
     counts = Counter(state.outcome.value for state in states.values())
+    options = options or EngineOptions()
     return {
         "version": REPORT_VERSION,
         "pipeline": {
@@ -66,6 +72,15 @@ def build_report(
         "exit_code": summary.exit_code,
         "interrupted": summary.interrupted,
         "timed_out": summary.timed_out,
+        "error": summary.error,
+        "contract": {
+            "max_trigger_sends": MAX_TRIGGER_SENDS,
+            "max_trigger_rounds": MAX_START_ROUNDS,
+            "trigger_search_seconds": options.trigger_resolve_timeout,
+            "unseen_grace_seconds": options.unseen_grace,
+            "stop_confirm_seconds": options.stop_confirm_timeout,
+        },
+        "left_running": left_running(states),
         "drift": _drift(drift),
         "summary": {"jobs": len(states), **dict(sorted(counts.items()))},
         "jobs": [_job(pipeline, state) for state in states.values()],
@@ -151,7 +166,13 @@ def _attempt(attempt: Attempt) -> dict[str, Any]:
         "counters": dict(attempt.counters),
         "error": attempt.error,
         "stop_requested": attempt.stop_requested,
+        "stop_sent": attempt.stop_sent,
+        "stop_method": attempt.stop_method,
+        "stop_error": attempt.stop_error,
         "stop_confirmed": attempt.stop_confirmed,
+        "left_running": _left_running_why(attempt),
+        "trigger_sends": attempt.trigger_sends,
+        "recovered": attempt.recovered,
         "progress": attempt.progress,
         "estimate_seconds": attempt.estimate_seconds,
         # Two clocks, never mixed: dmpipe's own (trigger sent -> final status seen) and
@@ -159,6 +180,42 @@ def _attempt(attempt: Attempt) -> dict[str, Any]:
         "observed_seconds": _seconds(attempt.triggered_at, attempt.detected_at),
         "server_seconds": _seconds(attempt.server_start, attempt.server_stop),
     }
+
+
+def left_running(states: Mapping[str, JobState]) -> list[dict[str, Any]]:
+    """Every execution this run started and did not see end (contract C2), with why."""
+    found = []
+    for state in states.values():
+        for attempt in state.attempts:
+            why = _left_running_why(attempt)
+            if why is not None:
+                found.append(
+                    {
+                        "job": state.name,
+                        "attempt": attempt.number,
+                        "execution_id": attempt.execution_id,
+                        "why": why,
+                    }
+                )
+    return found
+
+
+def _left_running_why(attempt: Attempt) -> str | None:
+    """Why the run ended without seeing this attempt's execution end; None if it did."""
+    if attempt.attached:
+        return None  # not this run's execution: never stopped by it
+    if attempt.execution_id is None:
+        unknown = attempt.trigger_sends > 0 or "outcome is unknown" in (attempt.error or "")
+        return "trigger outcome unknown: an execution may be running" if unknown else None
+    if attempt.detected_at is not None or (attempt.status and attempt.status.is_terminal):
+        return None  # seen ending (in a status dmpipe may not know)
+    if attempt.stop_confirmed is False and attempt.stop_sent:
+        return f"stop sent ({attempt.stop_method or 'outcome unknown'}), not confirmed"
+    if attempt.stop_error:
+        return f"stop not sent: {attempt.stop_error}"
+    if attempt.stop_requested:
+        return "stop requested, not confirmed"
+    return "not stopped: the run ended while it was running"
 
 
 def _seconds(start: datetime | None, stop: datetime | None) -> float | None:

@@ -150,9 +150,17 @@ def run_pipeline(
             mode_reason=reason,
             started_at=started,
             finished_at=clock.now(),
+            error=str(failure) if failure else (scheduler.run.error if scheduler else None),
         )
         drift = scheduler.drift if isinstance(scheduler, SequentialScheduler) else None
-        report = build_report(pipeline, states, summary, server_url=request.server_url, drift=drift)
+        report = build_report(
+            pipeline,
+            states,
+            summary,
+            server_url=request.server_url,
+            drift=drift,
+            options=request.options,
+        )
         path = write_report(request.report_dir, report)
         fanout(
             RunEvent(
@@ -194,7 +202,7 @@ def _scheduler(
 def _exit_code(states: dict[str, JobState], scheduler: ClientScheduler | None) -> int:
     if scheduler is not None and scheduler.run.interrupted:
         return EXIT_INTERRUPTED
-    if scheduler is not None and scheduler.run.server_lost:
+    if scheduler is not None and (scheduler.run.server_lost or scheduler.run.refused):
         return EXIT_SERVER
     if scheduler is None or any(state.outcome.is_failure for state in states.values()):
         return EXIT_FAILED

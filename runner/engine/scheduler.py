@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from runner.engine.api import Clock, EngineOptions, JobApi, SystemClock
 from runner.engine.events import EventSink, RunEvent
@@ -31,19 +32,18 @@ from runner.engine.policy import (
     retry_kind,
     skip_reason,
 )
-from runner.engine.poller import Observation, Watch, poll
-from runner.engine.trigger import StartResult, start_attempt
-from runner.errors import (
-    ApiError,
-    EndpointUnavailableError,
-    OutcomeUnknownError,
-    TransientApiError,
-)
+from runner.engine.poller import Observation, TickResult, Watch, poll
+from runner.engine.stopper import send_stop
+from runner.engine.trigger import StartControl, StartRequest, StartResult, start_attempt
+from runner.errors import AuthenticationError
 from runner.model import Job, OnFailure, Pipeline, When
 from runner.records import JobDetails, RunningJob
+from runner.reference import RefKind
 from runner.status import JobStatus
 
 log = logging.getLogger("runner.engine")
+
+T = TypeVar("T")
 
 # Consecutive failed look-ups of one execution before its attempt is given up.
 MAX_OBSERVATION_ERRORS = 5
@@ -72,6 +72,9 @@ class Slot:
     last_status: JobStatus | None = None
     blocked_by: str | None = None  # a need last seen unfinished (see _blocked)
     start_rounds: int = 0  # trigger rounds of the current attempt lost to transient failures
+    unseen_since: float | None = None  # the execution was not found (not visible yet?)
+    stop_retry: bool = False  # whether a confirmed stop leaves the job to be retried
+    warned_unknown: bool = False  # an unknown status was reported once
 
 
 @dataclass
@@ -84,7 +87,17 @@ class RunState:
     timed_out: bool = False
     server_lost: bool = False  # unreachable for longer than EngineOptions.unreachable_timeout
     unreachable_since: float | None = None
+    refused: str | None = None  # the server refused the credentials mid-run (401)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def error(self) -> str | None:
+        """Why the run as a whole ended early, in words (None when it did not)."""
+        if self.refused is not None:
+            return self.refused
+        if self.server_lost:
+            return self.notes[-1] if self.notes else "the server stopped answering"
+        return None
 
 
 class ClientScheduler:
@@ -107,7 +120,7 @@ class ClientScheduler:
         self.clock = clock or SystemClock()
         self.options = options or EngineOptions()
         self.cancelled = cancelled or threading.Event()
-        self._stop_triggers = threading.Event()
+        self._control = StartControl(self.options.interrupt_grace)
         self.rng = random.Random(self.options.seed)
         self.slots = {name: Slot(job, JobState(name)) for name, job in pipeline.jobs.items()}
         self.run = RunState(started_at=self.clock.monotonic())
@@ -115,7 +128,9 @@ class ClientScheduler:
             if name in self.slots:
                 self._carry_over(self.slots[name], earlier)
         self._pool: ThreadPoolExecutor | None = None
-        self._stops: list[Future[None]] = []
+        # Polls run here, so that the loop can wait for them and still answer Ctrl-C.
+        self._poller: ThreadPoolExecutor | None = None
+        self._stops: list[tuple[Slot, Future[None]]] = []
         self._owned: set[int] | None = None  # _own_executions' answer during one start pass
         self._poll_due = float("-inf")  # monotonic time of the next poll
         self._polled = False  # whether the last tick polled
@@ -125,31 +140,40 @@ class ClientScheduler:
 
     def execute(self) -> dict[str, JobState]:
         """Drive every job to a final outcome; returns the job states."""
+        self._pool = ThreadPoolExecutor(self.options.http_workers, thread_name_prefix="dmpipe")
+        self._poller = ThreadPoolExecutor(1, thread_name_prefix="dmpipe-poll")
+        try:
+            self._loop()
+            self._finish_stops()
+        finally:
+            self._control.halt()
+            # Calls still hanging on a server that stopped answering are abandoned, not
+            # waited for: each is bounded by the client's deadline and changes nothing.
+            for pool in (self._pool, self._poller):
+                pool.shutdown(wait=False, cancel_futures=True)
+        return {name: slot.state for name, slot in self.slots.items()}
+
+    def _loop(self) -> None:
         policies = self.pipeline.policies
         interval = policies.poll_interval
-        with ThreadPoolExecutor(self.options.http_workers, thread_name_prefix="dmpipe") as pool:
-            self._pool = pool
-            self.begin()
-            while not self._all_final():
-                if self._halt_requested():
-                    break
-                changed = self._tick()
-                if self._all_final():
-                    break
-                now = self.clock.monotonic()
-                if self._polled:
-                    interval = (
-                        policies.poll_interval
-                        if changed
-                        else min(interval * 1.5, policies.max_poll_interval)
-                    )
-                    self._poll_due = now + interval
-                elif changed:  # e.g. a retry started: poll it soon, never later than planned
-                    self._poll_due = min(self._poll_due, now + policies.poll_interval)
-                self._sleep(self._next_wait(self._poll_due - now))
-            self._finish_stops()
-            self._stop_triggers.set()
-        return {name: slot.state for name, slot in self.slots.items()}
+        self.begin()
+        while not self._all_final():
+            if self._halt_requested():
+                break
+            changed = self._tick()
+            if self._all_final():
+                break
+            now = self.clock.monotonic()
+            if self._polled:
+                interval = (
+                    policies.poll_interval
+                    if changed
+                    else min(interval * 1.5, policies.max_poll_interval)
+                )
+                self._poll_due = now + interval
+            elif changed:  # e.g. a retry started: poll it soon, never later than planned
+                self._poll_due = min(self._poll_due, now + policies.poll_interval)
+            self._sleep(self._next_wait(self._poll_due - now))
 
     def _carry_over(self, slot: Slot, earlier: ResumedJob) -> None:
         """Take a job's state from an earlier run's journal (``--resume``)."""
@@ -189,6 +213,10 @@ class ClientScheduler:
         return self._start_ready() or changed
 
     def _halt_requested(self) -> bool:
+        if self.run.refused is not None:
+            self.emit("credentials_refused", message=f"giving up: {self.run.refused}")
+            self._halt(JobOutcome.CANCELED, "the server refused the credentials")
+            return True
         if self.cancelled.is_set():
             self.run.interrupted = True
             self.emit("interrupted", message="interrupted: stopping the jobs this run started")
@@ -198,6 +226,7 @@ class ClientScheduler:
         patience = self.options.unreachable_timeout
         if since is not None and self.clock.monotonic() - since > patience:
             self.run.server_lost = True
+            self.run.notes.append(f"server unreachable for over {patience:g}s")
             self.emit(
                 "server_lost", message=f"server unreachable for over {patience:g}s: giving up"
             )
@@ -248,6 +277,8 @@ class ClientScheduler:
     # -- starting -----------------------------------------------------------------
 
     def _start_ready(self) -> bool:
+        if self.run.refused is not None or self._control.halted:
+            return False
         if self.run.halted_by is not None and not self._handlers_pending():
             return False
         capacity = self._capacity()
@@ -317,20 +348,20 @@ class ClientScheduler:
         slot.errors = 0
         resolve_first, slot.resolve_pending = slot.resolve_pending, False
         self.emit("triggering", slot, "triggering")
-        slot.starting = self._pool.submit(
-            start_attempt,
-            self.api,
-            slot.job,
-            self._own_executions(),
+        request = StartRequest(
+            job=slot.job,
+            own=frozenset(self._own_executions()),
             resolve_timeout=self.options.trigger_resolve_timeout,
             poll_interval=self.pipeline.policies.poll_interval,
-            cancelled=self._stop_triggers,
+            control=self._control,
+            now=self.clock.now,
             previous_execution_id=slot.resolve_from,
             resolve_first=resolve_first,
             on_send=lambda previous: self.emit(
                 "trigger_sent", slot, "sending trigger", previous_execution_id=previous
             ),
         )
+        slot.starting = self._pool.submit(start_attempt, self.api, request)
 
     def _own_executions(self) -> set[int]:
         # Asked once per start; the ids only change when triggers are harvested, so one
@@ -349,8 +380,12 @@ class ClientScheduler:
         for slot in self.slots.values():
             if slot.starting is None or not slot.starting.done():
                 continue
-            result = slot.starting.result()
-            slot.starting = None
+            future, slot.starting = slot.starting, None
+            try:
+                result = future.result()
+            except AuthenticationError as error:  # 401: nothing was started by this call
+                self.run.refused = self.run.refused or str(error)
+                result = StartResult(aborted=True)
             self._apply_start(slot, result)
             changed = True
         return changed
@@ -369,18 +404,31 @@ class ClientScheduler:
             )
             return
         slot.waiting_on = None
+        slot.state.file_id = slot.state.file_id or result.file_id
+        if result.aborted:
+            self._unstarted(slot)
+            return
         if result.transient and self._start_again_later(slot, result):
             return
-        slot.start_rounds = 0
         if result.execution_id is None:
+            slot.start_rounds = 0
             attempt.error = result.error
-            self._attempt_over(slot, JobOutcome.FAILED, result.error or "trigger failed", None)
+            reason = result.error or "trigger failed"
+            self._attempt_over(slot, JobOutcome.FAILED, reason, None, retry=not result.permanent)
             return
+        if not result.attached and result.execution_id in self._own_executions():
+            self._not_its_execution(slot, result, f"is already this run's ({self._owner(result)})")
+            return
+        slot.start_rounds = 0
         self._note_reachability(None)
         attempt.execution_id = result.execution_id
         attempt.attached = result.attached
-        attempt.triggered_at = self.clock.now()
+        attempt.triggered_at = result.sent_at or self.clock.now()
+        attempt.trigger_sends = result.sends
+        attempt.recovered = result.recovered
         slot.started_at = self.clock.monotonic()
+        slot.unseen_since = None
+        slot.resolve_from = result.previous_execution_id
         kind = "attached" if result.attached else "triggered"
         how = " (its answer was lost; found it by status)" if result.recovered else ""
         self.emit(
@@ -394,6 +442,39 @@ class ClientScheduler:
         if self.run.halted_by is not None and cancelling and slot.job.when is When.ALL_SUCCESS:
             # Its trigger was in flight when another job failed: cancel it like the rest.
             self._request_stop(slot, JobOutcome.CANCELED, f"canceled: {self.run.halted_by} failed")
+
+    def _unstarted(self, slot: Slot) -> None:
+        """The run halted before the trigger went out: the job did not run."""
+        state = slot.state
+        if state.current is not None and state.current.execution_id is None:
+            state.attempts.pop()
+        state.outcome = JobOutcome.PENDING
+
+    def _owner(self, result: StartResult) -> str:
+        for other in self.slots.values():
+            if any(a.execution_id == result.execution_id for a in other.state.attempts):
+                return other.job.name
+        return "another job"
+
+    def _not_its_execution(self, slot: Slot, result: StartResult, why: str) -> None:
+        """The trigger named an execution that is not this job's: its real outcome is unknown."""
+        message = (
+            f"the server answered execution {result.execution_id} to the trigger of "
+            f"{slot.job.name}, but that execution {why}; looking for the job's own execution"
+        )
+        log.warning("%s: %s", slot.job.name, message)
+        self.emit("wrong_execution", slot, message, execution_id=result.execution_id)
+        unknown = StartResult(
+            error=message,
+            transient=True,
+            sent=True,
+            previous_execution_id=result.previous_execution_id,
+        )
+        if not self._start_again_later(slot, unknown):
+            attempt = slot.state.current
+            assert attempt is not None
+            attempt.error = message
+            self._attempt_over(slot, JobOutcome.FAILED, message, None, retry=False)
 
     def _start_again_later(self, slot: Slot, result: StartResult) -> bool:
         """Queue an attempt whose start failed only transiently; False once its triggers
@@ -427,13 +508,44 @@ class ClientScheduler:
                 watched[attempt.execution_id] = slot
         return watched
 
-    def _poll(self) -> bool:
+    def _poll(self, deadline: float | None = None) -> bool:
+        """One look at every watched execution; gives up waiting for the server at
+        ``deadline`` (or, without one, when the run is interrupted)."""
         assert self._pool is not None
+        assert self._poller is not None
         watched = self._watches()
         if not watched:
             return False
         watches = [Watch(eid, slot.state.configuration_id) for eid, slot in watched.items()]
-        tick = poll(self.api, watches, self._pool, batch=self.options.batch_polling)
+        pool = self._pool
+        future = self._poller.submit(
+            lambda: poll(self.api, watches, pool, batch=self.options.batch_polling)
+        )
+        tick = self._await(future, deadline)
+        if tick is None:
+            return False
+        return self._apply_tick(watched, tick)
+
+    def _await(self, future: Future[T], deadline: float | None) -> T | None:
+        """The future's result, or None once ``deadline`` passed (or, without a deadline,
+        once the run is interrupted): the loop never hangs on a server that stopped
+        answering."""
+        while True:
+            if deadline is not None:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    return None
+            elif self.cancelled.is_set():
+                return None
+            try:
+                return future.result(timeout=min(0.1, wait) if deadline is not None else 0.1)
+            except TimeoutError:
+                continue
+
+    def _apply_tick(self, watched: dict[int, Slot], tick: TickResult) -> bool:
+        if tick.refused is not None:
+            self.run.refused = self.run.refused or str(tick.refused)
+            return True
         self._note_reachability(tick.transient)
         changed = False
         for execution_id, observation in tick.observations.items():
@@ -480,19 +592,45 @@ class ClientScheduler:
         attempt = slot.state.current
         assert attempt is not None
         if observation.error is not None:
-            slot.errors += 1
-            if slot.errors >= MAX_OBSERVATION_ERRORS:
-                attempt.error = observation.error
-                self._attempt_over(slot, JobOutcome.FAILED, observation.error, None)
-                return True
-            return False
+            return self._observation_failed(slot, attempt, observation)
         slot.errors = 0
+        slot.unseen_since = None
         if observation.running is not None:
             return self._update_running(slot, attempt, observation.running)
         assert observation.details is not None
         return self._update_details(slot, attempt, observation.details)
 
+    def _observation_failed(self, slot: Slot, attempt: Attempt, observation: Observation) -> bool:
+        """A look-up of the execution failed.  A new execution the server does not show
+        yet is given ``unseen_grace``; past it, or after repeated other failures, the
+        execution is of unknown fate: it is stopped (it may be alive) and never re-triggered."""
+        now = self.clock.monotonic()
+        if observation.missing:
+            slot.unseen_since = slot.unseen_since if slot.unseen_since is not None else now
+            if now - slot.unseen_since < self.options.unseen_grace:
+                return False
+            why = (
+                f"execution {attempt.execution_id} not found for "
+                f"{self.options.unseen_grace:g}s: {observation.error}"
+            )
+        else:
+            slot.errors += 1
+            if slot.errors < MAX_OBSERVATION_ERRORS:
+                return False
+            why = f"execution {attempt.execution_id} could not be watched: {observation.error}"
+        attempt.error = why
+        if slot.stop_outcome is not None:  # a stop is in flight: let it be confirmed or expire
+            return False
+        log.warning("%s: %s; stopping it", slot.job.name, why)
+        self._request_stop(slot, JobOutcome.FAILED, why, retry=False)
+        return True
+
     def _update_running(self, slot: Slot, attempt: Attempt, entry: RunningJob) -> bool:
+        known = slot.state.configuration_id
+        if known is not None and entry.configuration_id not in (None, known):
+            return self._wrong_artifact(
+                slot, attempt, f"runs configuration {entry.configuration_id}, not {known}"
+            )
         if (entry.progress, entry.estimate_seconds) != (attempt.progress, attempt.estimate_seconds):
             attempt.progress = entry.progress
             attempt.estimate_seconds = entry.estimate_seconds
@@ -508,16 +646,40 @@ class ClientScheduler:
         return self._status_changed(slot, attempt, entry.status, entry.raw_status)
 
     def _update_details(self, slot: Slot, attempt: Attempt, details: JobDetails) -> bool:
+        mismatch = _other_artifact(slot, details)
+        if mismatch is not None:
+            return self._wrong_artifact(slot, attempt, mismatch)
         attempt.server_start = details.start_time or attempt.server_start
         attempt.server_stop = details.stop_time
         slot.state.configuration_id = details.configuration_id or slot.state.configuration_id
         slot.state.file_id = details.file_id or slot.state.file_id
         changed = self._status_changed(slot, attempt, details.status, details.raw_status)
-        if not details.status.is_terminal:
+        status = details.status
+        if not status.is_terminal and not _ended_unknown(details):
             return changed
+        if not status.is_terminal:
+            # Off the running list, with a stop time, in a status dmpipe does not know:
+            # the execution is over; it counts as a failure, reported once, raw.
+            log.warning(
+                "%s: execution %s ended in a status dmpipe does not know (%r): counted as failed",
+                slot.job.name,
+                attempt.execution_id,
+                details.raw_status,
+            )
+            attempt.error = f"ended in an unknown status {details.raw_status!r}"
         attempt.counters = dict(details.counters)
         attempt.detected_at = self.clock.now()
-        self._finish_attempt(slot, attempt, details.status)
+        self._finish_attempt(slot, attempt, status)
+        return True
+
+    def _wrong_artifact(self, slot: Slot, attempt: Attempt, why: str) -> bool:
+        """The execution the trigger named runs another artifact: never this job's success."""
+        execution_id = attempt.execution_id
+        attempt.execution_id = None
+        attempt.status = attempt.raw_status = None
+        slot.last_status = None
+        unknown = StartResult(execution_id=execution_id, previous_execution_id=slot.resolve_from)
+        self._not_its_execution(slot, unknown, why)
         return True
 
     def _status_changed(self, slot: Slot, attempt: Attempt, status: JobStatus, raw: str) -> bool:
@@ -532,13 +694,16 @@ class ClientScheduler:
     # -- verdicts -----------------------------------------------------------------
 
     def _finish_attempt(self, slot: Slot, attempt: Attempt, status: JobStatus) -> None:
+        if not status.is_terminal:  # an unknown final status (see _update_details)
+            if slot.stop_outcome is not None:
+                attempt.stop_confirmed = False
+            self._attempt_over(slot, JobOutcome.FAILED, attempt.error, status, retry=False)
+            return
         if slot.stop_outcome is not None:
             attempt.stop_confirmed = status is JobStatus.CANCELED
             if status is JobStatus.CANCELED:
                 outcome, why = slot.stop_outcome, slot.state.reason or "stopped"
-                self._attempt_over(
-                    slot, outcome, why, status, retry=outcome is JobOutcome.TIMED_OUT
-                )
+                self._attempt_over(slot, outcome, why, status, retry=slot.stop_retry)
                 return
             # It ended on its own before the stop took effect: report what really happened.
             slot.stop_outcome = None
@@ -662,15 +827,25 @@ class ClientScheduler:
             ):
                 continue
             if now - slot.started_at > limit:
-                self._request_stop(slot, JobOutcome.TIMED_OUT, f"timed out after {limit:g}s")
+                self._request_stop(
+                    slot, JobOutcome.TIMED_OUT, f"timed out after {limit:g}s", retry=True
+                )
         self._expire_stops(now)
+
+    def _confirm_window(self) -> float:
+        """How long a stop is watched for its confirmation: shorter once interrupted, so
+        that Ctrl-C is honoured within seconds whatever the server does."""
+        window = self.options.stop_confirm_timeout
+        if self.run.interrupted or self.run.refused is not None:
+            window = min(window, self.options.interrupt_grace)
+        return window
 
     def _expire_stops(self, now: float) -> None:
         """Give up on stops the server never confirmed; the attempt ends unconfirmed."""
         for slot in self.slots.values():
             if slot.stop_sent_at is None or slot.stop_outcome is None:
                 continue
-            if now - slot.stop_sent_at > self.options.stop_confirm_timeout:
+            if now - slot.stop_sent_at > self._confirm_window():
                 attempt = slot.state.current
                 assert attempt is not None
                 attempt.stop_confirmed = False
@@ -678,7 +853,9 @@ class ClientScheduler:
                 self.emit("stop_unconfirmed", slot, "the server never confirmed the stop")
                 self._attempt_over(slot, outcome, slot.state.reason, None, retry=False)
 
-    def _request_stop(self, slot: Slot, outcome: JobOutcome, reason: str) -> None:
+    def _request_stop(
+        self, slot: Slot, outcome: JobOutcome, reason: str, *, retry: bool = False
+    ) -> None:
         """Ask Datameer to stop the job's execution; the outcome is set once it is confirmed."""
         assert self._pool is not None
         attempt = slot.state.current
@@ -689,7 +866,7 @@ class ClientScheduler:
             why = f"{reason} (execution {attempt.execution_id} left running: not started by dmpipe)"
             self._attempt_over(slot, outcome, why, None, retry=False)
             return
-        slot.stop_outcome = outcome
+        slot.stop_outcome, slot.stop_retry = outcome, retry
         slot.state.reason = reason
         slot.stop_sent_at = self.clock.monotonic()
         attempt.stop_requested = True
@@ -699,59 +876,110 @@ class ClientScheduler:
             f"stopping execution {attempt.execution_id}: {reason}",
             execution_id=attempt.execution_id,
         )
-        self._stops.append(self._pool.submit(self._send_stop, slot.job, attempt.execution_id))
+        deadline = time.monotonic() + self._confirm_window()
+        future = self._pool.submit(
+            send_stop,
+            self.api,
+            slot.job,
+            attempt,
+            deadline,
+            self._pause,
+            (self.pipeline.policies.poll_interval, self.pipeline.policies.max_poll_interval),
+        )
+        self._stops.append((slot, future))
 
-    def _send_stop(self, job: Job, execution_id: int) -> None:
-        """Send the stop; after a 5xx or a broken connection send it again, with backoff,
-        until the confirmation deadline (a stop sent twice does no harm)."""
-        policies = self.pipeline.policies
-        deadline = time.monotonic() + self.options.stop_confirm_timeout
-        delay = policies.poll_interval
-        while True:
-            try:
-                self._stop_once(job, execution_id)
-                return
-            except (TransientApiError, OutcomeUnknownError) as error:
-                failure: ApiError = error
-                if time.monotonic() + delay > deadline:
-                    break
-                time.sleep(delay)
-                delay = min(delay * 2, policies.max_poll_interval)
-            except ApiError as error:
-                failure = error
-                break
-        log.warning("%s: could not stop execution %s: %s", job.name, execution_id, failure)
-
-    def _stop_once(self, job: Job, execution_id: int) -> None:
-        try:
-            self.api.stop(job.ref)
-        except EndpointUnavailableError:
-            self.api.stop_legacy(execution_id)
+    def _pause(self, seconds: float) -> None:
+        """A stop's backoff: cut short once the run is interrupted."""
+        self.cancelled.wait(seconds)
 
     def _halt(self, outcome: JobOutcome, reason: str) -> None:
         """Stop everything this run started and skip everything it did not."""
-        self._stop_triggers.set()
+        self._control.halt()
+        self._await_starts(time.monotonic() + self.options.interrupt_grace + 1.0)
         for slot in self.slots.values():
-            if slot.starting is not None:
-                slot.starting.result()  # a trigger in flight either lands or is abandoned
-        self._harvest_starts()  # what landed is this run's job: it is stopped below
-        for slot in self.slots.values():
-            if slot.state.outcome is JobOutcome.RUNNING:
+            if slot.state.outcome is JobOutcome.RUNNING and slot.starting is None:
                 self._request_stop(slot, outcome, reason)
+            elif slot.state.outcome is JobOutcome.PENDING and slot.resolve_pending:
+                self._outcome_unknown(slot, reason)
             elif slot.state.outcome in (JobOutcome.PENDING, JobOutcome.WAITING):
                 slot.state.outcome, slot.state.reason = JobOutcome.SKIPPED, f"not run: {reason}"
                 slot.waiting_on = None
                 self.emit("skipped", slot, f"skipped: {reason}")
+        self._abandon_starts(reason)
+
+    def _await_starts(self, deadline: float) -> None:
+        """Let triggers in flight land (or be found) until ``deadline``; harvest them."""
+        for slot in self.slots.values():
+            if slot.starting is not None:
+                self._await(slot.starting, deadline)
+        self._harvest_starts()  # what landed is this run's job: it is stopped by the caller
+
+    def _outcome_unknown(self, slot: Slot, reason: str) -> None:
+        """A trigger of the job was sent, its answer lost, and its execution not found
+        before the run had to end: the report must not say the job did not run."""
+        attempt = slot.state.current
+        error = (
+            "a trigger was sent but its outcome is unknown: no execution was found before "
+            "the run ended (look for one on the server)"
+        )
+        if attempt is not None:
+            attempt.error, attempt.outcome = error, JobOutcome.FAILED
+        slot.resolve_pending = False
+        slot.state.outcome, slot.state.reason = JobOutcome.FAILED, f"{reason}; {error}"
+        self.emit("finished", slot, f"trigger outcome unknown: {reason}", outcome="FAILED")
+
+    def _abandon_starts(self, reason: str) -> None:
+        """Starts still in flight when the run must end: the server did not answer their
+        trigger in time.  Their outcome is unknown; the report says so."""
+        for slot in self.slots.values():
+            if slot.starting is None:
+                continue
+            slot.starting = None
+            attempt = slot.state.current
+            assert attempt is not None
+            attempt.error = (
+                "the server did not answer the trigger before the run ended: an execution "
+                "may have started (look for it on the server)"
+            )
+            attempt.outcome = JobOutcome.FAILED
+            slot.state.outcome, slot.state.reason = JobOutcome.FAILED, f"{reason}; {attempt.error}"
+            self.emit("finished", slot, f"trigger outcome unknown: {reason}", outcome="FAILED")
 
     def _finish_stops(self) -> None:
         """Watch stopped executions until the server confirms or the confirmation times out."""
+        if self.run.refused is not None:  # nothing can be confirmed with refused credentials
+            self._expire_stops(float("inf"))
         while any(slot.stop_outcome is not None for slot in self.slots.values()):
-            if not self._poll():
-                # Not self.cancelled.wait: after Ctrl-C that event is set and would spin.
-                time.sleep(self.pipeline.policies.poll_interval)
+            due = time.monotonic() + self.pipeline.policies.poll_interval
+            self._poll(deadline=time.monotonic() + self._confirm_window())
+            time.sleep(max(0.0, due - time.monotonic()))
             self._expire_stops(self.clock.monotonic())
-        for future in self._stops:
-            future.result()
+        deadline = time.monotonic() + self._confirm_window()
+        for slot, future in self._stops:
+            if self._await(future, deadline) is None and not future.done():
+                attempt = slot.state.current
+                if attempt is not None and attempt.stop_error is None and not attempt.stop_sent:
+                    attempt.stop_error = "the stop call was still waiting for the server"
+
+
+def _other_artifact(slot: Slot, details: JobDetails) -> str | None:
+    """Why ``details`` belong to another artifact than the slot's job, or None."""
+    ref, state = slot.job.ref, slot.state
+    expected_file = int(ref.value) if ref.kind is RefKind.FILE_ID else state.file_id
+    if expected_file is not None and details.file_id not in (None, expected_file):
+        return f"runs file {details.file_id}, not file {expected_file}"
+    if ref.kind is RefKind.UUID and details.file_uuid not in (None, ref.value):
+        return f"runs file {details.file_uuid}, not {ref.value}"
+    known = state.configuration_id
+    if known is not None and details.configuration_id not in (None, known):
+        return f"runs configuration {details.configuration_id}, not {known}"
+    return None
+
+
+def _ended_unknown(details: JobDetails) -> bool:
+    """An execution off the running list, with a stop time, in a status dmpipe does not
+    know, is over whatever its status says."""
+    return details.status is JobStatus.UNKNOWN and details.stop_time is not None
 
 
 def _observed_status(observation: Observation) -> JobStatus | None:

@@ -1,9 +1,15 @@
 """Starting one attempt of a job: the already-running check, the trigger, and lost answers.
 
-A trigger POST is never re-sent blindly.  When its answer is lost (or the
-server answered 5xx) the artifact's status is watched for an execution newer
-than the one seen before the trigger; only when none shows up within
-``trigger_resolve_timeout`` is the trigger sent again.
+A trigger POST is never re-sent blindly (contract C1).  When its outcome is
+unknown — the answer was lost, unreadable, a 5xx, or the connection broke after
+the request may have reached the server — the artifact's status is watched for
+an execution newer than the one seen before the trigger; only when none shows up
+within ``trigger_resolve_timeout`` may the attempt send again, and only for a
+bounded number of rounds.
+
+When the run halts (Ctrl-C, a failure with ``on_failure: cancel``) nothing more
+is sent, but a lost answer is still looked for during ``StartControl.grace``
+seconds: an execution found then is this run's and gets stopped.
 """
 
 from __future__ import annotations
@@ -13,12 +19,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from runner.engine.api import JobApi
 from runner.errors import (
     ApiError,
     AuthenticationError,
     ConnectionFailedError,
+    NotFoundError,
     OutcomeUnknownError,
     ServerError,
     TransientApiError,
@@ -31,24 +39,68 @@ log = logging.getLogger("runner.engine")
 MAX_TRIGGER_SENDS = 3
 
 
+class StartControl:
+    """Shared by every start of a run: set once the run stops starting jobs.
+
+    After ``halt()`` no trigger is sent; a trigger whose outcome is unknown is still
+    looked for until ``grace`` seconds after the halt (never longer than its own window).
+    """
+
+    def __init__(self, grace: float) -> None:
+        self.grace = grace
+        self._halted = threading.Event()
+        self._halted_at: float | None = None
+
+    def halt(self) -> None:
+        """Send nothing more; cut searches short."""
+        if self._halted_at is None:
+            self._halted_at = time.monotonic()
+        self._halted.set()
+
+    @property
+    def halted(self) -> bool:
+        """True once the run stopped starting jobs."""
+        return self._halted.is_set()
+
+    def search_deadline(self, deadline: float) -> float:
+        """``deadline``, or earlier once the run halted."""
+        if self._halted_at is None:
+            return deadline
+        return min(deadline, self._halted_at + self.grace)
+
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds``, waking early when the run halts (sends are then over)."""
+        if not self._halted.is_set():
+            self._halted.wait(seconds)
+        else:
+            time.sleep(max(0.0, seconds))
+
+
 @dataclass(frozen=True)
 class StartResult:
     """What came of starting an attempt.
 
     Exactly one of: ``execution_id`` (triggered or attached), ``waiting_on`` (an
-    execution this run did not start is in the way), ``error`` (the attempt failed).
+    execution this run did not start is in the way), ``error`` (the attempt failed),
+    ``aborted`` (the run halted before anything was sent).
     """
 
     execution_id: int | None = None
     attached: bool = False
     waiting_on: int | None = None
     error: str | None = None
-    recovered: bool = False  # the trigger's answer was lost and the execution found later
+    recovered: bool = False  # the trigger's outcome was unknown and the execution found later
     # Only transient failures (unreachable, 5xx, lost answers with nothing found): nothing
     # is known to have started, so the same attempt may try again later.
     transient: bool = False
+    # The failure will not go away by trying again (403, unknown artifact, missing endpoint).
+    permanent: bool = False
+    aborted: bool = False
     previous_execution_id: int | None = None
     sent: bool = False  # a trigger went out: look for its execution before sending another
+    sent_at: datetime | None = None  # when the POST that made the execution was sent
+    sends: int = 0
+    file_id: int | None = None  # the artifact's file id, when the status check said it
 
 
 def precheck(api: JobApi, job: Job, own: set[int]) -> tuple[ExecutionStatus, StartResult | None]:
@@ -59,134 +111,148 @@ def precheck(api: JobApi, job: Job, own: set[int]) -> tuple[ExecutionStatus, Sta
         return status, None
     running = status.execution_id
     if job.already_running is AlreadyRunning.ATTACH:
-        return status, StartResult(execution_id=running, attached=True)
+        return status, StartResult(execution_id=running, attached=True, file_id=status.file_id)
     if job.already_running is AlreadyRunning.FAIL:
         message = f"already running as execution {running} (already_running: fail)"
-        return status, StartResult(error=message)
+        return status, StartResult(error=message, permanent=True)
     return status, StartResult(waiting_on=running)
 
 
-def start_attempt(
-    api: JobApi,
-    job: Job,
-    own: set[int],
-    *,
-    resolve_timeout: float,
-    poll_interval: float,
-    cancelled: threading.Event,
-    previous_execution_id: int | None = None,
-    resolve_first: bool = False,
-    on_send: Callable[[int | None], None] | None = None,
-) -> StartResult:
-    """Check, trigger and, if needed, resolve a lost answer; never raises ApiError.
-
-    ``resolve_first`` is for a trigger whose fate an earlier run never learnt
-    (``--resume`` after a crash): its execution is looked for before anything else.
-    ``on_send`` hears the previous execution id just before each trigger POST, so a
-    journal can record what to look for if the process dies mid-call.
-    """
-    try:
-        if resolve_first:
-            found = resolve_lost_trigger(
-                api, job, own, previous_execution_id, resolve_timeout, poll_interval, cancelled
-            )
-            if found is not None:
-                return StartResult(
-                    execution_id=found, recovered=True, previous_execution_id=previous_execution_id
-                )
-        status, early = precheck(api, job, own)
-        if early is not None:
-            return early
-        previous_execution_id = status.execution_id
-        sender = _Sender(api, job, own, resolve_timeout, poll_interval, cancelled, on_send)
-        return sender.send(previous_execution_id)
-    except AuthenticationError:
-        raise  # the credentials are refused: the whole run must stop, not this job
-    except TransientApiError as error:
-        return StartResult(error=str(error), transient=True)
-    except ApiError as error:
-        return StartResult(error=str(error), previous_execution_id=previous_execution_id)
-
-
 @dataclass(frozen=True)
-class _Sender:
-    """Sends one attempt's trigger, at most MAX_TRIGGER_SENDS times, each only once the
-    previous send is known to have started nothing."""
+class StartRequest:
+    """Everything one start needs besides the API."""
 
-    api: JobApi
     job: Job
-    own: set[int]
+    own: frozenset[int]
     resolve_timeout: float
     poll_interval: float
-    cancelled: threading.Event
-    on_send: Callable[[int | None], None] | None
+    control: StartControl
+    now: Callable[[], datetime]
+    previous_execution_id: int | None = None
+    # --resume (or a trigger answer that could not be trusted): a trigger of this attempt
+    # may have started an execution; look for it before anything else.
+    resolve_first: bool = False
+    on_send: Callable[[int | None], None] | None = None
 
-    def send(self, previous: int | None) -> StartResult:
-        last_error: ApiError | None = None
-        sent = False
-        for _ in range(MAX_TRIGGER_SENDS):
-            if self.cancelled.is_set():
-                break
-            if self.on_send is not None:
-                self.on_send(previous)
-            try:
-                result = self.api.trigger(self.job.ref)
-                return StartResult(execution_id=result.execution_id, previous_execution_id=previous)
-            except ConnectionFailedError as error:
-                # Refused before anything was sent: nothing can have started.
-                last_error = error
-                self.cancelled.wait(self.poll_interval)
-                continue
-            except (OutcomeUnknownError, ServerError) as error:
-                last_error, sent = error, True
-                log.warning(
-                    "%s: %s; looking for the execution it may have started", self.job.name, error
-                )
-            found = resolve_lost_trigger(
-                self.api,
-                self.job,
-                self.own,
-                previous,
-                self.resolve_timeout,
-                self.poll_interval,
-                self.cancelled,
-            )
+
+def start_attempt(api: JobApi, request: StartRequest) -> StartResult:
+    """Check, trigger and, if needed, resolve an unknown outcome.
+
+    Raises only ``AuthenticationError`` for a 401 (the whole run must stop); every
+    other failure comes back as a result.  ``on_send`` hears the previous execution
+    id just before each trigger POST, so a journal can record what to look for if the
+    process dies mid-call.
+    """
+    previous = request.previous_execution_id
+    try:
+        if request.resolve_first:
+            found = resolve_lost_trigger(api, request, previous)
             if found is not None:
                 return StartResult(
                     execution_id=found, recovered=True, previous_execution_id=previous
                 )
-        reason = str(last_error) if last_error else "the run was stopped before the trigger"
+        if request.control.halted:
+            return StartResult(aborted=True, previous_execution_id=previous)
+        status, early = precheck(api, request.job, set(request.own))
+        if early is not None:
+            return early
+        return _Sender(api, request, status.file_id).send(status.execution_id)
+    except AuthenticationError as error:
+        if error.status_code == 403:  # this artifact is forbidden; others may not be
+            return StartResult(error=str(error), permanent=True, previous_execution_id=previous)
+        raise
+    except TransientApiError as error:
+        return StartResult(error=str(error), transient=True, previous_execution_id=previous)
+    except NotFoundError as error:
+        return StartResult(error=str(error), permanent=True, previous_execution_id=previous)
+    except ApiError as error:
+        return StartResult(error=str(error), previous_execution_id=previous)
+
+
+class _Sender:
+    """Sends one attempt's trigger, at most MAX_TRIGGER_SENDS times, each only once the
+    previous send is known to have started nothing."""
+
+    def __init__(self, api: JobApi, request: StartRequest, file_id: int | None) -> None:
+        self.api = api
+        self.request = request
+        self.file_id = file_id
+        self.sends = 0
+
+    def send(self, previous: int | None) -> StartResult:
+        request = self.request
+        last_error: ApiError | None = None
+        sent = False
+        sent_at: datetime | None = None
+        for _ in range(MAX_TRIGGER_SENDS):
+            if request.control.halted:
+                break
+            if request.on_send is not None:
+                request.on_send(previous)
+            sent_at = request.now()
+            self.sends += 1
+            try:
+                result = self.api.trigger(request.job.ref)
+                return self._result(result.execution_id, previous, sent_at)
+            except ConnectionFailedError as error:
+                # Refused before anything was sent: nothing can have started.
+                last_error = error
+                request.control.pause(request.poll_interval)
+                continue
+            except (OutcomeUnknownError, ServerError) as error:
+                last_error, sent = error, True
+                log.warning(
+                    "%s: %s; looking for the execution it may have started",
+                    request.job.name,
+                    error,
+                )
+            found = resolve_lost_trigger(self.api, request, previous)
+            if found is not None:
+                return self._result(found, previous, sent_at, recovered=True)
+        if last_error is None:
+            return StartResult(aborted=True, previous_execution_id=previous, file_id=self.file_id)
         return StartResult(
-            error=reason,
+            error=str(last_error),
             previous_execution_id=previous,
             transient=isinstance(last_error, TransientApiError | OutcomeUnknownError),
             sent=sent,
+            sent_at=sent_at if sent else None,
+            sends=self.sends,
+            file_id=self.file_id,
+        )
+
+    def _result(
+        self, execution_id: int, previous: int | None, sent_at: datetime, *, recovered: bool = False
+    ) -> StartResult:
+        return StartResult(
+            execution_id=execution_id,
+            recovered=recovered,
+            previous_execution_id=previous,
+            sent_at=sent_at,
+            sent=True,
+            sends=self.sends,
+            file_id=self.file_id,
         )
 
 
-def resolve_lost_trigger(
-    api: JobApi,
-    job: Job,
-    own: set[int],
-    previous: int | None,
-    timeout: float,
-    poll_interval: float,
-    cancelled: threading.Event,
-) -> int | None:
+def resolve_lost_trigger(api: JobApi, request: StartRequest, previous: int | None) -> int | None:
     """Watch the artifact's status for an execution newer than ``previous``; None if none came.
 
     Executions this run already owns are never adopted: a lagging status may show
-    an earlier attempt's execution as the newest.
+    an earlier attempt's execution as the newest.  The search ends after
+    ``resolve_timeout``, or ``StartControl.grace`` after the run halted.
     """
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + request.resolve_timeout
     while True:
         try:
-            status = api.execution_status(job.ref)
+            status = api.execution_status(request.job.ref)
         except TransientApiError:
             status = None
         newest = status.execution_id if status else None
         is_new = newest is not None and (previous is None or newest > previous)
-        if is_new and newest not in own:
+        if is_new and newest not in request.own:
             return newest
-        if time.monotonic() >= deadline or cancelled.wait(poll_interval):
+        remaining = request.control.search_deadline(deadline) - time.monotonic()
+        if remaining <= 0:
             return None
+        request.control.pause(min(request.poll_interval, remaining))

@@ -148,7 +148,9 @@ def test_sigint_stops_started_jobs_writes_report_exits_130(
     rest = process.communicate(timeout=60)[1]
     assert process.returncode == 130, rest
     assert "Traceback" not in rest
-    stops = [e for e in server.ledger.entries() if e.action == "stop" and e.effective]
+    stops = [
+        e for e in server.ledger.entries() if e.action in ("stop", "legacy_stop") and e.effective
+    ]
     assert [e.file_id for e in stops] == [1]
     report = json.loads((report_dir / "report.json").read_text())
     assert report["interrupted"] is True

@@ -220,7 +220,7 @@ def test_stops_lost_to_faults_are_sent_again_until_confirmed(
         "seed": 5,
         "error_rate": 0.5,
         "drop_rate": 0.2,
-        "paths": ["/api/job-execution/*/stop"],
+        "paths": ["/rest/job-execution/job-kill/*"],
     }
     server = make_emulator(
         scenario(
