@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runner.main import main
+from runner.main import console
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    console()

@@ -9,11 +9,15 @@ stays fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from runner import __version__
 from runner.errors import EXIT_INTERRUPTED, DmpipeError, UsageError
@@ -82,3 +86,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         print("dmpipe: this is a bug, please report it", file=sys.stderr)
         return 70
+
+
+def console() -> NoReturn:
+    """The ``dmpipe`` executable: ``main()``, then exit without waiting for HTTP calls
+    abandoned on a server that stopped answering (the interpreter would join their threads,
+    holding an interrupted run for as long as the server keeps silent)."""
+    code = main()
+    if any(
+        t.is_alive() and not t.daemon
+        for t in threading.enumerate()
+        if t is not threading.main_thread()
+    ):
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -137,7 +137,7 @@ def _apply(job: ResumedJob, record: dict[str, Any]) -> None:
         job.unresolved_trigger = False
         attempt.execution_id = data.get("execution_id")
         attempt.attached = kind == "attached"
-        attempt.triggered_at = _time(record.get("at"))
+        attempt.triggered_at = _time(data.get("triggered_at") or record.get("at"))
         job.in_flight = attempt.execution_id
     elif kind in ("finished", "retry_scheduled", "chain_wait"):
         job.in_flight = None

@@ -437,6 +437,7 @@ class ClientScheduler:
             f"{kind} execution {result.execution_id}{how}",
             execution_id=result.execution_id,
             recovered=result.recovered,
+            triggered_at=attempt.triggered_at.isoformat(),
         )
         cancelling = self.pipeline.policies.on_failure is OnFailure.CANCEL
         if self.run.halted_by is not None and cancelling and slot.job.when is When.ALL_SUCCESS:

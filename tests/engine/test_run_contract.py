@@ -1,0 +1,150 @@
+"""The run contract in the engine, on the emulator: unknown artifacts, stops that hit only
+this run's executions, interrupts before a trigger, trigger times, and a server that stops
+answering.  The emulator's ledger is the judge, not dmpipe's own account."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from runner.client import DatameerClient
+from runner.engine.api import EngineOptions
+from runner.engine.outcome import JobOutcome
+from runner.errors import EXIT_FAILED, EXIT_INTERRUPTED
+from runner.model import OnFailure
+from runner.reference import JobRef
+from testing.emulators import MakeEmulator
+from tests.engine.support import artifact, job, pipeline, run, scenario
+
+OPTIONS = EngineOptions(trigger_resolve_timeout=1.0, stop_confirm_timeout=5.0, interrupt_grace=1.0)
+
+
+def triggers(server: object) -> list[object]:
+    return [e for e in server.ledger.entries() if e.action == "trigger"]  # type: ignore[attr-defined]
+
+
+def test_an_unknown_artifact_fails_its_job_only_and_is_never_retried(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    server = make_emulator(scenario(artifact(1)))
+    pipe = pipeline(job("good", 1), job("missing", 77, retries=3), on_failure=OnFailure.CONTINUE)
+
+    result = run(server, pipe, tmp_path, options=OPTIONS)
+
+    assert result.outcome.exit_code == EXIT_FAILED
+    assert result.outcome_of("good") is JobOutcome.SUCCEEDED
+    assert result.outcome_of("missing") is JobOutcome.FAILED
+    assert len(result.outcome.states["missing"].attempts) == 1, "a 404 is not worth a retry"
+    assert "retry_scheduled" not in result.kinds("missing")
+
+
+def test_a_stop_hits_this_runs_execution_and_spares_another_users(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    users = {"admin": {"password": "admin"}, "analyst": {"password": "analyst"}}
+    server = make_emulator(
+        scenario(
+            artifact(1, duration=600), artifact(2, duration=50, outcomes=["ERROR"]), users=users
+        )
+    )
+    # `bad` fails while `long` runs, and analyst queues `long`'s artifact meanwhile.
+    pipe = pipeline(job("long", 1), job("bad", 2))
+    theirs: list[int] = []
+
+    def other_user_queues_the_same_artifact() -> None:
+        with DatameerClient(server.url, user="analyst", password="analyst") as other:
+            theirs.append(other.trigger(JobRef.parse(1)).execution_id)
+
+    # Trigger theirs as soon as ours exists: ours is then the running one, theirs waits.
+    watcher = threading.Thread(
+        target=_when_triggered, args=(server, 1, other_user_queues_the_same_artifact)
+    )
+    watcher.start()
+    result = run(server, pipe, tmp_path, options=OPTIONS)
+    watcher.join()
+
+    assert result.outcome.exit_code == EXIT_FAILED
+    ours = result.outcome.states["long"].current
+    assert ours is not None
+    assert ours.execution_id is not None
+    assert result.outcome_of("long") is JobOutcome.CANCELED
+    assert ours.stop_method == "execution"
+    assert server.state.execution(ours.execution_id).status == "CANCELED"
+    [other] = theirs
+    assert server.state.execution(other).status != "CANCELED", "another user's execution stopped"
+    stops = [e for e in server.ledger.entries() if e.action in ("stop", "legacy_stop")]
+    assert [e.execution_id for e in stops] == [ours.execution_id]
+
+
+def _when_triggered(server: object, file_id: int, then: object) -> None:
+    for _ in range(2000):
+        if any(e.file_id == file_id for e in triggers(server)):  # type: ignore[attr-defined]
+            then()  # type: ignore[operator]
+            return
+        threading.Event().wait(0.005)
+
+
+def test_an_interrupt_before_the_trigger_skips_the_job(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    # The status check before the trigger takes a second; Ctrl-C comes during it.
+    slow_status = {"latency": [1.0, 1.0], "paths": ["/api/job-execution/*/status"]}
+    server = make_emulator(scenario(artifact(1), faults=slow_status))
+    cancelled = threading.Event()
+    threading.Timer(0.3, cancelled.set).start()
+
+    result = run(server, pipeline(job("only", 1)), tmp_path, options=OPTIONS, cancelled=cancelled)
+
+    assert result.outcome.exit_code == EXIT_INTERRUPTED
+    assert result.outcome_of("only") is JobOutcome.SKIPPED
+    assert result.outcome.states["only"].reason == "not run: interrupted"
+    assert result.outcome.states["only"].attempts == []
+    assert triggers(server) == []
+    assert "finished" not in result.kinds("only")
+
+
+def test_the_trigger_time_is_taken_at_the_post(make_emulator: MakeEmulator, tmp_path: Path) -> None:
+    # Each trigger answer takes 0.4 s: the attempt's time is when the POST left, not when
+    # its answer was collected.
+    slow_trigger = {"latency": [0.4, 0.4], "paths": ["/api/job-execution/*/trigger"]}
+    server = make_emulator(scenario(artifact(1), faults=slow_trigger))
+
+    result = run(server, pipeline(job("only", 1)), tmp_path, options=OPTIONS)
+
+    attempt = result.outcome.states["only"].current
+    assert attempt is not None
+    assert attempt.triggered_at is not None
+    [landed] = [e for e in result.events if e.kind == "triggered"]
+    assert (landed.at - attempt.triggered_at).total_seconds() >= 0.4
+
+
+@pytest.mark.timeout(60)
+def test_an_interrupt_is_honoured_when_the_server_stops_answering(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    server = make_emulator(scenario(artifact(1, duration=6000)))
+    cancelled = threading.Event()
+
+    def hang_then_interrupt() -> None:
+        _when_triggered(server, 1, lambda: None)
+        threading.Event().wait(0.3)
+        server.set_faults(latency=[50.0, 50.0])  # every call now waits 50 s for its answer
+        threading.Event().wait(0.5)
+        cancelled.set()
+
+    helper = threading.Thread(target=hang_then_interrupt)
+    helper.start()
+    result = run(server, pipeline(job("long", 1)), tmp_path, options=OPTIONS, cancelled=cancelled)
+    helper.join()
+
+    assert result.outcome.exit_code == EXIT_INTERRUPTED
+    report = json.loads((tmp_path / "report.json").read_text())
+    [left] = report["left_running"]
+    assert left["job"] == "long"
+    attempt = report["jobs"][0]["attempts"][0]
+    assert attempt["stop_requested"] is True
+    assert attempt["left_running"] is not None
+    server.set_faults()
