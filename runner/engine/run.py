@@ -110,7 +110,7 @@ def run_pipeline(
             )
         )
         # One cheap call first: a wrong URL or password stops the run before any trigger.
-        api.list_running()
+        _preflight(api, cancelled)
         scheduler = _scheduler(pipeline, api, request, fanout, clock, cancelled, resumed)
         try:
             states = scheduler.execute()
@@ -172,6 +172,27 @@ def run_pipeline(
         )
         journal.close()
     return RunOutcome(summary.exit_code, states, path, summary, drift)
+
+
+def _preflight(api: JobApi, cancelled: threading.Event) -> None:
+    """``list-running`` once, raising what it raises; an interrupt ends the wait at once (the
+    scheduler then skips every job: nothing was started)."""
+    answer: list[BaseException | None] = []
+
+    def call() -> None:
+        try:
+            api.list_running()
+            answer.append(None)
+        except BaseException as error:  # handed to the caller's thread below
+            answer.append(error)
+
+    # A daemon thread: a server that never answers must not hold the process at exit.
+    thread = threading.Thread(target=call, name="dmpipe-preflight", daemon=True)
+    thread.start()
+    while thread.is_alive() and not cancelled.is_set():
+        thread.join(0.1)
+    if answer and answer[0] is not None:
+        raise answer[0]
 
 
 def _scheduler(

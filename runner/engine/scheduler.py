@@ -145,6 +145,9 @@ class ClientScheduler:
         try:
             self._loop()
             self._finish_stops()
+        except BaseException:
+            self._emergency_stop()
+            raise
         finally:
             self._control.halt()
             # Calls still hanging on a server that stopped answering are abandoned, not
@@ -153,10 +156,22 @@ class ClientScheduler:
                 pool.shutdown(wait=False, cancel_futures=True)
         return {name: slot.state for name, slot in self.slots.items()}
 
+    def _emergency_stop(self) -> None:
+        """The loop died (a bug, or a KeyboardInterrupt in a program that embeds dmpipe):
+        still stop what this run started before the error goes up (contract C2)."""
+        log.error("the run stopped on an unexpected error: stopping the jobs it started")
+        self.run.interrupted = True
+        try:
+            self._halt(JobOutcome.CANCELED, "dmpipe stopped on an unexpected error")
+            self._finish_stops()
+        except Exception:  # the original error matters more; this was best effort
+            log.exception("stopping the jobs after the error failed too")
+
     def _loop(self) -> None:
         policies = self.pipeline.policies
         interval = policies.poll_interval
-        self.begin()
+        if not self.cancelled.is_set():  # interrupted during the preflight: start nothing
+            self.begin()
         while not self._all_final():
             if self._halt_requested():
                 break
@@ -421,6 +436,8 @@ class ClientScheduler:
             return
         slot.start_rounds = 0
         self._note_reachability(None)
+        if self._owned is not None and not result.attached:
+            self._owned.add(result.execution_id)  # the next start of this pass must see it
         attempt.execution_id = result.execution_id
         attempt.attached = result.attached
         attempt.triggered_at = result.sent_at or self.clock.now()
