@@ -42,6 +42,7 @@ class RunSummary:
     started_at: datetime
     finished_at: datetime
     error: str | None = None  # why the run ended early (credentials refused, server lost, ...)
+    ended_by: str | None = None  # interrupted | run_timeout | server_lost | credentials_refused
 
 
 def build_report(
@@ -73,6 +74,7 @@ def build_report(
         "interrupted": summary.interrupted,
         "timed_out": summary.timed_out,
         "error": summary.error,
+        "ended_by": summary.ended_by,
         "contract": {
             "max_trigger_sends": MAX_TRIGGER_SENDS,
             "max_trigger_rounds": MAX_START_ROUNDS,

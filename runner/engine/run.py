@@ -151,6 +151,7 @@ def run_pipeline(
             started_at=started,
             finished_at=clock.now(),
             error=str(failure) if failure else (scheduler.run.error if scheduler else None),
+            ended_by=scheduler.run.ended_by if scheduler else None,
         )
         drift = scheduler.drift if isinstance(scheduler, SequentialScheduler) else None
         report = build_report(

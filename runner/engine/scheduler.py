@@ -91,6 +91,17 @@ class RunState:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def ended_by(self) -> str | None:
+        """What ended the run early, as a word for reports; None when nothing did."""
+        if self.refused is not None:
+            return "credentials_refused"
+        if self.server_lost:
+            return "server_lost"
+        if self.interrupted:
+            return "interrupted"
+        return "run_timeout" if self.timed_out else None
+
+    @property
     def error(self) -> str | None:
         """Why the run as a whole ended early, in words (None when it did not)."""
         if self.refused is not None:
@@ -784,6 +795,8 @@ class ClientScheduler:
         policy = self.pipeline.policies.on_failure
         if policy is OnFailure.CONTINUE or self.run.halted_by is not None:
             return
+        if self.run.ended_by is not None:
+            return  # the run is ending anyway, and says why: the job did not fail on its own
         self.run.halted_by = slot.job.name
         if policy is OnFailure.CANCEL:
             self.emit(

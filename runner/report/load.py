@@ -84,6 +84,8 @@ def _report(document: Mapping[str, Any]) -> RunReport:
         exit_code=int(document["exit_code"]),
         interrupted=bool(document.get("interrupted")),
         timed_out=bool(document.get("timed_out")),
+        error=document.get("error"),
+        ended_by=document.get("ended_by"),
         drift=None if drift is None else _drift(drift),
         counts={str(k): int(v) for k, v in document.get("summary", {}).items()},
         jobs=tuple(_job(job) for job in document["jobs"]),
@@ -131,6 +133,9 @@ def _attempt(attempt: Mapping[str, Any]) -> AttemptRecord:
         error=attempt.get("error"),
         stop_requested=bool(attempt.get("stop_requested")),
         stop_confirmed=attempt.get("stop_confirmed"),
+        stop_method=attempt.get("stop_method"),
+        stop_error=attempt.get("stop_error"),
+        left_running=attempt.get("left_running"),
         progress=attempt.get("progress"),
         estimate_seconds=attempt.get("estimate_seconds"),
     )

@@ -78,6 +78,16 @@ def _facts(report: RunReport) -> list[str]:
         drifted = [*report.drift.added, *report.drift.left_out, *report.drift.out_of_order]
         facts[-1] += "  "
         facts.append("**Plan drift:** " + escape_markdown("; ".join(drifted)))
+    if report.error:
+        facts[-1] += "  "
+        facts.append("**Ended early:** " + escape_markdown(report.error))
+    for job, attempt in report.left_running:
+        facts[-1] += "  "
+        execution = attempt.execution_id or "unknown"
+        facts.append(
+            f"**Left running:** {escape_markdown(job.name)} (execution {execution}): "
+            + escape_markdown(attempt.left_running)
+        )
     facts.append("")
     facts.append(
         "_elapsed: dmpipe's clock, first trigger sent → last final status seen; "

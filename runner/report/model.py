@@ -27,6 +27,9 @@ class AttemptRecord:
     error: str | None = None
     stop_requested: bool = False
     stop_confirmed: bool | None = None
+    stop_method: str | None = None
+    stop_error: str | None = None
+    left_running: str | None = None  # why the run exited without seeing it end
     progress: float | None = None
     estimate_seconds: float | None = None
 
@@ -101,6 +104,8 @@ class RunReport:
     timed_out: bool = False
     drift: Drift | None = None
     counts: Mapping[str, int] = field(default_factory=dict)
+    error: str | None = None  # why the run as a whole ended early
+    ended_by: str | None = None  # interrupted | run_timeout | server_lost | credentials_refused
 
     @property
     def duration_seconds(self) -> float:
@@ -111,6 +116,11 @@ class RunReport:
     def succeeded(self) -> bool:
         """True when the run exited 0."""
         return self.exit_code == 0
+
+    @property
+    def left_running(self) -> list[tuple[JobRecord, AttemptRecord]]:
+        """Executions the run started and did not see end (contract C2)."""
+        return [(job, a) for job in self.jobs for a in job.attempts if a.left_running]
 
     def job(self, name: str) -> JobRecord:
         """The job called ``name``; KeyError if the run had none."""

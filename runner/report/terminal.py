@@ -62,6 +62,13 @@ def _facts(report: RunReport) -> str:
     if report.drift is not None and report.drift.found:
         drifted = [*report.drift.added, *report.drift.left_out, *report.drift.out_of_order]
         lines.append("plan drift: " + "; ".join(drifted))
+    if report.error:
+        lines.append(f"ended early: {report.error}")
+    for job, attempt in report.left_running:
+        lines.append(
+            f"LEFT RUNNING: {job.name} (execution {attempt.execution_id or 'unknown'}): "
+            f"{attempt.left_running}"
+        )
     return "\n".join(lines)
 
 

@@ -53,6 +53,8 @@ def verdict(report: RunReport) -> str:
         return "interrupted"
     if report.timed_out:
         return "timed out"
+    if report.ended_by == "credentials_refused":
+        return "credentials refused"
     if report.exit_code == 3:
         return "server unreachable"
     return "failed"
