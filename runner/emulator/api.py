@@ -18,6 +18,8 @@ from typing import Any
 
 from runner.emulator import lenient_json, shapes
 from runner.emulator.catalog import Catalog, may_use
+from runner.emulator.execution import ExecutionView
+from runner.emulator.faults import NO_TRIGGER_FAULT, FaultInjector, TriggerFault
 from runner.emulator.scenario import Artifact, Scenario, User
 from runner.emulator.simulation import Simulation
 
@@ -140,10 +142,13 @@ def match(method: str, path: str, query: Mapping[str, list[str]]) -> Match:
 class Api:
     """Answers every endpoint of the reference for one scenario and simulation."""
 
-    def __init__(self, scenario: Scenario, state: Simulation) -> None:
+    def __init__(
+        self, scenario: Scenario, state: Simulation, faults: FaultInjector | None = None
+    ) -> None:
         self.scenario = scenario
         self.state = state
         self.catalog = Catalog(scenario)
+        self.faults = faults
 
     def handle(self, request: Request, found: Match) -> Response:
         """Route, check version and credentials, then answer."""
@@ -222,16 +227,17 @@ class Api:
         except KeyError:
             return missing
         artifact = self._visible(user, self.catalog.by_file_id(execution.file_id))
-        if artifact is None:
+        if artifact is None or not execution.visible(self.state.now()):
             return missing
         shape_7_4 = self.scenario.has("details_7_4")
         return json_response(200, shapes.details(execution, artifact, shape_7_4=shape_7_4))
 
     def _list_running(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
         entries = []
+        now = self.state.now()
         for execution in self.state.active():
             artifact = self._visible(user, self.catalog.by_file_id(execution.file_id))
-            if artifact is not None:
+            if artifact is not None and execution.visible(now):
                 entries.append(shapes.running_entry(execution, artifact))
         return json_response(200, entries)
 
@@ -243,8 +249,15 @@ class Api:
         if artifact is None:
             self.state.refuse("trigger", user.name, found)
             return json_response(404, shapes.failure(shapes.NOT_ACCESSIBLE))
-        execution = self.state.trigger(artifact, user.name, lost=request.lose_answer)
-        return json_response(200, shapes.triggered(execution), cut=request.lose_answer)
+        if self._forbidden(artifact):
+            return self._refuse_403("trigger", user, artifact)
+        execution, answered = self._start(request, user, artifact)
+        body = shapes.triggered(execution)
+        if answered is None:
+            del body["job-execution-id"], body["job-execution-user"], body["job-execution-trigger"]
+        else:
+            body["job-execution-id"] = answered
+        return json_response(200, body, cut=request.lose_answer)
 
     def _stop(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
         found = self.catalog.by_ref(params["ref"])
@@ -252,6 +265,8 @@ class Api:
         if artifact is None:
             self.state.refuse("stop", user.name, found)
             return json_response(404, shapes.failure(shapes.NOT_ACCESSIBLE))
+        if self._forbidden(artifact):
+            return self._refuse_403("stop", user, artifact)
         self.state.stop(artifact, user.name)
         return Response(200)
 
@@ -274,8 +289,11 @@ class Api:
         if artifact is None:
             self.state.refuse("legacy_trigger", user.name, None)
             return json_response(404, shapes.not_found("DapJobConfiguration", raw))
-        execution = self.state.trigger(artifact, user.name, legacy=True, lost=request.lose_answer)
-        return json_response(200, {"id": execution.execution_id}, cut=request.lose_answer)
+        if self._forbidden(artifact):
+            return self._refuse_403("legacy_trigger", user, artifact)
+        _, answered = self._start(request, user, artifact, legacy=True)
+        body = {} if answered is None else {"id": answered}
+        return json_response(200, body, cut=request.lose_answer)
 
     def _legacy_kill(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
         missing = json_response(404, shapes.not_found("DapJobExecution", params["id"]))
@@ -285,8 +303,11 @@ class Api:
             execution = self.state.execution(int(params["id"]))
         except KeyError:
             return missing
-        if self._visible(user, self.catalog.by_file_id(execution.file_id)) is None:
+        artifact = self._visible(user, self.catalog.by_file_id(execution.file_id))
+        if artifact is None:
             return missing
+        if self._forbidden(artifact):
+            return self._refuse_403("legacy_stop", user, artifact)
         self.state.kill(execution.execution_id, user.name)
         return Response(200)
 
@@ -299,6 +320,41 @@ class Api:
         return json_response(200, {"status": deleted})
 
     # -- helpers -------------------------------------------------------------------
+
+    def _start(
+        self, request: Request, user: User, artifact: Artifact, *, legacy: bool = False
+    ) -> tuple[ExecutionView, int | None]:
+        """Trigger ``artifact`` under the hostile faults; the execution and the id to answer."""
+        fault = self._trigger_fault(artifact)
+        previous = self.state.last_triggered() if fault.reuse_id else None
+        answer_fault = "without_id" if fault.without_id else None
+        if previous is not None:
+            answer_fault = "reused_id"
+        execution = self.state.trigger(
+            artifact,
+            user.name,
+            legacy=legacy,
+            lost=request.lose_answer,
+            hidden_for=fault.hidden_for,
+            answer_fault=answer_fault,
+            answered_id=previous,
+        )
+        if fault.without_id:
+            return execution, None
+        return execution, previous if previous is not None else execution.execution_id
+
+    def _trigger_fault(self, artifact: Artifact) -> TriggerFault:
+        if self.faults is None:
+            return NO_TRIGGER_FAULT
+        return self.faults.decide_trigger(artifact.file_id)
+
+    def _forbidden(self, artifact: Artifact) -> bool:
+        return self.faults is not None and self.faults.forbidden(artifact.file_id)
+
+    def _refuse_403(self, action: str, user: User, artifact: Artifact) -> Response:
+        self.state.refuse(action, user.name, artifact)
+        reason = f"User '{user.name}' has no permission to execute {artifact.path}"
+        return json_response(403, shapes.failure(reason))
 
     def _visible(self, user: User, artifact: Artifact | None) -> Artifact | None:
         return artifact if artifact is not None and may_use(user, artifact) else None

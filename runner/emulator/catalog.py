@@ -10,6 +10,7 @@ without the leading slash; a literal ``+`` in a name arrives as ``%2B``.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from fnmatch import fnmatchcase
 from urllib.parse import unquote
 
@@ -30,7 +31,7 @@ def decode_ref(raw: str) -> tuple[str, str | int]:
 
 
 class Catalog:
-    """Read-only indexes over the scenario's artifacts and users."""
+    """Indexes over the scenario's artifacts and users; only passwords ever change."""
 
     def __init__(self, scenario: Scenario) -> None:
         artifacts = scenario.artifacts
@@ -44,6 +45,10 @@ class Catalog:
     def user(self, name: str) -> User | None:
         """The user called ``name``, if any."""
         return self._users.get(name)
+
+    def set_password(self, name: str, password: str) -> None:
+        """Give user ``name`` a new password (KeyError for an unknown user)."""
+        self._users[name] = replace(self._users[name], password=password)
 
     def by_ref(self, raw: str) -> Artifact | None:
         """The artifact a URL reference names, if any."""

@@ -49,6 +49,8 @@ class Execution:
     start_time: float | None = None
     stop_time: float | None = None
     counters: Mapping[str, int] = field(default_factory=dict)
+    # Emulated time before which the server does not show it yet (None: at once).
+    visible_at: float | None = None
 
     def view(self, now: float) -> ExecutionView:
         """A frozen snapshot at emulated time ``now``."""
@@ -78,6 +80,7 @@ class Execution:
             counters=dict(self.counters),
             sequence=self.sequence,
             waiting_for=tuple(sorted(self.waiting_for)),
+            visible_at=self.visible_at,
         )
 
 
@@ -102,6 +105,11 @@ class ExecutionView:
     counters: Mapping[str, int]
     sequence: int | None
     waiting_for: tuple[int, ...]
+    visible_at: float | None = None
+
+    def visible(self, now: float) -> bool:
+        """Whether the server shows this execution at emulated time ``now``."""
+        return self.visible_at is None or self.visible_at <= now
 
     @property
     def job_status(self) -> JobStatus:
@@ -131,4 +139,5 @@ class ExecutionView:
             "counters": dict(self.counters),
             "sequence": self.sequence,
             "waiting_for": list(self.waiting_for),
+            "visible_at": self.visible_at,
         }

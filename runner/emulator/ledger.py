@@ -32,10 +32,18 @@ class LedgerEntry:
     effective: bool = True  # the trigger started / the stop stopped / the delete deleted
     variables: Mapping[str, str] = field(default_factory=dict)
     data_id: int | None = None
+    # Stops: every execution this call cancelled (a per-artifact stop may cancel several).
+    stopped: tuple[int, ...] = ()
+    # Triggers: what a hostile fault made the answer say instead of ``execution_id``:
+    # "without_id" (no id at all) or "reused_id" (``answered_id``, another execution's).
+    answer_fault: str | None = None
+    answered_id: int | None = None
+    # "api" for a client's call, "control" for one made through /__emulator__/ or Python.
+    via: str = "api"
 
     def to_json(self) -> dict[str, Any]:
         """The entry as served by ``GET /__emulator__/ledger``."""
-        return {**asdict(self), "variables": dict(self.variables)}
+        return {**asdict(self), "variables": dict(self.variables), "stopped": list(self.stopped)}
 
 
 class Ledger:

@@ -14,10 +14,13 @@ from typing import Any, TypeVar
 from runner.emulator import values
 from runner.emulator.scenario import (
     KINDS,
+    LIST_RUNNING_ANSWERS,
     OUTCOMES,
+    UNKNOWN_OUTCOMES,
     Artifact,
     Faults,
     HistoryRun,
+    ListRunningFault,
     Scenario,
     User,
 )
@@ -68,7 +71,15 @@ _FAULT_KEYS = {
     "drop_rate",
     "lost_trigger_rate",
     "paths",
+    "trigger_without_id",
+    "reuse_execution_id",
+    "not_visible_for",
+    "file_ids",
+    "forbidden",
+    "list_running",
+    "hang_after",
 }
+_LIST_RUNNING_FAULT_KEYS = {"answer", "rate", "after", "calls"}
 _HISTORY_STATUSES = (*OUTCOMES, "RUNNING", "QUEUED")
 # Configuration ids default to file id + this, so that mixing the two up is caught.
 CONFIGURATION_ID_OFFSET = 1000
@@ -297,7 +308,7 @@ class _Reader:
         items = value if isinstance(value, list) else [value]
         if not items:
             raise self.fail(key, "give at least one outcome")
-        return tuple(self.get(key, lambda v: values.choice(v, OUTCOMES), item) for item in items)
+        return tuple(self.get(key, _outcome, item) for item in items)
 
     def counters(self, key: str, value: Any) -> dict[str, int] | None:
         return None if value is None else self.get(f"{key}.counters", values.counters, value)
@@ -379,10 +390,37 @@ class _Reader:
             drop_rate=rate("drop_rate"),
             lost_trigger_rate=rate("lost_trigger_rate"),
             paths=self.globs(f"{key}.paths", spec.get("paths", ["/api/*", "/rest/*"])),
+            trigger_without_id=rate("trigger_without_id"),
+            reuse_execution_id=rate("reuse_execution_id"),
+            not_visible_for=self.get(
+                f"{key}.not_visible_for", values.duration, spec.get("not_visible_for", 0)
+            ),
+            file_ids=self.ids(f"{key}.file_ids", spec.get("file_ids", [])),
+            forbidden=self.ids(f"{key}.forbidden", spec.get("forbidden", [])),
+            list_running=self.list_running_fault(f"{key}.list_running", spec.get("list_running")),
+            hang_after=self.optional(spec, "hang_after", values.integer),
         )
         if faults.error_rate + faults.drop_rate > 1:
             raise self.fail(key, "error_rate + drop_rate cannot exceed 1")
         return faults
+
+    def list_running_fault(self, key: str, value: Any) -> ListRunningFault | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = {"answer": value}
+        spec = self.mapping(key, value, _LIST_RUNNING_FAULT_KEYS)
+        calls = spec.get("calls")
+        return ListRunningFault(
+            answer=self.get(
+                f"{key}.answer",
+                lambda v: values.choice(str(v), LIST_RUNNING_ANSWERS),
+                spec.get("answer", "html"),
+            ),
+            rate=self.get(f"{key}.rate", _fraction, spec.get("rate", 1)),
+            after=self.get(f"{key}.after", values.integer, spec.get("after", 0)),
+            calls=None if calls is None else self.get(f"{key}.calls", values.integer, calls),
+        )
 
     def latency(self, key: str, value: Any) -> tuple[float, float]:
         if isinstance(value, Mapping):
@@ -406,6 +444,13 @@ def _version(value: Any) -> str:
     if not text or not all(part.isdigit() for part in parts):
         raise ValueError(f"expected a Datameer version like '7.5.2', got {value!r}")
     return text
+
+
+def _outcome(value: Any) -> str:
+    """A known outcome, or one of the raw statuses a careless server ends runs with."""
+    if value is None:
+        return "null"
+    return values.choice(value, (*OUTCOMES, *UNKNOWN_OUTCOMES))
 
 
 def _fraction(value: Any) -> float:

@@ -13,7 +13,11 @@ from typing import Any
 
 KINDS = ("import_job", "workbook", "export_job")
 OUTCOMES = ("COMPLETED", "COMPLETED_WITH_WARNINGS", "ERROR", "CANCELED")
+# Final statuses a careless server may end a run with, none of them in the reference;
+# "null" is served as JSON null.
+UNKNOWN_OUTCOMES = ("KILLED", "FAILED", "ABORTED", "null")
 SUCCESSES = ("COMPLETED", "COMPLETED_WITH_WARNINGS")
+LIST_RUNNING_ANSWERS = ("html", "garbage", "huge", "429")
 SUPPORTED_VERSIONS = ("7.2.5", "7.4", "7.5.2")
 
 
@@ -116,6 +120,17 @@ def default_counters(kind: str, file_id: int, outcome: str) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
+class ListRunningFault:
+    """Bad answers to ``GET /rest/jobs/list-running``: at ``rate``, or calls ``after``+1 ..
+    ``after``+``calls`` (1-based), or both (a bad call must match every bound given)."""
+
+    answer: str  # html | garbage | huge | 429 (without Retry-After)
+    rate: float = 1.0
+    after: int = 0
+    calls: int | None = None
+
+
+@dataclass(frozen=True)
 class Faults:
     """Injected faults; every decision comes from ``random.Random(seed)`` in request order."""
 
@@ -127,6 +142,19 @@ class Faults:
     drop_rate: float = 0.0
     lost_trigger_rate: float = 0.0
     paths: tuple[str, ...] = ("/api/*", "/rest/*")
+    # Hostile-server faults: decided from their own random sequence (seeded by ``seed``),
+    # so that the three draws per request above stay the same with or without them.
+    trigger_without_id: float = 0.0  # rate: 200 {"status": "success"}, no id; the job started
+    reuse_execution_id: float = 0.0  # rate: the answer names the previous trigger's execution
+    not_visible_for: float = 0.0  # emulated seconds a new execution stays out of sight
+    file_ids: tuple[int, ...] = ()  # the three above only for these artifacts (empty: all)
+    forbidden: tuple[int, ...] = ()  # triggers and stops of these artifacts answer 403
+    list_running: ListRunningFault | None = None
+    hang_after: int | None = None  # after this many API requests, stop answering
+
+    def hits(self, file_id: int) -> bool:
+        """Whether the trigger faults apply to this artifact."""
+        return not self.file_ids or file_id in self.file_ids
 
     @property
     def active(self) -> bool:

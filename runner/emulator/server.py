@@ -2,14 +2,16 @@
 
 A ``ThreadingHTTPServer`` (daemon threads, HTTP/1.1 keep-alive) hands each request
 to ``Api``; this module adds what only a transport has: counting requests,
-injecting faults (latency, 5xx, dropped connections, lost answers), the private
-``/__emulator__/`` endpoints, HTTPS with a given certificate, and stopping or
-restarting the listener on the same port with the state kept.
+injecting faults (latency, 5xx, dropped connections, lost answers, bad list-running
+answers, a server that stops answering), the private ``/__emulator__/`` endpoints,
+HTTPS with a given certificate, and stopping or restarting the listener on the same
+port with the state kept.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import selectors
@@ -42,6 +44,14 @@ PRIVATE_PREFIX = "/__emulator__/"
 _MAX_BODY = 1024 * 1024
 # A client that connects and never finishes the TLS handshake holds one thread this long.
 _HANDSHAKE_TIMEOUT = 10.0
+# A frozen server holds a request at most this long (real seconds), then cuts it.
+_HANG_LIMIT = 600.0
+_HUGE_ENTRIES = 100_000
+_MAINTENANCE_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Down for maintenance</title></head>\n"
+    b"<body><h1>Datameer is down for maintenance</h1>\n"
+    b"<p>We'll be back shortly. Please try again later.</p></body></html>\n"
+)
 _sleep = time.sleep  # the latency fault's seam: tests record it instead of waiting
 
 
@@ -65,8 +75,11 @@ class EmulatorServer:
         self.clock = Clock(scenario.time_scale)
         self.ledger = Ledger()
         self.state = Simulation(scenario, self.clock, self.ledger)
-        self.api = Api(scenario, self.state)
         self._faults = FaultInjector(scenario.faults)
+        self.api = Api(scenario, self.state, self._faults)
+        # Set while the server answers; cleared by freeze(): requests then hang.
+        self._thawed = threading.Event()
+        self._thawed.set()
         self._stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
         self._listener: _Listener | None = None
@@ -105,6 +118,7 @@ class EmulatorServer:
         self._listener = self._thread = None
         if listener is None:
             return
+        self._thawed.set()  # release held requests: they see the server stopped and cut
         listener.wake()
         if thread is not None:
             thread.join()
@@ -158,6 +172,55 @@ class EmulatorServer:
         self._faults.replace(base)
         return base
 
+    def freeze(self) -> None:
+        """Stop answering: every API request from now on is held, unanswered, until
+        ``unfreeze()``, ``stop()`` (which cuts them) or ten minutes pass."""
+        self._thawed.clear()
+
+    def unfreeze(self) -> None:
+        """Answer again, held requests included."""
+        self._thawed.set()
+
+    @property
+    def frozen(self) -> bool:
+        """True while requests are held unanswered."""
+        return not self._thawed.is_set()
+
+    def hold_while_frozen(self) -> bool:
+        """Wait while frozen; False when the held request must be cut instead of answered."""
+        if self._thawed.is_set():
+            return True
+        self.count("fault:hang")
+        return self._thawed.wait(_HANG_LIMIT) and self.running
+
+    def note_request(self) -> None:
+        """Count an API request for ``hang_after``; freeze when it says so."""
+        if self._faults.note_request():
+            self.freeze()
+
+    def set_password(self, user: str, password: str) -> None:
+        """Rotate ``user``'s password: calls with the old one answer 401 from now on."""
+        try:
+            self.api.catalog.set_password(user, password)
+        except KeyError:
+            raise UsageError(f"the scenario has no user {user!r}") from None
+
+    def trigger_as(self, user: str, ref: str | int) -> int:
+        """Start an execution of the artifact ``ref`` as ``user`` (any name), like another
+        client of the server would; the ledger says ``via: control``. Its execution id."""
+        artifact = self.api.catalog.by_ref(str(ref))
+        if artifact is None:
+            raise UsageError(f"no artifact {ref!r} in the scenario")
+        return self.state.trigger(artifact, user, via="control").execution_id
+
+    def list_running_fault(self) -> Response | None:
+        """The bad answer this list-running call gets, if a fault says so."""
+        kind = self._faults.decide_list_running()
+        if kind is None:
+            return None
+        self.count(f"fault:list_running:{kind}")
+        return _bad_list_running(kind)
+
     def stats(self) -> dict[str, int]:
         """Requests per endpoint (``"GET /rest/jobs/list-running"``...), ``total``, and faults."""
         with self._stats_lock:
@@ -189,6 +252,13 @@ class EmulatorServer:
             return self._advance(query)
         if method == "POST" and name == "faults":
             return self._set_faults(body)
+        if method == "POST" and name in ("freeze", "unfreeze"):
+            (self.freeze if name == "freeze" else self.unfreeze)()
+            return json_response(200, {"frozen": self.frozen})
+        if method == "POST" and name == "password":
+            return self._password(body)
+        if method == "POST" and name == "trigger":
+            return self._trigger_as(query)
         return json_response(404, shapes.failure(f"no such emulator endpoint: {method} {path}"))
 
     def _advance(self, query: Mapping[str, list[str]]) -> Response:
@@ -206,6 +276,28 @@ class EmulatorServer:
         except (ValueError, ScenarioError) as error:
             return json_response(400, shapes.failure(str(error)))
         return json_response(200, {"active": faults.active, "seed": faults.seed})
+
+    def _password(self, body: bytes) -> Response:
+        try:
+            spec = json.loads(body or b"{}")
+            user, password = spec["user"], spec["password"]
+            if not isinstance(user, str) or not isinstance(password, str):
+                raise ValueError("'user' and 'password' are texts")
+            self.set_password(user, password)
+        except (ValueError, KeyError, TypeError, UsageError) as error:
+            reason = f"give a JSON body {{'user': ..., 'password': ...}}: {error}"
+            return json_response(400, shapes.failure(reason))
+        return json_response(200, {"user": user})
+
+    def _trigger_as(self, query: Mapping[str, list[str]]) -> Response:
+        user, ref = query.get("user", [""])[0], query.get("ref", [""])[0]
+        if not user or not ref:
+            return json_response(400, shapes.failure("give ?ref=<file id|uuid|path>&user=<name>"))
+        try:
+            execution_id = self.trigger_as(user, ref)
+        except UsageError as error:
+            return json_response(404, shapes.failure(str(error)))
+        return json_response(200, {"job-execution-id": execution_id, "user": user})
 
     def _state_json(self) -> dict[str, Any]:
         now = self.state.now()
@@ -342,6 +434,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         found = match(self.command, parts.path, query)
         owner.count("total", found.label)
+        owner.note_request()
+        if not owner.hold_while_frozen():
+            self._finish(Response(0, cut=True), started)
+            return
         decision = owner.decide_fault(parts.path)
         if decision.latency > 0:
             _sleep(decision.latency)
@@ -363,6 +459,10 @@ class _Handler(BaseHTTPRequestHandler):
         if decision.kind == "drop":
             owner.count("fault:drop")
             return Response(0, cut=True)
+        if found.label == "GET /rest/jobs/list-running":
+            bad = owner.list_running_fault()
+            if bad is not None:
+                return bad
         request = Request(
             method=self.command,
             path=path,
@@ -425,6 +525,26 @@ def _handshake(connection: socket.socket) -> bool:
         return False
     connection.settimeout(_Handler.timeout)
     return True
+
+
+def _bad_list_running(kind: str) -> Response:
+    """A list-running answer no client can use as it is."""
+    if kind == "html":
+        return Response(200, _MAINTENANCE_PAGE, "text/html;charset=UTF-8")
+    if kind == "garbage":
+        return Response(200, b'\x00\xff[{"dapJobConfigurationId": 1,, garbage}\x1b]]')
+    if kind == "429":
+        return json_response(429, shapes.failure("Too many requests"))
+    return Response(200, _huge_array())
+
+
+@functools.cache
+def _huge_array() -> bytes:
+    """About 9 MB of list-running entries of configurations nobody knows."""
+    entry = '{"dapJobConfigurationId": %d, "jobExecutionId": %d, "jobStatus": "RUNNING"}'
+    first = 900_000_000
+    items = (entry % (first + i, first + i) for i in range(_HUGE_ENTRIES))
+    return ("[" + ",".join(items) + "]").encode()
 
 
 def _fault_error(faults: Faults) -> Response:

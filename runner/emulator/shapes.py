@@ -32,9 +32,14 @@ def not_found(entity: str, identifier: object) -> dict[str, Any]:
     return failure(f"Entity of type '{entity}' with id '{identifier}' not found.")
 
 
-def v1_spelling(status: str) -> str:
+def v1_spelling(status: str) -> str | None:
     """The ``/rest`` spelling of a status (``COMPLETED_WITH_Warnings``)."""
-    return "COMPLETED_WITH_Warnings" if status == "COMPLETED_WITH_WARNINGS" else status
+    return "COMPLETED_WITH_Warnings" if status == "COMPLETED_WITH_WARNINGS" else wire(status)
+
+
+def wire(status: str) -> str | None:
+    """A status as sent: the raw ``null`` outcome of a careless server is JSON null."""
+    return None if status == "null" else status
 
 
 def v1_status(execution: ExecutionView | None) -> dict[str, Any]:
@@ -52,7 +57,7 @@ def v2_status(execution: ExecutionView | None) -> dict[str, Any]:
         "status": "success",
         "file-id": execution.file_id,
         "job-execution-id": execution.execution_id,
-        "job-status": execution.status,
+        "job-status": wire(execution.status),
         "start-time": _maybe(v2_time, execution.start_time),
     }
     if execution.status == "RUNNING":
@@ -100,7 +105,7 @@ def running_entry(execution: ExecutionView, artifact: Artifact) -> dict[str, Any
         body["estimateTime"] = f"{_whole(execution.remaining)} sec"
     if artifact.list_execution_id:
         body["jobExecutionId"] = execution.execution_id
-    body["jobStatus"] = execution.status
+    body["jobStatus"] = wire(execution.status)
     body["progress"] = execution.progress
     body["startTime"] = _maybe(v1_time, execution.start_time)
     return body

@@ -51,6 +51,7 @@ class Simulation:
         self._sequences = itertools.count(1)
         self._data = {a.data_id: a.data_state for a in scenario.artifacts if a.data_id is not None}
         self._ids = _IdAllocator(scenario)
+        self._last_trigger: int | None = None
         self._load_history()
 
     # -- queries -----------------------------------------------------------------
@@ -89,6 +90,8 @@ class Simulation:
         with self._lock:
             now = self._sync()
             for execution in reversed(self._by_file.get(file_id, [])):
+                if not _shown(execution, now):
+                    continue
                 if execution.trigger == "HISTORY" or execution.created_at + lag <= now:
                     return execution.view(now)
             return None
@@ -97,7 +100,7 @@ class Simulation:
         """A page of an artifact's executions, newest first."""
         with self._lock:
             now = self._sync()
-            newest_first = self._by_file.get(file_id, [])[::-1]
+            newest_first = [e for e in self._by_file.get(file_id, [])[::-1] if _shown(e, now)]
             return [e.view(now) for e in newest_first[start : start + length]]
 
     def data_state(self, data_id: int) -> str | None:
@@ -108,17 +111,46 @@ class Simulation:
     # -- actions -----------------------------------------------------------------
 
     def trigger(
-        self, artifact: Artifact, user: str, *, legacy: bool = False, lost: bool = False
+        self,
+        artifact: Artifact,
+        user: str,
+        *,
+        legacy: bool = False,
+        lost: bool = False,
+        hidden_for: float = 0.0,
+        answer_fault: str | None = None,
+        answered_id: int | None = None,
+        via: str = "api",
     ) -> ExecutionView:
-        """Start a new execution (it waits behind a still active one of the same artifact)."""
+        """Start a new execution (it waits behind a still active one of the same artifact).
+
+        ``hidden_for`` keeps it out of sight that many emulated seconds; ``answer_fault``
+        and ``answered_id`` say in the ledger what a hostile answer named instead of it.
+        """
         with self._lock:
             now = self._sync()
             execution = self._create(artifact, user, "LEGACY" if legacy else "RESTAPI", now)
+            if hidden_for > 0:
+                execution.visible_at = now + hidden_for
             if not execution.waiting_for:
                 self._enqueue(execution, now)
             self._advance(now)
-            self._record("legacy_trigger" if legacy else "trigger", execution, now, lost)
+            self._last_trigger = execution.execution_id
+            self._record(
+                "legacy_trigger" if legacy else "trigger",
+                execution,
+                now,
+                lost,
+                answer_fault=answer_fault,
+                answered_id=answered_id,
+                via=via,
+            )
             return execution.view(now)
+
+    def last_triggered(self) -> int | None:
+        """The execution id the newest trigger created (any artifact, any user)."""
+        with self._lock:
+            return self._last_trigger
 
     def trigger_sequence(
         self,
@@ -167,6 +199,7 @@ class Simulation:
                 configuration_id=artifact.configuration_id,
                 execution_id=named.execution_id if named else None,
                 effective=bool(victims),
+                stopped=tuple(e.execution_id for e in victims),
             )
             return [e.view(now) for e in victims]
 
@@ -179,7 +212,8 @@ class Simulation:
                 return None
             effective = execution.phase is not Phase.DONE
             self._finish(execution, now, "CANCELED")
-            self._record("legacy_stop", execution, now, False, effective=effective)
+            stopped = (execution_id,) if effective else ()
+            self._record("legacy_stop", execution, now, False, effective=effective, stopped=stopped)
             return execution.view(now)
 
     def delete_data(self, data_id: int, owner: Artifact, user: str) -> bool:
@@ -439,6 +473,10 @@ class Simulation:
         return dict(execution.counters) or default_counters(
             artifact.kind, artifact.file_id, outcome
         )
+
+
+def _shown(execution: Execution, now: float) -> bool:
+    return execution.visible_at is None or execution.visible_at <= now
 
 
 class _IdAllocator:

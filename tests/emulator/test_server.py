@@ -90,7 +90,12 @@ def test_ledger_over_http(make_emulator: MakeEmulator) -> None:
         "effective",
         "variables",
         "data_id",
+        "stopped",
+        "answer_fault",
+        "answered_id",
+        "via",
     }
+    assert ledger[1]["stopped"] == [execution]
     assert ledger[2]["data_id"] == 9
     assert ledger == [e.to_json() for e in server.ledger]
 
