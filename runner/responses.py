@@ -87,7 +87,12 @@ def history(body: object) -> list[HistoryEntry]:
 def job_details(body: object, execution_id: int) -> JobDetails:
     """Job details in the pre-7.4 shape or the 7.4 one (``jobConfigurationId``, ``file``)."""
     data = _object(body)
-    status, raw = _status(data, "jobStatus")
+    if data.get("jobStatus") is None:
+        # Seen on executions that ended oddly: no status at all.  It is kept (raw "null")
+        # and judged with the stop time, never a reason to reject the whole answer.
+        status, raw = JobStatus.UNKNOWN, "null"
+    else:
+        status, raw = _status(data, "jobStatus")
     file = data.get("file")
     file_data = file if isinstance(file, dict) else {}
     return JobDetails(

@@ -524,7 +524,7 @@ def test_wrong_shapes_raise_shape_error(parse: object, body: object, message: st
     [
         pytest.param(responses.configuration_status, [], id="v1-list"),
         pytest.param(responses.configuration_status, {"id": 3}, id="v1-no-status"),
-        pytest.param(responses.job_details, {"counters": {}}, id="details-no-status"),
+        pytest.param(responses.job_details, {"jobStatus": 7}, id="details-number-status"),
         pytest.param(responses.job_details, "COMPLETED", id="details-text"),
         pytest.param(responses.delete_result, {"status": "true"}, id="delete-text"),
         pytest.param(responses.delete_result, [True], id="delete-list"),
@@ -541,3 +541,17 @@ def test_an_unknown_status_is_kept_printable() -> None:
     record = configuration_status({"id": 3, "jobStatus": "WEIRD\x1b[2J"}, 7)
     assert record.status.value == "UNKNOWN"
     assert record.raw_status == "WEIRD\\x1b[2J"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({"jobStatus": None, "stopTime": "2012-07-06 18:19:09.0"}, id="null"),
+        pytest.param({"stopTime": "2012-07-06 18:19:09.0"}, id="missing"),
+    ],
+)
+def test_details_without_a_status_are_kept_as_unknown(body: dict[str, object]) -> None:
+    details = responses.job_details(body, 7)
+    assert details.status is JobStatus.UNKNOWN
+    assert details.raw_status == "null"
+    assert details.stop_time is not None

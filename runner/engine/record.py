@@ -207,8 +207,11 @@ def _left_running_why(attempt: Attempt) -> str | None:
     if attempt.attached:
         return None  # not this run's execution: never stopped by it
     if attempt.execution_id is None:
-        unknown = attempt.trigger_sends > 0 or "outcome is unknown" in (attempt.error or "")
-        return "trigger outcome unknown: an execution may be running" if unknown else None
+        if attempt.trigger_sends == 0:
+            return None  # nothing was sent
+        if attempt.stop_sent:
+            return "trigger outcome unknown: stop sent by artifact, not confirmed"
+        return "trigger outcome unknown: an execution may be running"
     if attempt.detected_at is not None or (attempt.status and attempt.status.is_terminal):
         return None  # seen ending (in a status dmpipe may not know)
     if attempt.stop_confirmed is False and attempt.stop_sent:

@@ -33,7 +33,7 @@ from runner.engine.policy import (
     skip_reason,
 )
 from runner.engine.poller import Observation, TickResult, Watch, poll
-from runner.engine.stopper import send_stop
+from runner.engine.stopper import send_stop, stop_unresolved
 from runner.engine.trigger import StartControl, StartRequest, StartResult, start_attempt
 from runner.errors import AuthenticationError
 from runner.model import Job, OnFailure, Pipeline, When
@@ -947,7 +947,8 @@ class ClientScheduler:
 
     def _outcome_unknown(self, slot: Slot, reason: str) -> None:
         """A trigger of the job was sent, its answer lost, and its execution not found
-        before the run had to end: the report must not say the job did not run."""
+        before the run had to end: the report must not say the job did not run, and the
+        execution the server may be hiding is stopped by artifact where that is safe."""
         attempt = slot.state.current
         error = (
             "a trigger was sent but its outcome is unknown: no execution was found before "
@@ -955,6 +956,18 @@ class ClientScheduler:
         )
         if attempt is not None:
             attempt.error, attempt.outcome = error, JobOutcome.FAILED
+            attempt.trigger_sends = max(attempt.trigger_sends, 1)
+            attempt.stop_requested = True
+            assert self._pool is not None
+            future = self._pool.submit(
+                stop_unresolved,
+                self.api,
+                slot.job,
+                attempt,
+                slot.resolve_from,
+                frozenset(self._own_executions()),
+            )
+            self._stops.append((slot, future))
         slot.resolve_pending = False
         slot.state.outcome, slot.state.reason = JobOutcome.FAILED, f"{reason}; {error}"
         self.emit("finished", slot, f"trigger outcome unknown: {reason}", outcome="FAILED")
@@ -973,6 +986,7 @@ class ClientScheduler:
                 "may have started (look for it on the server)"
             )
             attempt.outcome = JobOutcome.FAILED
+            attempt.trigger_sends = max(attempt.trigger_sends, 1)
             slot.state.outcome, slot.state.reason = JobOutcome.FAILED, f"{reason}; {attempt.error}"
             self.emit("finished", slot, f"trigger outcome unknown: {reason}", outcome="FAILED")
 
@@ -985,7 +999,9 @@ class ClientScheduler:
             self._poll(deadline=time.monotonic() + self._confirm_window())
             time.sleep(max(0.0, due - time.monotonic()))
             self._expire_stops(self.clock.monotonic())
-        deadline = time.monotonic() + self._confirm_window()
+        # The stops had their window already (each send is bounded by it): what still hangs
+        # on a silent server is not waited for much longer.
+        deadline = time.monotonic() + min(1.0, self._confirm_window())
         for slot, future in self._stops:
             if self._await(future, deadline) is None and not future.done():
                 attempt = slot.state.current
@@ -1009,8 +1025,9 @@ def _other_artifact(slot: Slot, details: JobDetails) -> str | None:
 
 def _ended_unknown(details: JobDetails) -> bool:
     """An execution off the running list, with a stop time, in a status dmpipe does not
-    know, is over whatever its status says."""
-    return details.status is JobStatus.UNKNOWN and details.stop_time is not None
+    know (or none at all), is over whatever its status says."""
+    status = details.status
+    return not status.is_terminal and not status.is_active and details.stop_time is not None
 
 
 def _observed_status(observation: Observation) -> JobStatus | None:

@@ -90,3 +90,35 @@ def _stop_by_artifact(api: JobApi, job: Job, attempt: Attempt, execution_id: int
         return  # ended meanwhile: nothing to stop
     api.stop(job.ref)
     attempt.stop_sent, attempt.stop_method = True, BY_ARTIFACT
+
+
+def stop_unresolved(
+    api: JobApi, job: Job, attempt: Attempt, previous: int | None, own: frozenset[int]
+) -> None:
+    """The run ends with a trigger of ``attempt`` whose outcome is unknown: stop the
+    execution it may have started.  One the artifact's status shows as new is this run's
+    (stopped by id, and named on the attempt); with nothing active in sight the artifact is
+    stopped (that can only hit an execution the server does not show yet, i.e. this one);
+    an active execution that is not new is another's, and is left alone.  Never raises."""
+    try:
+        status = api.execution_status(job.ref)
+        newest = status.execution_id
+        if newest is not None and newest not in own and (previous is None or newest > previous):
+            attempt.execution_id, attempt.recovered = newest, True
+            if status.status.is_active:
+                _stop_once(api, job, attempt, newest)
+            return
+        if status.status.is_active:
+            attempt.stop_error = (
+                f"not stopped: the artifact runs execution {newest}, which is not this run's"
+            )
+            return
+        api.stop(job.ref)
+        attempt.stop_sent, attempt.stop_method = True, BY_ARTIFACT
+    except ApiError as error:
+        attempt.stop_error = str(error)
+        log.warning(
+            "%s: could not stop the execution its lost trigger may have started: %s",
+            job.name,
+            error,
+        )
