@@ -198,6 +198,7 @@ def _resume(
             run_id = recorded.run_id if recorded else new_run_id(loaded.pipeline.name)
             current = loaded.identity(run_id, url)
             _check_identity(run_dir, recorded, current, force=options.force)
+            _warn_left_behind(records, recorded, current)
             request = loaded.request(run_dir, url, current, resume=True)
             if recorded is None:  # --force on a journal without identity: re-use nothing
                 request = replace(request, identity={**request.identity, "artifacts": {}})
@@ -274,6 +275,32 @@ def _check_identity(
         "; ".join(found),
         "; jobs whose artifact changed run afresh" if changed else "",
     )
+
+
+def _warn_left_behind(
+    records: list[dict[str, Any]], recorded: RunIdentity | None, current: RunIdentity
+) -> None:
+    """Name the executions still in flight for an artifact a job no longer refers to: the
+    resumed run does not watch them (they are not what the pipeline asks for any more)."""
+    if recorded is None or recorded.artifacts == current.artifacts:
+        return
+    changed = [job for job, ref in recorded.artifacts.items() if current.artifacts.get(job) != ref]
+    for name, job in resume_jobs(records, changed).items():
+        if job.in_flight is not None:
+            what = f"execution {job.in_flight} of job {name}"
+            hint = f"stop it with `dmpipe job stop --legacy {job.in_flight}`"
+        elif job.unresolved_trigger:
+            what = f"a trigger of job {name} whose answer was lost"
+            hint = "check with `dmpipe job running`"
+        else:
+            continue
+        log.warning(
+            "--force: %s (%s) may still be running and is no longer watched; %s if it must "
+            "not finish",
+            what,
+            recorded.artifacts.get(name),
+            hint,
+        )
 
 
 def _already_done(

@@ -251,7 +251,7 @@ def test_resume_of_another_pipelines_directory_is_refused(
 def test_resume_with_a_changed_job_or_another_server_is_refused(
     make_emulator: MakeEmulator, tmp_path: Path
 ) -> None:
-    server = emulator(make_emulator, 1, 2, 4, duration=2000)
+    server = emulator(make_emulator, 1, 2, 4, duration=300)
     pipeline = write_pipeline(tmp_path / "p.yaml", ("first", 1), ("second", 2))
     report_dir = tmp_path / "out"
     killed = start(server, tmp_path, str(pipeline), "--report-dir", str(report_dir))
@@ -277,6 +277,13 @@ def test_resume_with_a_changed_job_or_another_server_is_refused(
     assert changed[0] == 2, changed[1]
     assert "job second ran file_id:2, now file_id:4" in changed[1]
     assert effective_triggers(server) == {1: 1}
+
+    # --force: first (unchanged) is re-attached to its execution, second runs on file 4.
+    code, err = dmpipe(server, tmp_path, "--resume", str(report_dir), "--force")
+
+    assert code == 0, err
+    assert effective_triggers(server) == {1: 1, 4: 1}
+    assert sorted(reported_executions(report_dir)) == sorted(triggered_executions(server))
 
 
 # 5 — resuming a run that already succeeded.
@@ -339,3 +346,27 @@ def test_run_and_resume_by_the_latest_pointer(make_emulator: MakeEmulator, tmp_p
     assert Counter(e.file_id for e in server.ledger.triggers()) == {1: 1, 2: 2}
     assert stat.S_IMODE((run / JOURNAL_NAME).stat().st_mode) == 0o600
     assert (tmp_path / "dmpipe-runs" / "latest").readlink() == Path(run.name)
+
+
+def test_force_names_an_execution_of_a_replaced_artifact_still_running(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    server = emulator(make_emulator, 1, 4, duration=300)
+    pipeline = write_pipeline(tmp_path / "p.yaml", ("first", 1))
+    report_dir = tmp_path / "out"
+    killed = start(server, tmp_path, str(pipeline), "--report-dir", str(report_dir))
+    journal = report_dir / JOURNAL_NAME
+    while not journal.exists() or b'"triggered"' not in journal.read_bytes():
+        assert killed.poll() is None, "the run ended before journaling its trigger"
+        time.sleep(0.01)
+    killed.kill()
+    killed.communicate(timeout=30)
+    (old,) = triggered_executions(server)
+    write_pipeline(pipeline, ("first", 4))
+
+    code, err = dmpipe(server, tmp_path, "--resume", str(report_dir), "--force")
+
+    assert code == 0, err
+    assert f"execution {old} of job first (file_id:1) may still be running" in err
+    assert effective_triggers(server) == {1: 1, 4: 1}
+    assert old not in reported_executions(report_dir)
