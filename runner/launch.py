@@ -93,12 +93,22 @@ def run_file(
     with locked(report_dir, loaded.pipeline.name):
         _claim(report_dir, force=options.force)
         if options.report_dir is None:
-            for name in latest_names(loaded.pipeline.name):
-                point_latest(report_dir.parent, name, report_dir)
+            _point_latest(loaded.pipeline.name, report_dir)
         with connect(loaded.pipeline, options) as (api, url):
-            identity = loaded.identity(new_run_id(loaded.pipeline.name), url)
+            # A default directory is named after its run; any other gets a run id of its own.
+            run_id = report_dir.name if options.report_dir is None else None
+            identity = loaded.identity(run_id or new_run_id(loaded.pipeline.name), url)
             request = loaded.request(report_dir, url, identity, resume=False)
             return _run(loaded.pipeline, api, request, events, cancelled)
+
+
+def _point_latest(pipeline_name: str, run_dir: Path) -> None:
+    """Point ``latest`` and ``<pipeline>-latest`` at the new run; a failure is only a warning."""
+    for name in latest_names(pipeline_name):
+        try:
+            point_latest(run_dir.parent, name, run_dir)
+        except OSError as error:
+            log.warning("could not point %s at %s: %s", run_dir.parent / name, run_dir, error)
 
 
 @dataclass(frozen=True)

@@ -45,14 +45,22 @@ def new_run_id(pipeline_name: str, now: datetime | None = None) -> str:
 
 def create_run_dir(pipeline_name: str, runs: Path = RUNS_FOLDER) -> Path:
     """A new, empty directory ``runs/<run id>``; never one another run created."""
-    runs.mkdir(parents=True, exist_ok=True)
     while True:
         directory = runs / new_run_id(pipeline_name)
         try:
-            directory.mkdir()
+            directory.mkdir(parents=True)
         except FileExistsError:
             continue  # the same millisecond and the same random suffix: draw again
+        except OSError as error:
+            raise _unusable(runs, error) from error
         return directory
+
+
+def _unusable(directory: Path, error: OSError) -> UsageError:
+    return UsageError(
+        f"cannot use {directory} for a run: {error.strerror or error}; "
+        "choose another folder with --report-dir"
+    )
 
 
 def latest_names(pipeline_name: str) -> tuple[str, str]:
@@ -118,8 +126,11 @@ def locked(directory: Path, pipeline_name: str) -> Iterator[None]:
 
     Raises UsageError naming the holder when another process has it.
     """
-    directory.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise _unusable(directory, error) from error
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

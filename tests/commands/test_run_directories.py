@@ -106,6 +106,10 @@ def test_two_runs_at_once_get_their_own_directories(
     assert all(run.name.startswith("nightly-") for run in runs)
     for run in runs:
         assert runs_started(run) == 1
+        assert (
+            f"holds run {run.name} (pipeline nightly, started "
+            in dmpipe(server, tmp_path, str(pipeline), "--report-dir", str(run))[1]
+        )
         assert outcomes(run) == {"first": "SUCCEEDED", "second": "SUCCEEDED"}
     # Each run reports its own executions, and together they are the ledger's.
     first, second = (set(reported_executions(run)) for run in runs)
@@ -370,3 +374,32 @@ def test_force_names_an_execution_of_a_replaced_artifact_still_running(
     assert f"execution {old} of job first (file_id:1) may still be running" in err
     assert effective_triggers(server) == {1: 1, 4: 1}
     assert old not in reported_executions(report_dir)
+
+
+def test_resume_of_a_finished_sequential_run_does_nothing(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    server = make_emulator(
+        scenario(
+            artifact(1, duration=2, downstream=[2]),
+            artifact(2, duration=2),
+            clock="real",
+            time_scale=100,
+        )
+    )
+    pipeline = write_pipeline(tmp_path / "chain.yaml", ("load", 1), ("publish", 2), mode="auto")
+    with pipeline.open("a", encoding="utf-8") as file:
+        file.write("variables: {run_date: '2026-11-30'}\n")
+    report_dir = tmp_path / "out"
+    code, err = dmpipe(server, tmp_path, str(pipeline), "--report-dir", str(report_dir))
+    assert code == 0, err
+    assert [e.action for e in server.ledger.triggers()] == ["sequence", "sequence"]
+    sequences = len(server.ledger.triggers())
+    requests = sum(server.stats().values())
+
+    code, err = dmpipe(server, tmp_path, "--resume", str(report_dir))
+
+    assert code == 0, err
+    assert "already succeeded" in err
+    assert len(server.ledger.triggers()) == sequences
+    assert sum(server.stats().values()) == requests
