@@ -403,3 +403,27 @@ def test_resume_of_a_finished_sequential_run_does_nothing(
     assert "already succeeded" in err
     assert len(server.ledger.triggers()) == sequences
     assert sum(server.stats().values()) == requests
+
+
+def test_resume_keeps_the_runs_selection(make_emulator: MakeEmulator, tmp_path: Path) -> None:
+    server = make_emulator(
+        scenario(
+            artifact(1, duration=2),
+            artifact(2, duration=2, outcomes=["ERROR", "COMPLETED"]),
+            clock="real",
+            time_scale=100,
+        )
+    )
+    pipeline = write_pipeline(tmp_path / "p.yaml", ("first", 1), ("second", 2))
+    report_dir = tmp_path / "out"
+    args = ("--report-dir", str(report_dir), "--select", "second")
+    assert dmpipe(server, tmp_path, str(pipeline), *args)[0] == 1
+
+    other = dmpipe(server, tmp_path, "--resume", str(report_dir), "--select", "first")
+    code, err = dmpipe(server, tmp_path, "--resume", str(report_dir))
+
+    assert other[0] == 2, other[1]
+    assert "it ran the selection --select second, not --select first" in other[1]
+    assert code == 0, err
+    assert effective_triggers(server) == {2: 2}  # first was never part of the run
+    assert outcomes(report_dir) == {"second": "SUCCEEDED"}
