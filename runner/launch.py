@@ -209,9 +209,9 @@ def _resume(
             current = loaded.identity(run_id, url)
             _check_identity(run_dir, recorded, current, force=options.force)
             _warn_left_behind(records, recorded, current)
+            # Records written before a run_started naming the same artifact are not used:
+            # with --force, a job whose artifact changed (or was never recorded) runs afresh.
             request = loaded.request(run_dir, url, current, resume=True)
-            if recorded is None:  # --force on a journal without identity: re-use nothing
-                request = replace(request, identity={**request.identity, "artifacts": {}})
             done = _already_done(loaded.pipeline, records, recorded, current, request)
             if done is not None:
                 events(done[1])
@@ -228,9 +228,8 @@ def _recorded_name(run_dir: Path) -> str:
 
 def _recorded_identity(records: list[dict[str, Any]]) -> RunIdentity | None:
     """The identity of the journal's latest run or resume (None: an older dmpipe wrote it)."""
-    for data in reversed(run_started_records(records)):
-        return RunIdentity.from_data(data)
-    return None
+    started = run_started_records(records)
+    return RunIdentity.from_data(started[-1]) if started else None
 
 
 def _recorded_file(records: list[dict[str, Any]], run_dir: Path) -> Path:

@@ -427,3 +427,38 @@ def test_resume_keeps_the_runs_selection(make_emulator: MakeEmulator, tmp_path: 
     assert code == 0, err
     assert effective_triggers(server) == {2: 2}  # first was never part of the run
     assert outcomes(report_dir) == {"second": "SUCCEEDED"}
+
+
+def test_a_journal_without_identity_is_resumed_only_with_force_and_afresh(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    server = make_emulator(
+        scenario(
+            artifact(1, duration=2),
+            artifact(2, duration=2, outcomes=["ERROR", "COMPLETED"]),
+            clock="real",
+            time_scale=100,
+        )
+    )
+    pipeline = write_pipeline(tmp_path / "p.yaml", ("first", 1), ("second", 2))
+    report_dir = tmp_path / "out"
+    assert dmpipe(server, tmp_path, str(pipeline), "--report-dir", str(report_dir))[0] == 1
+    # As an older dmpipe wrote it: run_started names the mode, the file and the jobs only.
+    journal = report_dir / JOURNAL_NAME
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    for record in records:
+        if record.get("kind") == "run_started":
+            record["data"] = {k: record["data"][k] for k in ("mode", "resume", "file", "jobs")}
+    journal.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    refused = dmpipe(server, tmp_path, "--resume", str(report_dir))
+    code, err = dmpipe(server, tmp_path, "--resume", str(report_dir), "--force")
+    again = dmpipe(server, tmp_path, "--resume", str(report_dir))
+
+    assert refused[0] == 2, refused[1]
+    assert "written by an older dmpipe" in refused[1]
+    assert code == 0, err
+    assert effective_triggers(server) == {1: 2, 2: 2}  # nothing taken over: all afresh
+    assert again[0] == 0, again[1]
+    assert "already succeeded" in again[1]
+    assert effective_triggers(server) == {1: 2, 2: 2}
