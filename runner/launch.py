@@ -2,21 +2,55 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from runner.engine.api import EngineOptions, JobApi
-from runner.engine.events import EventSink
-from runner.engine.journal import JOURNAL_NAME, read_journal
+from runner.engine.events import EventSink, RunEvent
+from runner.engine.identity import (
+    RunIdentity,
+    artifact_changes,
+    artifact_reference,
+    differences,
+    normal_server,
+    pipeline_sha256,
+    server_difference,
+)
+from runner.engine.journal import (
+    JOURNAL_NAME,
+    matching_artifacts,
+    read_journal,
+    resume_jobs,
+    run_started_records,
+)
+from runner.engine.outcome import JobOutcome
+from runner.engine.record import REPORT_NAME, RunSummary, build_report, write_report
 from runner.engine.run import RunOutcome, RunRequest, run_pipeline
-from runner.errors import UsageError
+from runner.errors import EXIT_OK, UsageError
 from runner.model import Mode, Pipeline, ServerSettings
+from runner.rundir import (
+    archive_run,
+    create_run_dir,
+    describe_run,
+    holds_run,
+    latest_names,
+    locked,
+    new_run_id,
+    point_latest,
+    refuse_reuse,
+    resolve_run_dir,
+)
+
+if TYPE_CHECKING:
+    from runner.plan.mode import ModeChoice
 
 log = logging.getLogger("runner")
 
@@ -31,6 +65,9 @@ class RunOptions:
     variables: Mapping[str, str] = field(default_factory=dict)
     report_dir: Path | None = None
     resume_dir: Path | None = None
+    # A fresh run: archive an earlier run found in report_dir.  A resume: accept a changed
+    # pipeline (only jobs whose artifact is unchanged keep their executions).
+    force: bool = False
     server: ServerSettings = field(default_factory=ServerSettings)
     emulator: bool = False
     engine: EngineOptions = field(default_factory=EngineOptions)
@@ -42,50 +79,295 @@ def run_file(
     events: EventSink,
     cancelled: threading.Event | None = None,
 ) -> RunOutcome:
-    """Run the pipeline in ``path`` (or the one a ``--resume`` directory ran)."""
-    from runner.graph import select
-    from runner.plan import choose_mode
-    from runner.report.publish import publish_reports
-    from runner.spec import load_pipeline
+    """Run the pipeline in ``path``, or continue the run a ``--resume`` directory holds.
 
-    path = path or _resumed_file(options.resume_dir)
-    selection = select(
-        load_pipeline(path, variables=options.variables), options.select, options.exclude
-    )
-    pipeline = selection.pipeline
-    choice = choose_mode(pipeline, selection=selection, override=options.mode)
-    for warning in choice.warnings:
-        log.warning("%s", warning)
-    report_dir = options.resume_dir or options.report_dir or default_report_dir(pipeline)
-    with connect(pipeline, options) as (api, url):
-        request = RunRequest(
-            mode=choice.mode,
-            mode_reason=choice.reason,
+    The run directory is locked for the whole run; a fresh run never writes into a
+    directory holding another run, a resume only continues the run its directory holds.
+    """
+    if options.resume_dir is not None:
+        return _resume(path, options, resolve_run_dir(options.resume_dir), events, cancelled)
+    if path is None:
+        raise UsageError("dmpipe run needs a pipeline FILE (or --resume DIR)")
+    loaded = _load(path, options)
+    report_dir = options.report_dir or create_run_dir(loaded.pipeline.name)
+    with locked(report_dir, loaded.pipeline.name):
+        _claim(report_dir, force=options.force)
+        if options.report_dir is None:
+            _point_latest(loaded.pipeline.name, report_dir)
+        with connect(loaded.pipeline, options) as (api, url):
+            # A default directory is named after its run; any other gets a run id of its own.
+            run_id = report_dir.name if options.report_dir is None else None
+            identity = loaded.identity(run_id or new_run_id(loaded.pipeline.name), url)
+            request = loaded.request(report_dir, url, identity, resume=False)
+            return _run(loaded.pipeline, api, request, events, cancelled)
+
+
+def _point_latest(pipeline_name: str, run_dir: Path) -> None:
+    """Point ``latest`` and ``<pipeline>-latest`` at the new run; a failure is only a warning."""
+    for name in latest_names(pipeline_name):
+        try:
+            point_latest(run_dir.parent, name, run_dir)
+        except OSError as error:
+            log.warning("could not point %s at %s: %s", run_dir.parent / name, run_dir, error)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A pipeline file loaded and restricted to the selection, with its mode chosen."""
+
+    full: Pipeline
+    pipeline: Pipeline
+    choice: ModeChoice
+    options: RunOptions
+
+    def identity(self, run_id: str, server_url: str | None) -> RunIdentity:
+        """What this run runs, for the journal and for a resume to compare."""
+        return RunIdentity(
+            run_id=run_id,
+            pipeline=self.full.name,
+            file=str(Path(self.full.path).resolve()),
+            sha256=pipeline_sha256(self.full),
+            artifacts={name: artifact_reference(job) for name, job in self.pipeline.jobs.items()},
+            select=self.options.select,
+            exclude=self.options.exclude,
+            mode=self.choice.mode.value,
+            mode_override=self.options.mode.value if self.options.mode else None,
+            server=normal_server(server_url),
+            variables=tuple(sorted(self.options.variables)),
+        )
+
+    def request(
+        self, report_dir: Path, url: str, identity: RunIdentity, *, resume: bool
+    ) -> RunRequest:
+        """The engine's request for this run."""
+        return RunRequest(
+            mode=self.choice.mode,
+            mode_reason=self.choice.reason,
             report_dir=report_dir,
             server_url=url,
-            resume=options.resume_dir is not None,
-            options=options.engine,
+            resume=resume,
+            options=self.options.engine,
+            identity=identity.to_data(),
         )
-        try:
-            return run_pipeline(pipeline, api, request, events, cancelled=cancelled)
-        finally:  # also when the run failed: the report it wrote is what users open then
-            publish_reports(report_dir, os.environ)
 
 
-def default_report_dir(pipeline: Pipeline) -> Path:
-    """``./dmpipe-runs/<pipeline>-<timestamp>/``."""
-    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-    return Path("dmpipe-runs") / f"{pipeline.name}-{stamp}"
+def _load(path: Path, options: RunOptions) -> _Loaded:
+    from runner.graph import select
+    from runner.plan import choose_mode
+    from runner.spec import load_pipeline
+
+    full = load_pipeline(path, variables=options.variables)
+    selection = select(full, options.select, options.exclude)
+    choice = choose_mode(selection.pipeline, selection=selection, override=options.mode)
+    for warning in choice.warnings:
+        log.warning("%s", warning)
+    return _Loaded(full, selection.pipeline, choice, options)
 
 
-def _resumed_file(resume_dir: Path | None) -> Path:
-    if resume_dir is None:
-        raise UsageError("dmpipe run needs a pipeline FILE (or --resume DIR)")
-    for record in read_journal(resume_dir / JOURNAL_NAME):
-        file = (record.get("data") or {}).get("file")
-        if record.get("kind") == "run_started" and file:
-            return Path(str(file))
-    raise UsageError(f"--resume: {resume_dir} does not say which pipeline file it ran; pass FILE")
+def _run(
+    pipeline: Pipeline,
+    api: JobApi,
+    request: RunRequest,
+    events: EventSink,
+    cancelled: threading.Event | None,
+) -> RunOutcome:
+    try:
+        return run_pipeline(pipeline, api, request, events, cancelled=cancelled)
+    finally:  # also when the run failed: the report it wrote is what users open then
+        _publish(request.report_dir)
+
+
+def _claim(report_dir: Path, *, force: bool) -> None:
+    """Make ``report_dir`` the fresh run's own: refuse one an earlier run used, or with
+    ``--force`` move that run's files aside."""
+    if not force:
+        refuse_reuse(report_dir)
+        return
+    what = describe_run(report_dir) if holds_run(report_dir) else "files"
+    archive = archive_run(report_dir)
+    if archive is not None:
+        log.warning("--force: moved the %s found in %s to %s", what, report_dir, archive)
+
+
+def _resume(
+    path: Path | None,
+    options: RunOptions,
+    run_dir: Path,
+    events: EventSink,
+    cancelled: threading.Event | None,
+) -> RunOutcome:
+    """Continue the run recorded in ``run_dir``, holding its lock throughout."""
+    read_journal(run_dir / JOURNAL_NAME)  # before taking the lock: is it a run directory?
+    with locked(run_dir, _recorded_name(run_dir)):
+        records = read_journal(run_dir / JOURNAL_NAME)  # now final: nobody else writes it
+        recorded = _recorded_identity(records)
+        file = path or _recorded_file(records, run_dir)
+        options = _with_recorded_choices(options, recorded)
+        loaded = _load(file, options)
+        with connect(loaded.pipeline, options) as (api, url):
+            run_id = recorded.run_id if recorded else new_run_id(loaded.pipeline.name)
+            current = loaded.identity(run_id, url)
+            _check_identity(run_dir, recorded, current, force=options.force)
+            _warn_left_behind(records, recorded, current)
+            # Records written before a run_started naming the same artifact are not used:
+            # with --force, a job whose artifact changed (or was never recorded) runs afresh.
+            request = loaded.request(run_dir, url, current, resume=True)
+            done = _already_done(loaded.pipeline, records, recorded, current, request)
+            if done is not None:
+                events(done[1])
+                return done[0]
+            return _run(loaded.pipeline, api, request, events, cancelled)
+
+
+def _recorded_name(run_dir: Path) -> str:
+    for data in run_started_records(read_journal(run_dir / JOURNAL_NAME)):
+        if data.get("pipeline"):
+            return str(data["pipeline"])
+    return run_dir.name
+
+
+def _recorded_identity(records: list[dict[str, Any]]) -> RunIdentity | None:
+    """The identity of the journal's latest run or resume (None: an older dmpipe wrote it)."""
+    started = run_started_records(records)
+    return RunIdentity.from_data(started[-1]) if started else None
+
+
+def _recorded_file(records: list[dict[str, Any]], run_dir: Path) -> Path:
+    for data in reversed(run_started_records(records)):
+        if data.get("file"):
+            return Path(str(data["file"]))
+    raise UsageError(f"--resume: {run_dir} does not say which pipeline file it ran; pass FILE")
+
+
+def _with_recorded_choices(options: RunOptions, recorded: RunIdentity | None) -> RunOptions:
+    """The run's --select, --exclude and --mode, where the resume's command line gives none."""
+    if recorded is None:
+        return options
+    if not options.select and not options.exclude:
+        options = replace(options, select=recorded.select, exclude=recorded.exclude)
+    if options.mode is None and recorded.mode_override:
+        options = replace(options, mode=Mode(recorded.mode_override))
+    return options
+
+
+def _check_identity(
+    run_dir: Path, recorded: RunIdentity | None, current: RunIdentity, *, force: bool
+) -> None:
+    """Refuse to resume with anything but what the directory's run ran (``--force``: accept
+    a changed pipeline; only jobs whose artifact is unchanged keep their executions)."""
+    if recorded is None:
+        if force:
+            log.warning("--force: %s records no pipeline identity; every job runs afresh", run_dir)
+            return
+        raise UsageError(
+            f"--resume: {run_dir} was written by an older dmpipe and does not record what it "
+            "ran; use --resume --force to run every job of it afresh, or a new --report-dir"
+        )
+    server = server_difference(recorded, current)
+    if server is not None:
+        raise UsageError(
+            f"--resume: {run_dir} cannot be resumed here: {server}; its executions are on that "
+            "server (start a new run with another --report-dir)"
+        )
+    found = differences(recorded, current)
+    if not found:
+        return
+    if not force:
+        raise UsageError(
+            f"--resume: {run_dir} holds another run: {'; '.join(found)}; "
+            "use --resume --force to continue it with this pipeline, or a new --report-dir"
+        )
+    changed = artifact_changes(recorded.artifacts, current.artifacts)
+    log.warning(
+        "--force: resuming %s despite: %s%s",
+        run_dir,
+        "; ".join(found),
+        "; jobs whose artifact changed run afresh" if changed else "",
+    )
+
+
+def _warn_left_behind(
+    records: list[dict[str, Any]], recorded: RunIdentity | None, current: RunIdentity
+) -> None:
+    """Name the executions still in flight for an artifact a job no longer refers to: the
+    resumed run does not watch them (they are not what the pipeline asks for any more)."""
+    if recorded is None or recorded.artifacts == current.artifacts:
+        return
+    changed = [job for job, ref in recorded.artifacts.items() if current.artifacts.get(job) != ref]
+    for name, job in resume_jobs(records, changed).items():
+        if job.in_flight is not None:
+            what = f"execution {job.in_flight} of job {name}"
+            hint = f"stop it with `dmpipe job stop --legacy {job.in_flight}`"
+        elif job.unresolved_trigger:
+            what = f"a trigger of job {name} whose answer was lost"
+            hint = "check with `dmpipe job running`"
+        else:
+            continue
+        log.warning(
+            "--force: %s (%s) may still be running and is no longer watched; %s if it must "
+            "not finish",
+            what,
+            recorded.artifacts.get(name),
+            hint,
+        )
+
+
+def _already_done(
+    pipeline: Pipeline,
+    records: list[dict[str, Any]],
+    recorded: RunIdentity | None,
+    current: RunIdentity,
+    request: RunRequest,
+) -> tuple[RunOutcome, RunEvent] | None:
+    """The outcome of a resume with nothing left to do (every job succeeded), or None.
+
+    Nothing is sent to the server; the report is written again only when the run died
+    before writing its own.
+    """
+    kept = matching_artifacts(records, request.identity.get("artifacts"))
+    states = {name: job.state for name, job in resume_jobs(kept, list(pipeline.jobs)).items()}
+    succeeded = all(s.outcome is JobOutcome.SUCCEEDED for s in states.values())
+    if not succeeded and not (recorded == current and _finished_ok(records)):
+        return None
+    now = datetime.now().astimezone()
+    summary = RunSummary(
+        EXIT_OK, False, False, request.mode.value, "nothing left to resume", now, now
+    )
+    report = request.report_dir / REPORT_NAME
+    if _report_exit_code(report) != EXIT_OK:
+        document = build_report(pipeline, states, summary, server_url=request.server_url)
+        write_report(request.report_dir, document)
+        _publish(request.report_dir)
+    message = (
+        f"{request.report_dir}: run {current.run_id} already succeeded "
+        f"({len(states)} job(s)); nothing to resume — report {report}"
+    )
+    event = RunEvent(now, "run_finished", message=message, data={"exit_code": EXIT_OK})
+    return RunOutcome(EXIT_OK, states, report, summary), event
+
+
+def _finished_ok(records: list[dict[str, Any]]) -> bool:
+    """True when the journal's last run or resume finished with exit code 0."""
+    for record in reversed(records):
+        if record.get("kind") == "run_started":
+            return False
+        if record.get("kind") == "run_finished":
+            return (record.get("data") or {}).get("exit_code") == EXIT_OK
+    return False
+
+
+def _report_exit_code(report: Path) -> object:
+    try:
+        return json.loads(report.read_text(encoding="utf-8")).get("exit_code")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _publish(report_dir: Path) -> None:
+    """Render the derived reports of ``report_dir`` (never raises; see publish_reports)."""
+    from runner.report.publish import publish_reports
+
+    publish_reports(report_dir, os.environ)
 
 
 @contextmanager

@@ -35,8 +35,15 @@ def register(subparsers: Any) -> None:
         "--resume",
         type=Path,
         metavar="DIR",
-        help="continue the run recorded in DIR: re-attach to running executions, re-run what "
-        "failed or never ran",
+        help="continue the run recorded in DIR (a path, or a name in dmpipe-runs/ such as "
+        "'latest'): re-attach to running executions, re-run what failed or never ran",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="a fresh run: move the earlier run found in --report-dir aside (into "
+        "DIR/previous-<time>/); --resume: accept a changed pipeline, re-running the jobs whose "
+        "artifact changed",
     )
     parser.add_argument(
         "--strict-plan", action="store_true", help="sequential mode: plan drift is an error"
@@ -94,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         variables=common.parse_variables(args.var),
         report_dir=args.report_dir,
         resume_dir=args.resume,
+        force=args.force,
         server=common.server_settings(args),
         emulator=args.emulator,
         engine=EngineOptions(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ class Journal:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / JOURNAL_NAME
         _drop_torn_tail(self.path)
-        self._file: IO[str] = self.path.open("a", encoding="utf-8")
+        self._file: IO[str] = _open_private(self.path)
         if self.path.stat().st_size == 0:
             self._write({"version": JOURNAL_VERSION, "kind": "journal"})
 
@@ -63,6 +64,18 @@ class Journal:
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
+
+
+def _open_private(path: Path) -> IO[str]:
+    """Open ``path`` for appending, readable by its owner only, like the reports (it names
+    the server and its executions); a journal an older dmpipe left readable is tightened."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.fchmod(descriptor, 0o600)
+        return os.fdopen(descriptor, "a", encoding="utf-8")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def _drop_torn_tail(path: Path) -> None:
@@ -169,3 +182,32 @@ def _time(value: object) -> datetime | None:
         return datetime.fromisoformat(str(value))
     except ValueError:
         return None
+
+
+def run_started_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The data of every ``run_started`` record (the run, then each resume), in order."""
+    return [
+        dict(record.get("data") or {}) for record in records if record.get("kind") == "run_started"
+    ]
+
+
+def matching_artifacts(
+    records: list[dict[str, Any]], artifacts: Mapping[str, str] | None
+) -> list[dict[str, Any]]:
+    """The records ``resume_jobs`` may use for a run of jobs on ``artifacts``.
+
+    A job's records written while it referred to another artifact (a pipeline changed and
+    resumed with ``--force``) are left out, so the job runs afresh instead of taking over an
+    execution of the old artifact.  None (no identity to compare) keeps every record.
+    """
+    if artifacts is None:
+        return records
+    kept = records[:1]
+    then: Mapping[str, Any] = {}
+    for record in records[1:]:
+        if record.get("kind") == "run_started":
+            then = (record.get("data") or {}).get("artifacts") or {}
+        job = str(record.get("job") or "")
+        if not job or then.get(job) == artifacts.get(job):
+            kept.append(record)
+    return kept

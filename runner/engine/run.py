@@ -7,6 +7,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from runner.engine.api import Clock, EngineOptions, JobApi, SystemClock
 from runner.engine.events import EventFanout, EventSink, RunEvent
@@ -14,6 +15,7 @@ from runner.engine.journal import (
     JOURNAL_NAME,
     Journal,
     ResumedJob,
+    matching_artifacts,
     read_journal,
     resume_jobs,
 )
@@ -44,6 +46,8 @@ class RunRequest:
     server_url: str | None = None
     resume: bool = False
     options: EngineOptions = field(default_factory=EngineOptions)
+    # What is run, for the journal's run_started (runner.engine.identity.RunIdentity data).
+    identity: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ def run_pipeline(
     resumed = None
     if request.resume:
         records = read_journal(request.report_dir / JOURNAL_NAME)
+        records = matching_artifacts(records, request.identity.get("artifacts"))
         resumed = resume_jobs(records, list(pipeline.jobs))
     journal = Journal(request.report_dir)
     fanout = EventFanout([events, journal])
@@ -102,6 +107,7 @@ def run_pipeline(
                 "run_started",
                 message=f"run of {pipeline.name} ({mode.value} mode: {reason})",
                 data={
+                    **request.identity,
                     "mode": mode.value,
                     "resume": request.resume,
                     "file": str(Path(pipeline.path).resolve()),

@@ -21,7 +21,11 @@ _SHOWN_PROBLEMS = 5
 
 
 def report_file(path: Path) -> Path:
-    """``path`` itself when it is a file, else ``path/report.json``."""
+    """``path`` itself when it is a file, else ``path/report.json`` (a ``latest`` pointer
+    file is followed to its run directory)."""
+    from runner.rundir import follow_pointer
+
+    path = follow_pointer(path)
     return path if path.is_file() else path / REPORT_NAME
 
 

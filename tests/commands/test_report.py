@@ -69,7 +69,15 @@ def test_a_run_writes_every_format(pipeline_file: Path) -> None:
     code, report_dir = run(pipeline_file, "--progress", "plain")
     assert code == 1
     names = sorted(p.name for p in report_dir.iterdir())
-    assert names == ["journal.jsonl", "junit.xml", "report.html", "report.json", "summary.md"]
+    # .lock: the run directory's lock file, left in place (removing it would race another run)
+    assert names == [
+        ".lock",
+        "journal.jsonl",
+        "junit.xml",
+        "report.html",
+        "report.json",
+        "summary.md",
+    ]
     suite = ET.parse(report_dir / "junit.xml").getroot()  # noqa: S314 (our own output)
     assert [c.attrib["name"] for c in suite.iter("testcase")] == ["first", "second"]
     assert "first" in (report_dir / "summary.md").read_text("utf-8")
