@@ -94,6 +94,7 @@ class _Foreign:
 
     label: str
     execution_id: int
+    file_id: int | None  # from job details (7.4+): stopped by reference, else by execution
 
 
 class SequentialScheduler(ClientScheduler):
@@ -107,6 +108,7 @@ class SequentialScheduler(ClientScheduler):
         self.drift = PlanDrift()
         self._previous: dict[str, int | None] = {}  # newest execution seen before a trigger
         self._foreign: list[_Foreign] = []
+        self._step_files: dict[int, int] = {}  # plan execution id → file id (job details)
 
     # -- the first tick ------------------------------------------------------------
 
@@ -289,7 +291,8 @@ class SequentialScheduler(ClientScheduler):
             if slot is None:
                 label = step.configuration_name or f"configuration {step.configuration_id}"
                 added.append(label)
-                self._foreign.append(_Foreign(label, step.execution_id))
+                file_id = self._step_files.get(step.execution_id)
+                self._foreign.append(_Foreign(label, step.execution_id, file_id))
                 continue
             ran.append(slot.job.name)
             if slot in chain:
@@ -360,6 +363,8 @@ class SequentialScheduler(ClientScheduler):
             details = self.api.job_details(step.execution_id)
         except ApiError:
             return None
+        if details.file_id is not None:
+            self._step_files[step.execution_id] = details.file_id
         for slot in free:
             ref = slot.job.ref
             same_file = details.file_id is not None and details.file_id in (
@@ -551,13 +556,18 @@ class SequentialScheduler(ClientScheduler):
                 "started by the sequential trigger, not part of the pipeline",
                 execution_id=step.execution_id,
             )
-            self._stops.append(self._pool.submit(self._kill, step.execution_id))
+            self._stops.append(self._pool.submit(self._kill, step))
 
-    def _kill(self, execution_id: int) -> None:
+    def _kill(self, step: _Foreign) -> None:
         try:
-            self.api.stop_legacy(execution_id)
+            if step.file_id is None:
+                self.api.stop_legacy(step.execution_id)
+            else:
+                self.api.stop(JobRef.parse(step.file_id))
+        except EndpointUnavailableError:
+            self._kill(_Foreign(step.label, step.execution_id, None))
         except ApiError as error:
-            log.warning("could not stop execution %s: %s", execution_id, error)
+            log.warning("could not stop execution %s: %s", step.execution_id, error)
 
     def _attempt_over(
         self,
