@@ -42,8 +42,9 @@ from runner.errors import (
     UsageError,
 )
 from runner.model import When
-from runner.records import ExecutionPlan, PlannedExecution
+from runner.records import ExecutionPlan, ExecutionStatus, PlannedExecution
 from runner.reference import JobRef, RefKind
+from runner.status import JobStatus
 
 log = logging.getLogger("runner.engine")
 
@@ -439,7 +440,7 @@ class SequentialScheduler(ClientScheduler):
             self.emit("not_found", message="no new execution found for " + ", ".join(missing))
         return [(slot, found[slot.job.name]) for slot in slots if slot.job.name in found]
 
-    def _status(self, ref: JobRef) -> Any:
+    def _status(self, ref: JobRef) -> ExecutionStatus | None:
         try:
             return self.api.execution_status(ref)
         except (TransientApiError, NotFoundError):
@@ -574,7 +575,7 @@ class SequentialScheduler(ClientScheduler):
         slot: Slot,
         outcome: JobOutcome,
         reason: str | None,
-        status: Any,
+        status: JobStatus | None,
         *,
         retry: bool = True,
     ) -> None:
