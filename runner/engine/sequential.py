@@ -383,7 +383,7 @@ class SequentialScheduler(ClientScheduler):
     ) -> list[tuple[Slot | None, PlannedExecution]]:
         """Steps details could not place (a path named job, details before 7.4): the job's
         v2 status names its newest execution, which is the step's once the trigger ran."""
-        open_steps = {
+        open_steps: dict[int | None, int] = {
             step.execution_id: index
             for index, (slot, step) in enumerate(pairs)
             if slot is None and step.execution_id is not None
@@ -393,9 +393,9 @@ class SequentialScheduler(ClientScheduler):
         while open_steps and waiting:
             for slot in list(waiting):
                 status = self._status(slot.job.ref)
-                index = open_steps.pop(status.execution_id, None) if status else None
-                if index is None or status is None:
+                if status is None or status.execution_id not in open_steps:
                     continue
+                index = open_steps.pop(status.execution_id)
                 waiting.remove(slot)
                 slot.state.file_id = status.file_id or slot.state.file_id
                 slot.state.configuration_id = pairs[index][1].configuration_id
