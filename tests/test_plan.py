@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from runner.errors import UsageError
 from runner.graph import select
 from runner.model import (
     CounterExpectation,
@@ -130,16 +131,36 @@ def test_auto_mode_starts_sequential() -> None:
     assert choice.runs_as is Mode.SEQUENTIAL
 
 
-def test_sequential_choice_warns_about_downstream_jobs_the_selection_left_out() -> None:
+def test_sequential_mode_refuses_a_selection_that_cuts_the_chain() -> None:
     pipeline = make_pipeline("a", "b:a", "c:b", "d:c", mode=Mode.SEQUENTIAL, variables=VARS)
     selection = select(pipeline, ["a+"], ["c+"])
-    choice = choose_mode(selection.pipeline, None, selection)
-    assert choice.warnings == (
-        "the sequential trigger also starts the data-driven jobs downstream of the selection, "
-        "which the selection leaves out: c, d",
+    with pytest.raises(UsageError) as caught:
+        choose_mode(selection.pipeline, None, selection)
+    assert str(caught.value) == (
+        "--select/--exclude in sequential mode: Datameer runs everything downstream of b, "
+        "which the selection leaves out (c, d); use --mode client to run a subset"
     )
     client = choose_mode(selection.pipeline, None, selection, override=Mode.CLIENT)
-    assert not any("downstream" in warning for warning in client.warnings)
+    assert client.mode is Mode.CLIENT
+
+
+def test_auto_mode_runs_a_chain_cutting_selection_in_client_mode() -> None:
+    pipeline = make_pipeline("a", "b:a", "c:b", variables=VARS)
+    selection = select(pipeline, ["a"])
+    choice = choose_mode(selection.pipeline, None, selection)
+    assert choice.mode is Mode.CLIENT
+    assert "Datameer runs everything downstream of a" in choice.reason
+    assert choice.warnings == (
+        "the workbook variables (run_date) will NOT be applied in client mode",
+    )
+
+
+def test_a_selection_leaving_out_only_handlers_keeps_sequential_mode() -> None:
+    pipeline = make_pipeline("a", "b:a", mode=Mode.SEQUENTIAL, variables=VARS)
+    handler = Job(name="notify", ref=JobRef.parse(9), needs=("b",), when=When.ANY_FAILED)
+    pipeline = replace(pipeline, jobs={**pipeline.jobs, "notify": handler})
+    selection = select(pipeline, [], ["notify"])
+    assert choose_mode(selection.pipeline, None, selection).mode is Mode.SEQUENTIAL
 
 
 @pytest.mark.parametrize(

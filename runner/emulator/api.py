@@ -384,15 +384,41 @@ def _sequence_request(request: Request) -> tuple[list[int], dict[str, str]]:
             raise ValueError(f"Malformed request body: {error}") from None
     if not isinstance(body, dict):
         raise ValueError("The request body must be an object: {variables: {...}, fileIds: [...]}")
-    ids = [part for raw in request.query.get("sequence", []) for part in raw.split(",")]
-    ids += [str(item) for item in _list(body.get("fileIds", []), "fileIds")]
-    file_ids = list(dict.fromkeys(_file_id(i) for i in ids if str(i).strip()))
-    if not file_ids:
-        raise ValueError('No file ids: give ?sequence=<ids> or "fileIds": [...]')
+    in_query = [
+        _file_id(part)
+        for raw in request.query.get("sequence", [])
+        for part in raw.split(",")
+        if part.strip()
+    ]
+    in_body = [_file_id(str(item)) for item in _list(body.get("fileIds", []), "fileIds")]
+    file_ids = _one_id_list(in_query, in_body)
     variables = body.get("variables") or {}
     if not isinstance(variables, dict):
         raise ValueError("'variables' must be an object of name → value")
     return file_ids, {str(k): _variable(v) for k, v in variables.items()}
+
+
+def _one_id_list(in_query: list[int], in_body: list[int]) -> list[int]:
+    """The artifacts a sequence starts, named in the query, the body, or both alike.
+
+    The reference sends both; they are counted as one list only when they name the
+    same artifacts.  Anything that would start an artifact twice, or that leaves
+    open which list counts, is refused (4xx): a silent de-duplication would hide a
+    client that triggers a chain twice.
+    """
+    for where, ids in (("?sequence=", in_query), ("fileIds", in_body)):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"{where} names file id(s) {twice} more than once")
+    if in_query and in_body and set(in_query) != set(in_body):
+        raise ValueError(
+            f"?sequence= names file ids {in_query} but fileIds names {in_body}: "
+            "give the same ids in both, or one of them"
+        )
+    file_ids = in_query or in_body
+    if not file_ids:
+        raise ValueError('No file ids: give ?sequence=<ids> or "fileIds": [...]')
+    return file_ids
 
 
 def _list(value: Any, name: str) -> list[Any]:

@@ -3,8 +3,12 @@
 Every job becomes an artifact (its file id, uuid or path; the others made up),
 lasting its ``estimate`` (or a minute), ending COMPLETED with counters that pass
 its ``expect`` gates, and linked ``downstream`` to the jobs that need it, so the
-sequential trigger runs the same graph.  Time runs so that the longest job takes
-about one real second.
+sequential trigger runs the same graph.  Failure handlers (``when`` other than
+all_success) are never linked: dmpipe triggers them itself after the chain, and
+Datameer's data-driven chain knows nothing of them.  An artifact named by uuid or
+path gets one earlier successful run, as on a server in use: its v2 status then
+names its file id, which the sequential trigger needs.  Time runs so that the
+longest job takes about one real second.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import math
 from typing import Any
 
 from runner.emulator.scenario import default_counters
-from runner.model import CounterExpectation, Job, Pipeline
+from runner.model import CounterExpectation, Job, Pipeline, When
 from runner.reference import RefKind
 
 DEFAULT_DURATION = 60.0
@@ -27,7 +31,7 @@ def derive_scenario(pipeline: Pipeline) -> dict[str, Any]:
     for job in pipeline.jobs.values():
         file_id = file_ids[job.name]
         artifact = artifacts.setdefault(file_id, _artifact(job, file_id))
-        for need in job.needs:
+        for need in job.needs if job.when is When.ALL_SUCCESS else ():
             upstream = artifacts.get(file_ids[need])
             if upstream is not None and file_id not in upstream["downstream"]:
                 upstream["downstream"].append(file_id)
@@ -74,6 +78,10 @@ def _artifact(job: Job, file_id: int) -> dict[str, Any]:
         artifact["uuid"] = job.ref.value
     elif job.ref.kind is RefKind.PATH:
         artifact["path"] = "/" + job.ref.value.strip().lstrip("/")
+    if job.ref.kind is not RefKind.FILE_ID:
+        artifact["history"] = [
+            {"status": "COMPLETED", "ago": "1d", "duration": artifact["duration"]}
+        ]
     return artifact
 
 

@@ -152,6 +152,11 @@ def _apply(job: ResumedJob, record: dict[str, Any]) -> None:
         attempt.attached = kind == "attached"
         attempt.triggered_at = _time(data.get("triggered_at") or record.get("at"))
         job.in_flight = attempt.execution_id
+        # Sequential mode names the artifact it matched: a resumed run need not look again.
+        job.state.file_id = data.get("file_id") or job.state.file_id
+        job.state.configuration_id = data.get("configuration_id") or job.state.configuration_id
+    elif kind == "sequence_failed":
+        job.unresolved_trigger = False  # the sequential trigger was refused: nothing started
     elif kind in ("finished", "retry_scheduled", "chain_wait"):
         job.in_flight = None
         job.unresolved_trigger = False

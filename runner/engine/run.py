@@ -22,7 +22,7 @@ from runner.engine.journal import (
 from runner.engine.outcome import JobState
 from runner.engine.record import RunSummary, build_report, write_report
 from runner.engine.scheduler import ClientScheduler
-from runner.engine.sequential import PlanDrift, SequentialScheduler
+from runner.engine.sequential import PlanDrift, SequenceRefusedError, SequentialScheduler
 from runner.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -74,6 +74,9 @@ class _AutoSequentialScheduler(SequentialScheduler):
         try:
             super().begin()
         except EndpointUnavailableError as error:
+            reason = f"the server has no sequential trigger ({error})"
+            raise _SequenceUnavailableError(reason) from error
+        except SequenceRefusedError as error:
             raise _SequenceUnavailableError(str(error)) from error
 
 
@@ -121,7 +124,7 @@ def run_pipeline(
         try:
             states = scheduler.execute()
         except _SequenceUnavailableError as error:
-            mode, reason = Mode.CLIENT, f"the server has no sequential trigger ({error})"
+            mode, reason = Mode.CLIENT, str(error)
             fanout(
                 RunEvent(
                     clock.now(),

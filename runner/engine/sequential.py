@@ -1,25 +1,61 @@
 """Sequential mode: Datameer runs the data-driven chain; the runner checks and watches it.
 
-One sequential-trigger call starts the pipeline's entry jobs with the workbook
-variables; Datameer starts their downstream chain itself and returns the
-execution plan.  The plan is matched to the pipeline's jobs (by file id or
-uuid, from job details) and compared with the DAG; any drift is reported.
-Every execution of the plan is then polled like a client-mode job.  A retry
-re-triggers the failed job the same way, which restarts its chain.
+Before anything is sent, every job's artifact reference (file id, uuid or path)
+is resolved through the v2 status call, which names the artifact's file id once
+it has run; a job the server does not know, or a chain head that never ran (its
+file id is then unknown), makes the mode refuse (``auto`` falls back to client
+mode instead).  One sequential-trigger call then starts the chain heads with the
+workbook variables; Datameer starts their downstream chain and answers the
+execution plan.  Every plan step is matched to its job by configuration id or
+file id (job details), or by the job's own status naming the step's execution;
+the step's name is only for messages.  Steps no job matches and jobs the plan
+does not run are drift; a job the plan does not run fails, so a run exits 0 only
+when every job had a plan execution this run watched to success.
+
+The trigger is sent once per attempt.  A lost, unreadable or 5xx answer is an
+unknown outcome: the chain's artifacts are looked at (v2 status, list-running)
+for new executions within ``trigger_resolve_timeout`` and those found are
+adopted.  A retry, and ``--resume`` of a failed run, send the sequential
+trigger again from the failed job, which re-runs its downstream chain; jobs that
+succeeded are kept and live executions are re-attached.  Failure handlers
+(``when`` other than all_success) are never part of the chain: dmpipe triggers
+them itself, as in client mode.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
 from dataclasses import dataclass
+from typing import Any
 
 from runner.engine.outcome import Attempt, JobOutcome
 from runner.engine.scheduler import ClientScheduler, Slot
-from runner.errors import ApiError, EndpointUnavailableError, RunError
+from runner.errors import (
+    ApiError,
+    ConnectionFailedError,
+    EndpointUnavailableError,
+    MalformedResponseError,
+    NotFoundError,
+    OutcomeUnknownError,
+    ServerError,
+    TransientApiError,
+    UsageError,
+)
 from runner.model import When
-from runner.records import ExecutionPlan
-from runner.reference import RefKind
+from runner.records import ExecutionPlan, ExecutionStatus, PlannedExecution
+from runner.reference import JobRef, RefKind
 from runner.status import JobStatus
+
+log = logging.getLogger("runner.engine")
+
+# Sends of one sequential trigger refused before anything reached the server.
+MAX_SEQUENCE_SENDS = 3
+# What a POST answer may hide: the chain may have started.
+_UNKNOWN_OUTCOME = (OutcomeUnknownError, ServerError, MalformedResponseError)
+
+
+class SequenceRefusedError(UsageError):
+    """Sequential mode cannot run this pipeline as written (exit 2; auto falls back)."""
 
 
 @dataclass(frozen=True)
@@ -44,74 +80,390 @@ class PlanDrift:
             parts.append("the plan runs out of order: " + ", ".join(self.out_of_order))
         return "; ".join(parts)
 
+    def merged(self, other: PlanDrift) -> PlanDrift:
+        """This drift and ``other``'s (a later trigger's), without repeats."""
+        return PlanDrift(
+            _union(self.added, other.added),
+            _union(self.left_out, other.left_out),
+            _union(self.out_of_order, other.out_of_order),
+        )
+
+
+@dataclass(frozen=True)
+class _Foreign:
+    """A plan step no job matches: started by this run, watched by nobody."""
+
+    label: str
+    execution_id: int
+    file_id: int | None  # from job details (7.4+): stopped by reference, else by execution
+
 
 class SequentialScheduler(ClientScheduler):
     """Runs a pipeline through Datameer's sequential trigger."""
 
-    drift: PlanDrift = PlanDrift()
     # In auto mode a missing endpoint is not a failure: the run falls back to client mode.
     allow_fallback = False
 
-    def begin(self) -> None:
-        """Send the one sequential trigger for the pipeline's entry jobs."""
-        entries = [
-            slot
-            for slot in self.slots.values()
-            if not self._local_needs(slot) and slot.job.when is When.ALL_SUCCESS
-        ]
-        try:
-            self._resolve_file_ids(entries)
-            plan = self._launch(entries)
-        except ApiError as error:
-            if self.allow_fallback and isinstance(error, EndpointUnavailableError):
-                raise
-            for slot in entries:
-                slot.state.attempts.append(Attempt(number=1, error=str(error)))
-                self._attempt_over(slot, JobOutcome.FAILED, str(error), None, retry=False)
-            return
-        self.drift = self._compare(plan)
-        if self.drift:
-            self.emit("drift", message="execution plan drift: " + self.drift.describe())
-            if self.options.strict_plan:
-                self.run.notes.append("plan drift (--strict-plan)")
-                self._halt(JobOutcome.CANCELED, "execution plan drift (--strict-plan)")
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.drift = PlanDrift()
+        self._previous: dict[str, int | None] = {}  # newest execution seen before a trigger
+        self._foreign: list[_Foreign] = []
+        self._step_files: dict[int, int] = {}  # plan execution id → file id (job details)
 
-    def _resolve_file_ids(self, slots: list[Slot]) -> None:
-        """The sequential trigger takes file ids: look them up for uuid and path references."""
-        for slot in slots:
-            if slot.job.ref.kind is not RefKind.FILE_ID and slot.state.file_id is None:
-                slot.state.file_id = self.api.execution_status(slot.job.ref).file_id
+    # -- the first tick ------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Resolve every job, look for what a dead run may have started, trigger the heads."""
+        if all(s.state.outcome is JobOutcome.SUCCEEDED for s in self._chain_slots()):
+            if any(s.state.resumed for s in self.slots.values()):
+                self.emit(
+                    "nothing_to_do",
+                    message="every job already succeeded in the run being resumed: "
+                    "nothing to trigger",
+                )
+            return
+        self._resolve_all()
+        self._recover_unanswered()
+        heads = [s for s in self._ready_slots() if s.job.when is When.ALL_SUCCESS]
+        if heads:
+            self._launch(heads)
+
+    def _chain_slots(self) -> list[Slot]:
+        return [s for s in self.slots.values() if s.job.when is When.ALL_SUCCESS]
+
+    def _resolve_all(self) -> None:
+        """Every unfinished job's file id (and its newest execution) before any trigger."""
+        problems = [
+            problem
+            for slot in self._chain_slots()
+            if slot.state.outcome is not JobOutcome.SUCCEEDED
+            for problem in [self._resolve(slot)]
+            if problem is not None
+        ]
+        if problems:
+            raise SequenceRefusedError(
+                "sequential mode cannot run this pipeline: "
+                + "; ".join(problems)
+                + " (use --mode client to trigger each job by its reference)"
+            )
+
+    def _resolve(self, slot: Slot) -> str | None:
+        """Look the job's artifact up; returns why it cannot be part of a sequence, if so."""
+        ref = slot.job.ref
+        try:
+            status = self.api.execution_status(ref)
+        except EndpointUnavailableError:
+            raise
+        except NotFoundError as error:
+            return f"{slot.job.name}: the server has no artifact {_name(ref)} ({error.reason})"
+        if ref.kind is RefKind.FILE_ID:
+            slot.state.file_id = int(ref.value)
+        elif status.file_id is not None:
+            slot.state.file_id = status.file_id
+        self._previous[slot.job.name] = status.execution_id
+        if slot.state.file_id is None and not self._local_needs(slot):
+            return (
+                f"{slot.job.name}: {_name(ref)} has never run, so the server does not tell "
+                "its file id, which the sequential trigger needs (name it by file_id)"
+            )
+        return None
+
+    def _recover_unanswered(self) -> None:
+        """``--resume``: adopt what the dead run's unanswered sequential trigger started."""
+        pending = [s for s in self._chain_slots() if s.resolve_pending]
+        if not pending:
+            return
+        previous = {s.job.name: s.resolve_from for s in pending}
+        for slot in pending:
+            slot.resolve_pending = False
+        self.emit(
+            "looking",
+            message="the run being resumed sent a sequential trigger and never heard back: "
+            "looking for the executions it may have started",
+        )
+        for slot, execution_id in self._find_new(pending, previous):
+            self._adopt(slot, execution_id, recovered=True)
 
     def _local_needs(self, slot: Slot) -> list[str]:
         return [need for need in slot.job.needs if need in self.slots]
 
-    def _launch(self, slots: list[Slot]) -> list[tuple[str | None, int | None, str]]:
-        """Trigger ``slots`` and their chain; attach each plan step to its job."""
-        file_ids = [_file_id(slot) for slot in slots]
-        plan = self.api.trigger_sequence(file_ids, dict(self.pipeline.variables))
-        self.emit(
-            "sequence_triggered",
-            message=f"sequential trigger started {len(plan.steps)} execution(s)",
-            plan=[step.configuration_name for step in plan.steps],
+    # -- triggering ----------------------------------------------------------------
+
+    def _start(self, slot: Slot) -> None:
+        """Handlers are triggered on their own, like client mode; a chain job that is ready
+        (a retry, or a job a resumed run still has to run) by a sequential trigger."""
+        if slot.job.when is not When.ALL_SUCCESS:
+            super()._start(slot)
+            return
+        self._launch([slot])
+
+    def _launch(self, heads: list[Slot]) -> None:
+        """One sequential trigger of ``heads``; their chain's executions join the run."""
+        chain = self._chain_of(heads)
+        missing = [s.job.name for s in heads if s.state.file_id is None]
+        if missing:
+            for slot in heads:
+                self._head_failed(slot, f"its file id is unknown ({', '.join(missing)})")
+            return
+        for slot in chain:
+            state = slot.state
+            if state.current is None or state.current.outcome is not None:
+                state.attempts.append(Attempt(number=len(state.attempts) + 1))
+            # The journal learns what to look for should the process die mid-call.
+            self.emit(
+                "trigger_sent",
+                slot,
+                "sending the sequential trigger",
+                previous_execution_id=self._previous.get(slot.job.name),
+                sequence=True,
+            )
+        try:
+            plan = self._send([s.state.file_id for s in heads if s.state.file_id is not None])
+        except ApiError as error:
+            if self.allow_fallback and isinstance(error, EndpointUnavailableError):
+                raise  # auto mode: the run goes on in client mode
+            self._trigger_failed(
+                heads, chain, str(error), retry=isinstance(error, TransientApiError)
+            )
+            return
+        if plan is None:
+            self._take_found(heads, chain)
+        else:
+            self._take_plan(plan, chain)
+
+    def _send(self, file_ids: list[int]) -> ExecutionPlan | None:
+        """The POST; None when its outcome is unknown (the chain may have started)."""
+        variables = dict(self.pipeline.variables)
+        for send in range(1, MAX_SEQUENCE_SENDS + 1):
+            try:
+                plan = self.api.trigger_sequence(file_ids, variables)
+            except ConnectionFailedError:
+                # Refused before the request went out: nothing can have started.
+                if send == MAX_SEQUENCE_SENDS or self.cancelled.is_set():
+                    raise
+                self._sleep(self.pipeline.policies.poll_interval)
+                continue
+            except _UNKNOWN_OUTCOME as error:
+                self.emit(
+                    "sequence_unknown",
+                    message=f"{error}; looking for the executions it may have started "
+                    "(the trigger is not sent again)",
+                )
+                return None
+            self.emit(
+                "sequence_triggered",
+                message=f"sequential trigger started {len(plan.steps)} execution(s)",
+                plan=[step.configuration_name for step in plan.steps],
+            )
+            return plan
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _trigger_failed(
+        self, heads: list[Slot], chain: list[Slot], why: str, *, retry: bool
+    ) -> None:
+        """Nothing started: the heads' attempts fail, the rest of the chain waits for them."""
+        for slot in chain:
+            if slot in heads:
+                continue
+            slot.state.attempts.pop()
+            self.emit("sequence_failed", slot, "not started: the sequential trigger failed")
+        for slot in heads:
+            self.emit("sequence_failed", slot, f"the sequential trigger failed: {why}")
+            self._head_failed(slot, why, retry=retry)
+
+    def _head_failed(self, slot: Slot, why: str, *, retry: bool = False) -> None:
+        state = slot.state
+        if state.current is None or state.current.outcome is not None:
+            state.attempts.append(Attempt(number=len(state.attempts) + 1))
+        state.outcome = JobOutcome.RUNNING
+        ClientScheduler._attempt_over(self, slot, JobOutcome.FAILED, why, None, retry=retry)
+
+    # -- the answer ------------------------------------------------------------------
+
+    def _take_plan(self, plan: ExecutionPlan, chain: list[Slot]) -> None:
+        """Attach each plan step to its job; what is left over either way is drift."""
+        pairs = self._match_plan(plan)
+        ran: list[str] = []
+        added: list[str] = []
+        for slot, step in pairs:
+            if step.execution_id is None:
+                continue
+            if slot is None:
+                label = step.configuration_name or f"configuration {step.configuration_id}"
+                added.append(label)
+                file_id = self._step_files.get(step.execution_id)
+                self._foreign.append(_Foreign(label, step.execution_id, file_id))
+                continue
+            ran.append(slot.job.name)
+            if slot in chain:
+                self._adopt(slot, step.execution_id)
+            else:
+                self.emit(
+                    "rerun",
+                    slot,
+                    f"the sequential trigger ran it again (execution {step.execution_id}) "
+                    "although it had already succeeded or is running: not watched",
+                )
+        left_out = [s for s in chain if s.job.name not in ran]
+        drift = PlanDrift(
+            tuple(added), tuple(s.job.name for s in left_out), self._out_of_order(ran)
         )
-        return self._attach_plan(plan)
+        self._note_drift(drift)
+        for slot in left_out:
+            if slot.state.outcome.is_final:
+                continue  # stopped by --strict-plan
+            self._not_run(
+                slot,
+                "the server's execution plan does not run it (is its artifact data-driven, "
+                "downstream of what it needs?)",
+            )
 
-    def _attach_plan(self, plan: ExecutionPlan) -> list[tuple[str | None, int | None, str]]:
-        """Give each matched job a new attempt on its planned execution; returns the matches."""
-        matched: list[tuple[str | None, int | None, str]] = []
+    def _take_found(self, heads: list[Slot], chain: list[Slot]) -> None:
+        """The answer was lost: adopt the chain's new executions; nothing found, nothing ran."""
+        found = self._find_new(chain, {s.job.name: self._previous.get(s.job.name) for s in chain})
+        if not any(slot in heads for slot, _ in found):
+            timeout = self.options.trigger_resolve_timeout
+            why = (
+                "the sequential trigger's answer was lost and no execution showed up "
+                f"in {timeout:g}s"
+            )
+            self._trigger_failed(heads, chain, why, retry=True)
+            return
+        for slot, execution_id in found:
+            self._adopt(slot, execution_id, recovered=True)
+        seen = {slot.job.name for slot, _ in found}
+        for slot in chain:
+            if slot.job.name not in seen:
+                self._not_run(
+                    slot,
+                    "the sequential trigger's answer was lost and no execution of it "
+                    f"showed up in {self.options.trigger_resolve_timeout:g}s",
+                )
+
+    def _match_plan(self, plan: ExecutionPlan) -> list[tuple[Slot | None, PlannedExecution]]:
+        """Each step's job: by configuration id or job details, else by the job's status."""
+        pairs: list[tuple[Slot | None, PlannedExecution]] = []
+        taken: set[str] = set()
         for step in plan.steps:
-            name = self._match_step(step.execution_id, step.configuration_id)
-            matched.append((name, step.execution_id, step.configuration_name))
-            if name is None or step.execution_id is None:
-                continue
-            slot = self.slots[name]
-            slot.state.configuration_id = step.configuration_id
-            if slot.state.outcome is JobOutcome.SUCCEEDED:
-                continue
-            self._adopt(slot, step.execution_id)
-        return matched
+            slot = self._slot_by_ids(step, taken)
+            if slot is not None:
+                taken.add(slot.job.name)
+                slot.state.configuration_id = step.configuration_id
+            pairs.append((slot, step))
+        return self._match_by_status(pairs, taken)
 
-    def _adopt(self, slot: Slot, execution_id: int) -> None:
+    def _slot_by_ids(self, step: PlannedExecution, taken: set[str]) -> Slot | None:
+        free = [s for s in self.slots.values() if s.job.name not in taken]
+        for slot in free:
+            if slot.state.configuration_id == step.configuration_id:
+                return slot
+        if step.execution_id is None:
+            return None
+        try:
+            details = self.api.job_details(step.execution_id)
+        except ApiError:
+            return None
+        if details.file_id is not None:
+            self._step_files[step.execution_id] = details.file_id
+        for slot in free:
+            ref = slot.job.ref
+            same_file = details.file_id is not None and details.file_id in (
+                slot.state.file_id,
+                int(ref.value) if ref.kind is RefKind.FILE_ID else None,
+            )
+            same_uuid = ref.kind is RefKind.UUID and details.file_uuid == ref.value
+            if same_file or same_uuid:
+                slot.state.file_id = details.file_id or slot.state.file_id
+                return slot
+        return None
+
+    def _match_by_status(
+        self, pairs: list[tuple[Slot | None, PlannedExecution]], taken: set[str]
+    ) -> list[tuple[Slot | None, PlannedExecution]]:
+        """Steps details could not place (a path named job, details before 7.4): the job's
+        v2 status names its newest execution, which is the step's once the trigger ran."""
+        open_steps: dict[int | None, int] = {
+            step.execution_id: index
+            for index, (slot, step) in enumerate(pairs)
+            if slot is None and step.execution_id is not None
+        }
+        waiting = [s for s in self._chain_slots() if s.job.name not in taken]
+        deadline = self.clock.monotonic() + self.options.trigger_resolve_timeout
+        while open_steps and waiting:
+            for slot in list(waiting):
+                status = self._status(slot.job.ref)
+                if status is None or status.execution_id not in open_steps:
+                    continue
+                index = open_steps.pop(status.execution_id)
+                waiting.remove(slot)
+                slot.state.file_id = status.file_id or slot.state.file_id
+                slot.state.configuration_id = pairs[index][1].configuration_id
+                pairs[index] = (slot, pairs[index][1])
+            if not open_steps or self.clock.monotonic() >= deadline or self.cancelled.is_set():
+                break
+            self._sleep(self.pipeline.policies.poll_interval)
+        return pairs
+
+    def _find_new(
+        self, slots: list[Slot], previous: dict[str, int | None]
+    ) -> list[tuple[Slot, int]]:
+        """Executions newer than ``previous`` of each job's artifact (v2 status, list-running),
+        looked for until all are found or ``trigger_resolve_timeout`` has passed."""
+        own = self._own_executions_now()
+        found: dict[str, int] = {}
+        deadline = self.clock.monotonic() + self.options.trigger_resolve_timeout
+        while True:
+            running = self._running_by_configuration()
+            for slot in slots:
+                name = slot.job.name
+                if name in found:
+                    continue
+                status = self._status(slot.job.ref)
+                candidates = [status.execution_id if status else None]
+                candidates += running.get(slot.state.configuration_id or -1, [])
+                for execution_id in candidates:
+                    before = previous.get(name)
+                    new = execution_id is not None and (before is None or execution_id > before)
+                    if new and execution_id not in own and execution_id is not None:
+                        found[name] = execution_id
+                        if status and status.execution_id == execution_id and status.file_id:
+                            slot.state.file_id = status.file_id
+                        break
+            if len(found) == len(slots) or self.clock.monotonic() >= deadline:
+                break
+            if self.cancelled.is_set():
+                break
+            self._sleep(self.pipeline.policies.poll_interval)
+        missing = [s.job.name for s in slots if s.job.name not in found]
+        if missing:
+            self.emit("not_found", message="no new execution found for " + ", ".join(missing))
+        return [(slot, found[slot.job.name]) for slot in slots if slot.job.name in found]
+
+    def _status(self, ref: JobRef) -> ExecutionStatus | None:
+        try:
+            return self.api.execution_status(ref)
+        except (TransientApiError, NotFoundError):
+            return None
+
+    def _running_by_configuration(self) -> dict[int, list[int]]:
+        try:
+            entries = self.api.list_running()
+        except TransientApiError:
+            return {}
+        running: dict[int, list[int]] = {}
+        for entry in entries:
+            if entry.execution_id is not None:
+                running.setdefault(entry.configuration_id, []).append(entry.execution_id)
+        return running
+
+    def _own_executions_now(self) -> set[int]:
+        self._owned = None
+        own = self._own_executions()
+        self._owned = None
+        return set(own)
+
+    def _adopt(self, slot: Slot, execution_id: int, *, recovered: bool = False) -> None:
         state = slot.state
         if state.current is None or state.current.outcome is not None:
             state.attempts.append(Attempt(number=len(state.attempts) + 1))
@@ -121,69 +473,102 @@ class SequentialScheduler(ClientScheduler):
         attempt.triggered_at = self.clock.now()
         state.outcome = JobOutcome.RUNNING
         slot.started_at = self.clock.monotonic()
+        slot.last_status = None
+        how = " (its answer was lost; found it by status)" if recovered else ""
         self.emit(
-            "triggered", slot, f"execution {execution_id} (sequence)", execution_id=execution_id
+            "triggered",
+            slot,
+            f"execution {execution_id} (sequence){how}",
+            execution_id=execution_id,
+            recovered=recovered,
+            file_id=state.file_id,
+            configuration_id=state.configuration_id,
         )
 
-    def _match_step(self, execution_id: int | None, configuration_id: int) -> str | None:
-        """The pipeline job a plan step runs: by configuration id seen before, else job details."""
-        for name, slot in self.slots.items():
-            if slot.state.configuration_id == configuration_id:
-                return name
-        if execution_id is None:
-            return None
-        try:
-            details = self.api.job_details(execution_id)
-        except ApiError:
-            return None
-        for name, slot in self.slots.items():
-            ref = slot.job.ref
-            if ref.kind is RefKind.FILE_ID and details.file_id == int(ref.value):
-                return name
-            if ref.kind is RefKind.UUID and details.file_uuid == ref.value:
-                return name
-            if slot.state.file_id is not None and slot.state.file_id == details.file_id:
-                return name
-        return None
+    def _not_run(self, slot: Slot, why: str) -> None:
+        """A chain job the trigger did not run fails: the pipeline said it must run."""
+        state = slot.state
+        if state.current is None or state.current.outcome is not None:
+            state.attempts.append(Attempt(number=len(state.attempts) + 1))
+        state.outcome = JobOutcome.RUNNING
+        ClientScheduler._attempt_over(self, slot, JobOutcome.FAILED, why, None, retry=False)
 
-    def _compare(self, matched: list[tuple[str | None, int | None, str]]) -> PlanDrift:
-        order = [name for name, _, _ in matched if name is not None]
-        added = tuple(label for name, _, label in matched if name is None)
-        left_out = tuple(name for name in self.slots if name not in order)
+    # -- drift -----------------------------------------------------------------------
+
+    def _note_drift(self, drift: PlanDrift) -> None:
+        if not drift:
+            return
+        self.drift = self.drift.merged(drift)
+        self.emit("drift", message="execution plan drift: " + drift.describe())
+        if self.options.strict_plan and not self._halted():
+            self.run.notes.append("plan drift (--strict-plan)")
+            self._halt(JobOutcome.CANCELED, "execution plan drift (--strict-plan)")
+
+    def _out_of_order(self, order: list[str]) -> tuple[str, ...]:
         position = {name: index for index, name in enumerate(order)}
-        wrong = tuple(
+        return tuple(
             f"{need} before {name}"
             for name, slot in self.slots.items()
             for need in self._local_needs(slot)
             if name in position and need in position and position[need] > position[name]
         )
-        return PlanDrift(added, left_out, wrong)
 
-    # -- what differs from client mode -------------------------------------------------
+    def _chain_of(self, heads: list[Slot]) -> list[Slot]:
+        """``heads`` and the unfinished all_success jobs downstream of them, in file order."""
+        reached = {s.job.name for s in heads}
+        changed = True
+        while changed:
+            changed = False
+            for slot in self._chain_slots():
+                name = slot.job.name
+                if name in reached or slot.state.outcome.is_final:
+                    continue
+                if slot.state.outcome is JobOutcome.RUNNING:
+                    continue
+                if any(need in reached for need in slot.job.needs):
+                    reached.add(name)
+                    changed = True
+        return [s for s in self._chain_slots() if s.job.name in reached]
 
-    def _ready_slots(self) -> Iterable[Slot]:
-        """Retries, and handlers (``when`` other than all_success) the data-driven chain
-        cannot express; the server starts everything else."""
-        for slot in super()._ready_slots():
-            handler = slot.job.when is not When.ALL_SUCCESS and not slot.state.attempts
-            if slot.failures > 0 or handler:
-                yield slot
+    # -- stopping --------------------------------------------------------------------
 
-    def _start(self, slot: Slot) -> None:
-        """Re-trigger a failed job the way it first ran: a sequential trigger of it alone."""
-        if slot.failures == 0:
-            super()._start(slot)  # a handler: triggered on its own, like client mode
-            return
+    def _halt(self, outcome: JobOutcome, reason: str) -> None:
+        """Also stop the plan steps no job matched: this run started them."""
+        super()._halt(outcome, reason)
+        self._stop_foreign()
+
+    def _job_failed(self, slot: Slot) -> None:
+        super()._job_failed(slot)
+        if self.run.halted_by is not None and self._cancelling():
+            self._stop_foreign()
+
+    def _cancelling(self) -> bool:
+        from runner.model import OnFailure
+
+        return self.pipeline.policies.on_failure is OnFailure.CANCEL
+
+    def _stop_foreign(self) -> None:
+        assert self._pool is not None
+        while self._foreign:
+            step = self._foreign.pop()
+            self.emit(
+                "stop_requested",
+                message=f"stopping execution {step.execution_id} ({step.label}): "
+                "started by the sequential trigger, not part of the pipeline",
+                execution_id=step.execution_id,
+            )
+            self._stops.append(self._pool.submit(self._kill, step))
+
+    def _kill(self, step: _Foreign) -> None:
         try:
-            self._launch([slot])
+            if step.file_id is None:
+                self.api.stop_legacy(step.execution_id)
+            else:
+                self.api.stop(JobRef.parse(step.file_id))
+        except EndpointUnavailableError:
+            self._kill(_Foreign(step.label, step.execution_id, None))
         except ApiError as error:
-            slot.state.attempts.append(Attempt(number=len(slot.state.attempts) + 1))
-            self._attempt_over(slot, JobOutcome.FAILED, str(error), None)
-            return
-        if slot.state.outcome is JobOutcome.PENDING:
-            slot.state.attempts.append(Attempt(number=len(slot.state.attempts) + 1))
-            message = "the sequential trigger's plan did not include this job"
-            self._attempt_over(slot, JobOutcome.FAILED, message, None, retry=False)
+            log.warning("could not stop execution %s: %s", step.execution_id, error)
 
     def _attempt_over(
         self,
@@ -207,39 +592,24 @@ class SequentialScheduler(ClientScheduler):
             attempt.error = "not run by the server: an upstream job failed"
             slot.state.outcome = JobOutcome.PENDING
             slot.last_status = None
-            self.emit("chain_wait", slot, "waiting for its upstream job to be retried")
+            self.emit(
+                "chain_wait",
+                slot,
+                "waiting for its upstream job to be retried",
+                outcome=JobOutcome.SKIPPED.value,
+            )
             return
         super()._attempt_over(slot, outcome, reason, status, retry=retry)
 
     def _halted(self) -> bool:
         return self.run.interrupted or self.run.timed_out
 
-    def _settle(self) -> bool:
-        """Besides the usual skips: jobs the server's plans never ran, once nothing else can."""
-        changed = super()._settle()
-        busy = any(
-            slot.state.outcome in (JobOutcome.RUNNING, JobOutcome.WAITING)
-            or (slot.state.outcome is JobOutcome.PENDING and slot.failures > 0)
-            for slot in self.slots.values()
-        )
-        if busy:
-            return changed
-        for slot in self.slots.values():
-            if slot.state.outcome is JobOutcome.PENDING:
-                slot.state.outcome = JobOutcome.SKIPPED
-                slot.state.reason = "not in the server's execution plan"
-                self.emit("skipped", slot, "skipped: not in the server's execution plan")
-                changed = True
-        return changed
+
+def _name(ref: JobRef) -> str:
+    if ref.kind is RefKind.PATH:
+        return ref.value
+    return f"{ref.kind.value.replace('_', ' ')} {ref.value}"
 
 
-def _file_id(slot: Slot) -> int:
-    ref = slot.job.ref
-    if ref.kind is RefKind.FILE_ID:
-        return int(ref.value)
-    if slot.state.file_id is not None:
-        return slot.state.file_id
-    raise RunError(
-        f"job {slot.job.name}: sequential mode needs a file_id reference for the jobs it "
-        f"triggers (got {ref.kind.value} {ref.value!r}); use file_id or mode: client"
-    )
+def _union(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*first, *second)))

@@ -17,7 +17,7 @@ import networkx as nx  # type: ignore[import-untyped]
 
 from runner.errors import UsageError
 from runner.graph.dag import build_graph
-from runner.model import Pipeline
+from runner.model import Pipeline, When
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -50,6 +50,10 @@ class Selection:
     assumed_done: Mapping[str, tuple[str, ...]]
     # Jobs not chosen that depend on a chosen one (a sequential trigger would start them).
     downstream_left_out: tuple[str, ...]
+    # Those of them Datameer's data-driven chain would start: reached through all_success
+    # jobs only (failure handlers are dmpipe's own triggers, never part of the chain).
+    chain_left_out: tuple[str, ...] = ()
+    chain_cut_at: tuple[str, ...] = ()  # the chosen jobs those are downstream of
 
     @property
     def is_whole(self) -> bool:
@@ -135,7 +139,22 @@ def _restrict(pipeline: Pipeline, graph: nx.DiGraph, chosen: set[str]) -> Select
         jobs[name] = job
     left_out = _reach(chosen, graph.successors) - chosen
     downstream = tuple(name for name in pipeline.jobs if name in left_out)
-    return Selection(replace(pipeline, jobs=jobs), assumed_done, downstream)
+    chained = _reach(chosen, lambda name: _chained_successors(pipeline, graph, name)) - chosen
+    in_chain = tuple(name for name in pipeline.jobs if name in chained)
+    cut_at = tuple(
+        name
+        for name in pipeline.jobs
+        if name in chosen and set(_chained_successors(pipeline, graph, name)) - chosen
+    )
+    return Selection(replace(pipeline, jobs=jobs), assumed_done, downstream, in_chain, cut_at)
+
+
+def _chained_successors(pipeline: Pipeline, graph: nx.DiGraph, name: str) -> Iterator[str]:
+    if pipeline.jobs[name].when is not When.ALL_SUCCESS:
+        return
+    for successor in graph.successors(name):
+        if pipeline.jobs[successor].when is When.ALL_SUCCESS:
+            yield successor
 
 
 def _one_of(names: Sequence[str]) -> str:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from runner.errors import UsageError
 from runner.model import Mode, Pipeline
 
 if TYPE_CHECKING:
@@ -55,14 +56,28 @@ def choose_mode(
         choice = ModeChoice(
             written, source, _as_written_warnings(written, pipeline, server_version)
         )
-    if choice.runs_as is Mode.SEQUENTIAL and selection and selection.downstream_left_out:
-        left = ", ".join(selection.downstream_left_out)
-        warning = (
-            "the sequential trigger also starts the data-driven jobs downstream of the "
-            f"selection, which the selection leaves out: {left}"
-        )
-        choice = ModeChoice(choice.mode, choice.reason, (*choice.warnings, warning))
+    if choice.runs_as is Mode.SEQUENTIAL and selection and selection.chain_left_out:
+        return _cut_chain(choice, pipeline, selection)
     return choice
+
+
+def _cut_chain(choice: ModeChoice, pipeline: Pipeline, selection: Selection) -> ModeChoice:
+    """A selection that cuts the data-driven chain: the sequential trigger would run the
+    jobs it leaves out all the same, so sequential mode refuses and auto picks client."""
+    heads = ", ".join(selection.chain_cut_at)
+    left = ", ".join(selection.chain_left_out)
+    why = f"Datameer runs everything downstream of {heads}, which the selection leaves out ({left})"
+    if choice.mode is Mode.SEQUENTIAL:
+        raise UsageError(
+            f"--select/--exclude in sequential mode: {why}; use --mode client to run a subset"
+        )
+    warnings = (f"the workbook variables ({_names(pipeline)}) will NOT be applied in client mode",)
+    return ModeChoice(
+        Mode.CLIENT,
+        f"auto: the selection cuts the data-driven chain ({why}); "
+        "client mode runs just the selection",
+        warnings if pipeline.variables else (),
+    )
 
 
 def has_sequential_trigger(server_version: str) -> bool:

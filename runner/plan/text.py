@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from runner.graph.render import describe_ref
-from runner.model import Job, Mode, RetryPolicy, RunPolicies
+from runner.model import Job, Mode, RetryPolicy, RunPolicies, When
 from runner.plan.record import Plan, PlannedJob
 
 _COLUMNS = (" JOB", "REFERENCE", "NEEDS", "WHEN", "RETRIES", "TIMEOUT", "WARNINGS", "IF RUNNING")
@@ -48,6 +48,26 @@ def _header(plan: Plan) -> list[str]:
     noun = "level" if plan.level_count == 1 else "levels"
     lines.append(f"Jobs:      {count} in {plan.level_count} {noun}")
     lines.extend(_selection_lines(plan))
+    lines.extend(_sequence_lines(plan))
+    return lines
+
+
+def _sequence_lines(plan: Plan) -> list[str]:
+    """What the sequential trigger does beyond the table: handlers and --resume."""
+    if plan.mode.runs_as is not Mode.SEQUENTIAL:
+        return []
+    lines = []
+    handlers = [p.job.name for p in plan.jobs if p.job.when is not When.ALL_SUCCESS]
+    if handlers:
+        lines.append(
+            f"Handlers:  {', '.join(handlers)}: triggered by dmpipe after the chain, "
+            "never part of the sequence"
+        )
+    lines.append(
+        "Resume:    --resume keeps what succeeded and re-attaches to what still runs; the "
+        "sequential trigger restarts from each failed or never-run job, and Datameer "
+        "re-runs everything downstream of it"
+    )
     return lines
 
 

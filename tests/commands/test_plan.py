@@ -103,7 +103,8 @@ def test_plan_select_and_exclude(pipeline_file: Path, capsys: pytest.CaptureFixt
     assert "Jobs:      2 in 2 levels" in out
     assert "Assumed done (not selected): import_logs" in out
     assert "Left out downstream: notify_failure" in out
-    assert "the sequential trigger also starts the data-driven jobs downstream" in out
+    # notify_failure is a failure handler, never part of the data-driven chain.
+    assert "Datameer runs everything downstream" not in out
 
 
 def test_plan_json(pipeline_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

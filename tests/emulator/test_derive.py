@@ -6,7 +6,7 @@ import pytest
 
 from runner.emulator import EmulatorServer, scenario_from_dict
 from runner.emulator.derive import derive_scenario
-from runner.model import CounterExpectation, Job, Pipeline, ServerSettings
+from runner.model import CounterExpectation, Job, Pipeline, ServerSettings, When
 from runner.reference import JobRef
 from testing.raw_http import get_json, post_json
 
@@ -87,3 +87,28 @@ def test_a_derived_scenario_runs_the_chain() -> None:
         assert (
             get_json(server.url, "/api/job-execution/2/status", auth)["job-status"] == "COMPLETED"
         )
+
+
+def test_failure_handlers_are_not_chained() -> None:
+    data = derive_scenario(
+        pipeline(
+            job("a", 1),
+            job("b", 2, "a"),
+            job("notify", 3, "b", when=When.ANY_FAILED),
+            job("cleanup", 4, "b", when=When.ALL_DONE),
+        )
+    )
+    downstream = {a["name"]: a["downstream"] for a in data["artifacts"]}
+    assert downstream == {"a": [2], "b": [], "notify": [], "cleanup": []}
+
+
+def test_path_and_uuid_artifacts_have_run_before_so_their_file_id_is_known() -> None:
+    data = derive_scenario(
+        pipeline(job("a", "/Imports/logs"), job("b", "f8d450cd-f065-4abb-a232-27cd20c48c2b"))
+    )
+    with EmulatorServer(scenario_from_dict(data)) as server:
+        auth = ("admin", "emulator")
+        for ref in ("Imports/logs", "f8d450cd-f065-4abb-a232-27cd20c48c2b"):
+            status = get_json(server.url, f"/api/job-execution/{ref}/status", auth)
+            assert status["job-status"] == "COMPLETED"
+            assert isinstance(status["file-id"], int)

@@ -405,7 +405,9 @@ def test_sequential_trigger(emulator: EmulatorServer, body: str) -> None:
         pytest.param("?sequence=4", "", [3, 4], id="query-only-no-body"),
         pytest.param("?sequence=", '{"fileIds": [6]}', [4], id="body-only"),
         pytest.param("?sequence=6,4", "{}", [3, 4], id="comma-list-dependency-order"),
-        pytest.param("?sequence=4", '{"fileIds": ["4"]}', [3, 4], id="duplicates-dropped"),
+        # The reference sends both; naming the same artifacts, they are one list.
+        pytest.param("?sequence=4", '{"fileIds": ["4"]}', [3, 4], id="query-and-body-alike"),
+        pytest.param("?sequence=6,4", '{"fileIds": [4, 6]}', [3, 4], id="alike-in-any-order"),
     ],
 )
 def test_sequence_file_ids(
@@ -425,6 +427,11 @@ def test_sequence_file_ids(
         pytest.param("?sequence=x", "", 400, id="id-not-a-number"),
         pytest.param("?sequence=777", "", 404, id="unknown-file"),
         pytest.param("", "{}", 400, id="neither-sequence-nor-configuration"),
+        # What would start an artifact twice, or leaves open which list counts, is refused.
+        pytest.param("?sequence=4,4", "", 400, id="query-names-a-file-twice"),
+        pytest.param("?sequence=", '{"fileIds": [4, 4]}', 400, id="body-names-a-file-twice"),
+        pytest.param("?sequence=4", '{"fileIds": [6]}', 400, id="query-and-body-differ"),
+        pytest.param("?sequence=4", '{"fileIds": [4, 6]}', 400, id="body-adds-a-file"),
     ],
 )
 def test_sequence_errors(emulator: EmulatorServer, path: str, body: str, status: int) -> None:

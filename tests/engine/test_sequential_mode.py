@@ -67,7 +67,12 @@ def test_sequential_reports_drift(make_emulator: MakeEmulator, tmp_path: Path) -
     assert drift.added == ("audit_copy",)
     assert drift.left_out == ("c",)
     assert "drift" in result.kinds()
-    assert result.outcome_of("c") is K
+    # A job the plan does not run fails: the pipeline said it must run (no false success).
+    assert result.outcome_of("c") is F
+    assert result.outcome.exit_code == 1
+    # The step no job matched was started by this run: it is stopped when the run fails.
+    assert 4 in {e.file_id for e in ledger(server, "stop")}  # type: ignore[attr-defined]
+    assert not server.state.active()
     assert json.loads((tmp_path / "report.json").read_text())["drift"]["found"] is True
 
 
