@@ -141,7 +141,8 @@ class ClientScheduler:
         self._pool: ThreadPoolExecutor | None = None
         # Polls run here, so that the loop can wait for them and still answer Ctrl-C.
         self._poller: ThreadPoolExecutor | None = None
-        self._stops: list[tuple[Slot, Future[None]]] = []
+        # Stops in flight, with the job they are for (None: a plan step no job matched).
+        self._stops: list[tuple[Slot | None, Future[None]]] = []
         self._owned: set[int] | None = None  # _own_executions' answer during one start pass
         self._poll_due = float("-inf")  # monotonic time of the next poll
         self._polled = False  # whether the last tick polled
@@ -1003,7 +1004,7 @@ class ClientScheduler:
         # on a silent server is not waited for much longer.
         deadline = time.monotonic() + min(1.0, self._confirm_window())
         for slot, future in self._stops:
-            if self._await(future, deadline) is None and not future.done():
+            if self._await(future, deadline) is None and not future.done() and slot:
                 attempt = slot.state.current
                 if attempt is not None and attempt.stop_error is None and not attempt.stop_sent:
                     attempt.stop_error = "the stop call was still waiting for the server"

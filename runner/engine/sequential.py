@@ -32,6 +32,7 @@ from runner.engine.outcome import Attempt, JobOutcome
 from runner.engine.scheduler import ClientScheduler, Slot
 from runner.errors import (
     ApiError,
+    AuthenticationError,
     ConnectionFailedError,
     EndpointUnavailableError,
     MalformedResponseError,
@@ -557,16 +558,19 @@ class SequentialScheduler(ClientScheduler):
                 "started by the sequential trigger, not part of the pipeline",
                 execution_id=step.execution_id,
             )
-            self._stops.append(self._pool.submit(self._kill, step))
+            self._stops.append((None, self._pool.submit(self._kill, step)))
 
     def _kill(self, step: _Foreign) -> None:
+        """By execution id; by artifact only where the server has no stop by id."""
         try:
-            if step.file_id is None:
+            try:
                 self.api.stop_legacy(step.execution_id)
-            else:
+            except (TransientApiError, OutcomeUnknownError, AuthenticationError):
+                raise
+            except ApiError:
+                if step.file_id is None:
+                    raise
                 self.api.stop(JobRef.parse(step.file_id))
-        except EndpointUnavailableError:
-            self._kill(_Foreign(step.label, step.execution_id, None))
         except ApiError as error:
             log.warning("could not stop execution %s: %s", step.execution_id, error)
 
