@@ -156,6 +156,7 @@ class ClientScheduler:
         self._poller = ThreadPoolExecutor(1, thread_name_prefix="dmpipe-poll")
         try:
             self._loop()
+            self._drain()
             self._finish_stops()
         except BaseException:
             self._emergency_stop()
@@ -178,6 +179,10 @@ class ClientScheduler:
             self._finish_stops()
         except Exception:  # the original error matters more; this was best effort
             log.exception("stopping the jobs after the error failed too")
+
+    def _drain(self) -> None:
+        """Hook: wait for executions the run started that belong to no job (sequential
+        mode's extra plan steps) before the run ends; nothing to do in client mode."""
 
     def _loop(self) -> None:
         policies = self.pipeline.policies

@@ -548,6 +548,35 @@ class SequentialScheduler(ClientScheduler):
 
         return self.pipeline.policies.on_failure is OnFailure.CANCEL
 
+    def _drain(self) -> None:
+        """Plan steps no job matched were started by this run (contract C2): they are
+        watched until they end, and stopped if the run is interrupted or times out first."""
+        limit = self.pipeline.policies.timeout
+        if self._foreign and not self._halting():
+            names = ", ".join(step.label for step in self._foreign)
+            self.emit("draining", message=f"waiting for what the server's plan added: {names}")
+        while self._foreign and not self._halting():
+            if limit is not None and self.clock.monotonic() - self.run.started_at > limit:
+                self.run.timed_out = True
+                break
+            self._foreign = [step for step in self._foreign if not self._ended(step)]
+            if self._foreign:
+                self._sleep(self.pipeline.policies.poll_interval)
+        self._stop_foreign()
+
+    def _halting(self) -> bool:
+        return self.cancelled.is_set() or self.run.refused is not None or self.run.server_lost
+
+    def _ended(self, step: _Foreign) -> bool:
+        assert self._pool is not None
+        future = self._pool.submit(self.api.job_details, step.execution_id)
+        try:
+            details = self._await(future, None)
+        except ApiError as error:
+            log.debug("execution %s (%s): %s", step.execution_id, step.label, error)
+            return False
+        return details is not None and (details.status.is_terminal or details.stop_time is not None)
+
     def _stop_foreign(self) -> None:
         assert self._pool is not None
         while self._foreign:

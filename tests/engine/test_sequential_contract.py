@@ -295,3 +295,31 @@ def test_failure_handlers_are_never_part_of_the_sequence(
     assert [e.file_id for e in server.ledger.triggers() if e.action == "trigger"] == (
         [9] if handler_runs else []
     )
+
+
+def test_a_step_the_server_added_is_watched_to_its_end_not_left_behind(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    # The server's chain runs an extra artifact (4) after the pipeline's last job: this run
+    # started it, so the run ends only once it has ended, and never stops it on success.
+    server = make_emulator(
+        scenario(
+            artifact(1, name="import_sales", downstream=[2]),
+            artifact(2, name="categorize", downstream=[3, 4]),
+            artifact(3, name="export"),
+            artifact(4, name="audit_copy", duration=100),
+        )
+    )
+    pipe = pipeline(
+        job("a", 1), job("b", 2, "a"), job("c", 3, "b"), mode=Mode.SEQUENTIAL, variables=VARIABLES
+    )
+
+    result = run(server, pipe, tmp_path)
+
+    assert result.outcome.exit_code == 0
+    assert result.outcome.drift is not None
+    assert result.outcome.drift.added == ("audit_copy",)
+    assert not server.state.active(), "the added step was left running"
+    [added] = [e for e in server.ledger.entries() if e.action == "sequence" and e.file_id == 4]
+    assert server.state.execution(added.execution_id).status == "COMPLETED"
+    assert not [e for e in server.ledger.entries() if e.action in ("stop", "legacy_stop")]
