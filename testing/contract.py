@@ -365,4 +365,12 @@ def start_run(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_signals,
     )
+
+
+def _default_signals() -> None:
+    """Give the child default SIGINT/SIGHUP handling, even when started under ``nohup`` or
+    in the background (which ignore them): it must meet the signals a terminal sends."""
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
