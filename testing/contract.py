@@ -174,10 +174,7 @@ def _attempts(report: Mapping[str, Any] | None) -> list[_Attempt]:
         return []
     found = []
     for job in report.get("jobs", []):
-        file_id = job.get("file_id")
-        ref = job.get("ref") or {}
-        if file_id is None and ref.get("kind") == "file_id":
-            file_id = int(ref["value"])
+        file_id = job_file_id(job)
         for attempt in job.get("attempts", []):
             raw = attempt.get("raw_status") or attempt.get("status")
             found.append(
@@ -193,6 +190,14 @@ def _attempts(report: Mapping[str, Any] | None) -> list[_Attempt]:
                 )
             )
     return found
+
+
+def job_file_id(job: Mapping[str, Any]) -> int | None:
+    """The file id a report's job ran: as resolved, else its ``file_id`` reference."""
+    if job.get("file_id") is not None:
+        return int(job["file_id"])
+    ref = job.get("ref") or {}
+    return int(ref["value"]) if ref.get("kind") == "file_id" else None
 
 
 def _normal(status: object) -> str:
@@ -239,7 +244,7 @@ def _false_successes(
         return ["exit 0 without a report"] if exit_code == 0 else []
     lines = []
     for job in report.get("jobs", []):
-        file_id = job.get("file_id")
+        file_id = job_file_id(job)
         ok = [e for e, f in mine.items() if f == file_id and record.status(e) in SUCCESSES]
         if exit_code == 0 and not ok:
             lines.append(f"exit 0 but job {job['name']} has no successful execution of its own")
@@ -370,4 +375,12 @@ def start_run(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_signals,
     )
+
+
+def _default_signals() -> None:
+    """Give the child default SIGINT/SIGHUP handling, even when started under ``nohup`` or
+    in the background (which ignore them): it must meet the signals a terminal sends."""
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
