@@ -20,6 +20,7 @@ from typing import IO, Any
 from runner.engine.events import RunEvent
 from runner.engine.outcome import Attempt, JobOutcome, JobState
 from runner.errors import UsageError
+from runner.status import parse_status
 
 JOURNAL_NAME = "journal.jsonl"
 JOURNAL_VERSION = 1
@@ -155,6 +156,11 @@ def _apply(job: ResumedJob, record: dict[str, Any]) -> None:
         # Sequential mode names the artifact it matched: a resumed run need not look again.
         job.state.file_id = data.get("file_id") or job.state.file_id
         job.state.configuration_id = data.get("configuration_id") or job.state.configuration_id
+    elif kind == "status" and data.get("status"):
+        attempt.raw_status = str(data["status"])
+        attempt.status = parse_status(attempt.raw_status)
+    elif kind == "stop_requested":
+        attempt.stop_requested = True
     elif kind == "sequence_failed":
         job.unresolved_trigger = False  # the sequential trigger was refused: nothing started
     elif kind in ("finished", "retry_scheduled", "chain_wait"):
@@ -162,6 +168,8 @@ def _apply(job: ResumedJob, record: dict[str, Any]) -> None:
         job.unresolved_trigger = False
         outcome = data.get("outcome")
         attempt.outcome = JobOutcome(outcome) if outcome else JobOutcome.FAILED
+        if attempt.status is not None and attempt.status.is_terminal:
+            attempt.detected_at = _time(record.get("at"))
         if kind == "finished" and outcome:
             job.state.outcome = JobOutcome(outcome)
     elif kind == "skipped":

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from runner import __version__
 from runner.engine.api import EngineOptions
-from runner.engine.outcome import Attempt, JobState
+from runner.engine.outcome import Attempt, JobOutcome, JobState
 from runner.engine.scheduler import MAX_START_ROUNDS
 from runner.engine.sequential import PlanDrift
 from runner.engine.trigger import MAX_TRIGGER_SENDS
@@ -204,8 +204,8 @@ def left_running(states: Mapping[str, JobState]) -> list[dict[str, Any]]:
 
 def _left_running_why(attempt: Attempt) -> str | None:
     """Why the run ended without seeing this attempt's execution end; None if it did."""
-    if attempt.attached:
-        return None  # not this run's execution: never stopped by it
+    if attempt.attached or attempt.outcome is JobOutcome.SUCCEEDED:
+        return None  # not this run's execution, or watched to success
     if attempt.execution_id is None:
         if attempt.trigger_sends == 0:
             return None  # nothing was sent
