@@ -170,6 +170,12 @@ class _Retry(Retry):
     ) -> Self:
         """Give up at once on a failed non-idempotent request; otherwise as urllib3 does."""
         pool = cast("ConnectionPool", _pool)
+        if isinstance(error, urllib3.exceptions.SSLError) and not _in_tls_handshake(
+            list(_causes(error))
+        ):
+            # The TLS stream broke under an answer: a read error (retried for a GET), not
+            # an "other" error such as a refused certificate.
+            error = urllib3.exceptions.ProtocolError("the TLS stream failed", error)
         if error is not None and method is not None and not self._is_method_retryable(method):
             raise MaxRetryError(pool, url, error) from error
         deadline = _Deadline.current()
@@ -231,7 +237,7 @@ class _Deadline:
         self.finished = False
         self._cut = False
         self._lock = threading.Lock()
-        self._connections: list[HTTPConnection] = []
+        self._connections: list[HTTPConnection | socket.socket] = []
 
     @classmethod
     def current(cls) -> _Deadline | None:
@@ -256,8 +262,9 @@ class _Deadline:
     def expired(self) -> bool:
         return self._cut or time.monotonic() >= self.ends
 
-    def watch(self, connection: HTTPConnection) -> None:
-        """Cut ``connection`` when the time is up (at once if it already is)."""
+    def watch(self, connection: HTTPConnection | socket.socket) -> None:
+        """Cut ``connection`` (a pooled connection, or the socket a new one opened) when
+        the time is up; at once if it already is."""
         with self._lock:
             if not self.expired():
                 self._connections.append(connection)
@@ -271,7 +278,7 @@ class _Deadline:
                 return
             self._cut = True
             for connection in self._connections:
-                sock = getattr(connection, "sock", None)
+                sock = connection if isinstance(connection, socket.socket) else connection.sock
                 if sock is not None:
                     # socket.socket's own shutdown, also for an SSLSocket: only the file
                     # descriptor is touched, never the TLS state another thread is using.
@@ -327,18 +334,46 @@ def _watched(connection: HTTPConnection) -> HTTPConnection:
     return connection
 
 
+def _watch_socket(sock: socket.socket | None) -> None:
+    # http.client drops ``conn.sock`` once an answer that closes the connection has its
+    # headers; the socket itself goes on carrying the body, so it is watched on its own.
+    deadline = _Deadline.current()
+    if deadline is not None and sock is not None:
+        deadline.watch(sock)
+
+
+class _HTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch_socket(self.sock)
+
+
+class _HTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch_socket(self.sock)
+
+
 class _HTTPPool(HTTPConnectionPool):
     """A pool whose connections are cut when their call's deadline passes."""
 
+    ConnectionCls = _HTTPConnection
+
     def _get_conn(self, timeout: float | None = None) -> HTTPConnection:
-        return _watched(cast(HTTPConnection, super()._get_conn(timeout)))
+        connection = cast(HTTPConnection, super()._get_conn(timeout))
+        _watch_socket(connection.sock)
+        return _watched(connection)
 
 
 class _HTTPSPool(HTTPSConnectionPool):
     """The https pool, cut like ``_HTTPPool``."""
 
+    ConnectionCls = _HTTPSConnection
+
     def _get_conn(self, timeout: float | None = None) -> HTTPSConnection:
-        return cast(HTTPSConnection, _watched(cast(HTTPConnection, super()._get_conn(timeout))))
+        connection = cast(HTTPSConnection, super()._get_conn(timeout))
+        _watch_socket(connection.sock)
+        return cast(HTTPSConnection, _watched(connection))
 
 
 class _Adapter(HTTPAdapter):

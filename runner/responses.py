@@ -179,8 +179,11 @@ def legacy_trigger(body: object) -> TriggerResult:
 
 def execution_plan(body: object) -> ExecutionPlan:
     """Sequential trigger answer: ``execution-plan``, one step per job, in order."""
+    data = _object(body)
+    if "execution-plan" not in data:
+        raise ShapeError("'execution-plan' is missing")
     steps = []
-    for item in _list(_object(body).get("execution-plan")):
+    for item in _list(data["execution-plan"]):
         data = _object(item)
         triggered = data.get("trigger", True)
         if not isinstance(triggered, bool):
