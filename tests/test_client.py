@@ -33,7 +33,6 @@ from runner.errors import (
     NotFoundError,
     OutcomeUnknownError,
     ServerError,
-    ThrottledError,
     UnreadableAnswerError,
     UsageError,
 )

@@ -128,9 +128,11 @@ def test_an_untrusted_certificate_sends_nothing(
     call: Callable[[DatameerClient], object],
     name: str,
 ) -> None:
-    with hostile_server(json_answer(200, "{}"), tls=certificate) as server:
-        with pytest.raises(ConnectionFailedError) as raised:
-            call(connect(server.url, retries=0))
+    with (
+        hostile_server(json_answer(200, "{}"), tls=certificate) as server,
+        pytest.raises(ConnectionFailedError) as raised,
+    ):
+        call(connect(server.url, retries=0))
     assert UNTRUSTED in str(raised.value)
     assert server.received == [], "the request never left: the handshake failed first"
 
@@ -169,9 +171,8 @@ def test_a_trigger_answered_yes_without_an_id_is_an_unknown_outcome(
     answer: Answer,
     missing: str,
 ) -> None:
-    with hostile_server(answer) as server:
-        with pytest.raises(OutcomeUnknownError) as raised:
-            call(connect(server.url))
+    with hostile_server(answer) as server, pytest.raises(OutcomeUnknownError) as raised:
+        call(connect(server.url))
     message = str(raised.value)
     assert message.startswith(f"{name} failed: the server said yes but ")
     assert missing in message
@@ -219,9 +220,8 @@ def test_an_unreadable_answer_to_a_read_is_transient(
     call: Callable[[DatameerClient], object],
     answer: Answer,
 ) -> None:
-    with hostile_server(answer) as server:
-        with pytest.raises(UnreadableAnswerError) as raised:
-            call(connect(server.url))
+    with hostile_server(answer) as server, pytest.raises(UnreadableAnswerError) as raised:
+        call(connect(server.url))
     assert isinstance(raised.value, TransientApiError)
     assert "\x1b" not in str(raised.value)
     assert len(server.received) == 1
@@ -248,9 +248,9 @@ def test_a_429_with_retry_after_is_waited_out_and_the_read_recovers(
 def test_a_429_that_lasts_is_a_throttled_error_after_the_retries(
     connect: Callable[..., DatameerClient], headers: tuple[tuple[str, str], ...]
 ) -> None:
-    with hostile_server(Answer(429, b"Too Many Requests", "text/plain", headers)) as server:
-        with pytest.raises(ThrottledError) as raised:
-            connect(server.url, retries=2).list_running()
+    throttled = Answer(429, b"Too Many Requests", "text/plain", headers)
+    with hostile_server(throttled) as server, pytest.raises(ThrottledError) as raised:
+        connect(server.url, retries=2).list_running()
     assert "list of running jobs failed (HTTP 429): the server is throttling" in str(raised.value)
     assert isinstance(raised.value, TransientApiError)
     assert raised.value.status_code == 429
@@ -269,9 +269,9 @@ def test_a_retry_after_longer_than_the_call_may_last_ends_it_at_once(
 
 
 def test_a_429_to_a_trigger_is_not_resent(connect: Callable[..., DatameerClient]) -> None:
-    with hostile_server(Answer(429, b"", headers=(("Retry-After", "0"),))) as server:
-        with pytest.raises(ThrottledError):
-            connect(server.url).trigger(JobRef.parse(48))
+    throttled = Answer(429, b"", headers=(("Retry-After", "0"),))
+    with hostile_server(throttled) as server, pytest.raises(ThrottledError):
+        connect(server.url).trigger(JobRef.parse(48))
     assert len(server.received) == 1
 
 
@@ -335,17 +335,16 @@ def test_a_client_keeps_working_after_a_call_was_cut(
 
 def test_a_missing_endpoint_is_asked_once(connect: Callable[..., DatameerClient]) -> None:
     page = Answer(404, b"<html><body>HTTP ERROR 404</body></html>", content_type=HTML)
-    with hostile_server(page) as server:
-        with pytest.raises(EndpointUnavailableError):
-            connect(server.url, retries=5).execution_status(JobRef.parse(48))
+    with hostile_server(page) as server, pytest.raises(EndpointUnavailableError):
+        connect(server.url, retries=5).execution_status(JobRef.parse(48))
     assert len(server.received) == 1
 
 
 def test_a_failure_object_says_the_servers_words(
     connect: Callable[..., DatameerClient],
 ) -> None:
-    with hostile_server(json_answer(200, '{"error": "license expired on 2026-11-01"}')) as server:
-        with pytest.raises(UnreadableAnswerError) as raised:
-            connect(server.url).list_running()
+    failure = json_answer(200, '{"error": "license expired on 2026-11-01"}')
+    with hostile_server(failure) as server, pytest.raises(UnreadableAnswerError) as raised:
+        connect(server.url).list_running()
     assert "the server says: license expired on 2026-11-01" in str(raised.value)
     assert "should be a status text" not in str(raised.value)
