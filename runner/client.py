@@ -490,7 +490,7 @@ class DatameerClient:
         call = _Call(
             f"job status v2 for {describe(ref)}",
             "GET",
-            f"/api/job-execution/{ref.url_segment()}/status",
+            f"/api/job-execution/{_segment(ref)}/status",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job status --v1 CONFIG_ID",
         )
         return self._fetch(call, responses.execution_status)
@@ -526,7 +526,7 @@ class DatameerClient:
         call = _Call(
             f"trigger of {describe(ref)}",
             "POST",
-            f"/api/job-execution/{ref.url_segment()}/trigger",
+            f"/api/job-execution/{_segment(ref)}/trigger",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job trigger --legacy CONFIG_ID",
             if_lost=_lost_trigger(ref),
             starts_jobs=True,
@@ -559,7 +559,7 @@ class DatameerClient:
         call = _Call(
             f"stop of {describe(ref)}",
             "POST",
-            f"/api/job-execution/{ref.url_segment()}/stop",
+            f"/api/job-execution/{_segment(ref)}/stop",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job stop --legacy EXECUTION_ID",
             if_lost=f"the stop of {describe(ref)} may have been done: check its status",
         )
@@ -595,6 +595,9 @@ class DatameerClient:
     # -- one request ---------------------------------------------------------------------
 
     def _url(self, call: _Call) -> str:
+        if any(part in (".", "..") for part in call.path.split("/")):
+            # requests/urllib3 would collapse it and call another endpoint than this one.
+            raise UsageError(f"{call.name}: refusing to send a URL with . or .. segments")
         return f"{self.base_url}{call.path}" + (f"?{call.query}" if call.query else "")
 
     def _no_body(self, call: _Call) -> None:
@@ -779,6 +782,14 @@ def describe(ref: JobRef) -> str:
     if ref.kind is RefKind.UUID:
         return f"uuid {ref.value}"
     return ref.value
+
+
+def _segment(ref: JobRef) -> str:
+    """The reference in a URL; a path an HTTP stack would rewrite is refused, not sent."""
+    try:
+        return ref.url_segment()
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _lost_trigger(target: JobRef | str) -> str:

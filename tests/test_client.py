@@ -30,6 +30,7 @@ from runner.errors import (
     ConnectionFailedError,
     EndpointUnavailableError,
     MalformedResponseError,
+    MissingPasswordError,
     NotFoundError,
     OutcomeUnknownError,
     ServerError,
@@ -44,7 +45,7 @@ from runner.records import (
     HistoryEntry,
     PlannedExecution,
 )
-from runner.reference import JobRef
+from runner.reference import JobRef, RefKind
 from runner.status import JobStatus
 from testing.certs import make_certificate, openssl_available
 
@@ -1289,7 +1290,36 @@ def test_constructor_and_settings(tmp_path: Path) -> None:
         DatameerClient.from_settings(ServerSettings())
     with pytest.raises(UsageError, match="must look like https://host:port"):
         DatameerClient("h:8080")
+    with pytest.raises(UsageError, match="has no valid port"):
+        DatameerClient.from_settings(ServerSettings(url="http://127.0.0.1:99999"))
+    with pytest.raises(MissingPasswordError, match="no password for user 'bob': set DATAM"):
+        DatameerClient.from_settings(ServerSettings(url="http://h", user="bob"))
     with DatameerClient.from_settings(
         ServerSettings(url="https://u:p@h:8443/dm/", verify_tls=False)
     ) as api:
         assert api.base_url == "https://h:8443/dm"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda api: api.execution_status(JobRef(RefKind.PATH, "/W/../../x")), id="v2"),
+        pytest.param(lambda api: api.trigger(JobRef(RefKind.PATH, "/W/./x")), id="trigger"),
+        pytest.param(lambda api: api.stop(JobRef(RefKind.PATH, "/W/x/..")), id="stop"),
+    ],
+)
+def test_a_url_with_dot_segments_is_never_sent(
+    canned: Callable[..., CannedServer],
+    connect: Callable[..., DatameerClient],
+    call: Callable[[DatameerClient], object],
+) -> None:
+    server = canned(Canned(body="{}"))
+    with pytest.raises(UsageError, match=r"\. or \.\. segment"):
+        call(connect(server.url))
+    assert server.seen == []
+
+
+def test_ids_longer_than_a_long_are_refused(connect: Callable[..., DatameerClient]) -> None:
+    api = connect("http://127.0.0.1:9")
+    with pytest.raises(UsageError, match="at most 19 digits"):
+        api.job_details(2**63)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.commands.options import RefusePassword, add_variables, parse_variables, server_url
 from runner.errors import EXIT_OK, UsageError
+from runner.reference import MAX_FILE_ID
 
 if TYPE_CHECKING:
     from runner.client import DatameerClient
@@ -90,9 +91,13 @@ def _add_connection(parser: argparse.ArgumentParser, *, top: bool) -> None:
 
 def _count(name: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        if not text.strip().isdigit() or not text.strip().isascii():
-            raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-        return int(text)
+        digits = text.strip()
+        if not digits.isdigit() or not digits.isascii():
+            shown = text if len(text) <= 40 else text[:39] + "…"
+            raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {shown!r}")
+        if len(digits.lstrip("0")) > 19 or int(digits) > MAX_FILE_ID:
+            raise argparse.ArgumentTypeError(f"expected at most 19 digits, got {len(digits)}")
+        return int(digits)
 
     parse.__name__ = name
     return parse
