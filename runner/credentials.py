@@ -113,6 +113,11 @@ def _login(
     return _Login(user or netrc_user or None, netrc_password or None)
 
 
+def environment_password(env: Mapping[str, str] = os.environ) -> str | None:
+    """``DATAMEER_PASSWORD``, else the content of ``DATAMEER_PASSWORD_FILE``, else None."""
+    return _env_password(env)
+
+
 def _env_password(env: Mapping[str, str]) -> str | None:
     password = _first(env.get("DATAMEER_PASSWORD"))
     if password is not None:
