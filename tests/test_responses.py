@@ -492,7 +492,7 @@ def test_failure_reason(body: object, reason: str | None) -> None:
         ),
         pytest.param(responses.legacy_trigger, {}, "no execution id", id="legacy-no-id"),
         pytest.param(
-            responses.execution_plan, {"status": "success"}, "got nothing", id="plan-missing"
+            responses.execution_plan, {"status": "success"}, "is missing", id="plan-missing"
         ),
         pytest.param(
             responses.execution_plan,
