@@ -71,7 +71,8 @@ def _add_connection(parser: argparse.ArgumentParser, *, top: bool) -> None:
         metavar="SECONDS",
         type=_positive_float,
         default=default(None),
-        help="wait at most this long for each answer (default 30)",
+        help="wait at most this long for each answer (default 30); a whole call, retries "
+        "included, ends after 60 s or this plus 5 s, whichever is longer",
     )
     group.add_argument(
         "--retries",
@@ -271,7 +272,11 @@ def _run(args: argparse.Namespace, action: _Action) -> int:
     )
     if not settings.verify_tls:
         print("dmpipe: warning: TLS certificate verification is off", file=sys.stderr)
-    timeout = Timeout() if args.timeout is None else Timeout(min(5.0, args.timeout), args.timeout)
+    timeout = Timeout()
+    if args.timeout is not None:
+        # The whole call gets at least the default limit, and room for one full read.
+        whole = max(timeout.total, args.timeout + min(5.0, args.timeout))
+        timeout = Timeout(min(5.0, args.timeout), args.timeout, whole)
     with DatameerClient.from_settings(settings, timeout=timeout, retries=args.retries) as client:
         result = action(client, args)
     print(_as_json(result) if args.json else _as_text(result))
