@@ -729,6 +729,9 @@ class DatameerClient:
     def _raise_for_failure(self, call: _Call, url: str, answer: _Answer) -> None:
         code = answer.status_code
         reason = responses.failure_reason(answer.data) if answer.is_json else None
+        if reason is None and code >= 400 and answer.is_json:
+            # An error status with an undocumented body: {"error": ...}, {"message": ...}.
+            reason = responses.server_message(answer.data)
         reason = None if reason is None else _server_text(reason)
         if code in (401, 403):
             raise AuthenticationError(call.name, url, self._auth_reason(code, reason), code)

@@ -348,3 +348,21 @@ def test_a_failure_object_says_the_servers_words(
         connect(server.url).list_running()
     assert "the server says: license expired on 2026-11-01" in str(raised.value)
     assert "should be a status text" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        pytest.param(json_answer(500, '{"error": "disk full on node 3"}'), "ServerError", id="500"),
+        pytest.param(json_answer(400, '{"message": "disk full on node 3"}'), "ApiError", id="400"),
+    ],
+)
+def test_an_error_status_with_an_undocumented_body_says_the_servers_words(
+    connect: Callable[..., DatameerClient], answer: Answer, kind: str
+) -> None:
+    with hostile_server(answer) as server, pytest.raises(ApiError) as raised:
+        connect(server.url, retries=0).list_running()
+    assert type(raised.value).__name__ == kind
+    assert str(raised.value).startswith(
+        f"list of running jobs failed (HTTP {answer.status}): disk full on node 3 ["
+    )
