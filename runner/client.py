@@ -2,30 +2,46 @@
 
 Every failure is translated once, here, into ``runner.errors``::
 
-    no answer: refused, DNS, TLS, connect timeout     → ConnectionFailedError
-    POST sent, then the connection broke or timed out  → OutcomeUnknownError (it may have run)
+    nothing sent: refused, DNS, connect timeout, TLS handshake or certificate failure
+                                                       → ConnectionFailedError
+    POST sent, then the connection broke, timed out or the TLS stream failed
+                                                       → OutcomeUnknownError (it may have run)
+    a GET or DELETE whose connection broke             → ConnectionFailedError (after retries)
     401 / 403                                          → AuthenticationError
     3xx (redirects are never followed)                 → ApiError saying where it points
     404 with a failure body, or a "not found" reason   → NotFoundError
     404 with a non-JSON body on an optional endpoint   → EndpointUnavailableError
+    429 (after the retries of a GET or DELETE)         → ThrottledError
     5xx (after the retries of a GET or DELETE)         → ServerError
     any other failure body                             → ApiError with the server's reason
-    2xx that is not the documented shape, or > 10 MB   → MalformedResponseError
+    2xx to a read that is not the documented shape, or > 10 MB → UnreadableAnswerError
+    2xx to a trigger without a readable execution id   → OutcomeUnknownError (it may have run)
+    2xx to a stop or delete that is not documented     → MalformedResponseError
 
 Retries: GET and DELETE are retried by urllib3 on connection errors and on
-500/502/503/504, with exponential backoff and ``Retry-After`` honoured.  DELETE
-counts as idempotent: a repeat only marks already-marked data again (the answer
-then says ``{"status": false}``).  A POST is never sent twice: a trigger whose
-answer was lost may still have started a job, and only the caller can look.
+429/500/502/503/504, with exponential backoff and ``Retry-After`` honoured (at most
+``MAX_RETRY_AFTER``).  DELETE counts as idempotent: a repeat only marks already-marked
+data again (the answer then says ``{"status": false}``).  A POST is never sent twice: a
+trigger whose answer was lost may still have started a job, and only the caller can look.
+A 404 is never retried.
+
+Every call is bounded by ``Timeout.total`` (60 s by default): connecting, every read,
+the retries and their waits included.  Past it the call's connection is cut, so a server
+that accepts and never answers, or drips its headers, cannot hold a call longer.
 
 No message, log line or ``base_url`` ever carries the password.
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import json
 import logging
 import socket
+import ssl
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -37,6 +53,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     InsecureRequestWarning,
@@ -45,6 +63,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 from urllib3.util.retry import Retry
+from urllib3.util.ssl_match_hostname import CertificateError
 
 from runner import responses
 from runner.credentials import split_credentials
@@ -54,9 +73,12 @@ from runner.errors import (
     ConnectionFailedError,
     EndpointUnavailableError,
     MalformedResponseError,
+    MissingPasswordError,
     NotFoundError,
     OutcomeUnknownError,
     ServerError,
+    ThrottledError,
+    UnreadableAnswerError,
     UsageError,
 )
 from runner.model import ServerSettings
@@ -82,7 +104,7 @@ log = logging.getLogger("runner.client")
 T = TypeVar("T")
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
-RETRY_STATUSES = frozenset({500, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRIED_METHODS = frozenset({"GET", "DELETE"})
 # A Retry-After longer than this is cut short: a one-shot CLI must not hang for hours.
 MAX_RETRY_AFTER = 60.0
@@ -90,15 +112,19 @@ POOL_SIZE = 16
 
 _NOT_FOUND_WORDS = ("doesn't exist", "does not exist", "not found", "no such")
 _V2_HINT = "it needs Datameer 7.2.5+ or the REST v2 plugin"
+# The largest id Datameer stores (a Java long); a longer number is a typing mistake.
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
 class Timeout:
-    """Seconds to wait for a connection, for each read of the answer, and for its whole body
-    once the headers came (a server dripping bytes never holds a call for longer)."""
+    """Seconds to wait for a connection, for each read of the answer, for its whole body
+    once the headers came (a server dripping bytes never holds a call for longer), and
+    ``total`` for the whole call: connecting, reading, retries and their waits."""
 
     connect: float = 5.0
     read: float = 30.0
+    total: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +140,8 @@ class _Call:
     missing: str | None = None
     # For a POST: what its lost answer may mean.
     if_lost: str = "the server may have acted on it: check before sending it again"
+    # A trigger: an unreadable success answer may hide a started job.
+    starts_jobs: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,6 +153,7 @@ class _Answer:
     is_json: bool
     text: str
     location: str | None
+    retry_after: str | None = None
 
 
 class _Retry(Retry):
@@ -140,14 +169,224 @@ class _Retry(Retry):
         _stacktrace: TracebackType | None = None,
     ) -> Self:
         """Give up at once on a failed non-idempotent request; otherwise as urllib3 does."""
+        pool = cast("ConnectionPool", _pool)
+        if isinstance(error, urllib3.exceptions.SSLError) and not _in_tls_handshake(
+            list(_causes(error))
+        ):
+            # The TLS stream broke under an answer: a read error (retried for a GET), not
+            # an "other" error such as a refused certificate.
+            error = urllib3.exceptions.ProtocolError("the TLS stream failed", error)
         if error is not None and method is not None and not self._is_method_retryable(method):
-            raise MaxRetryError(cast("ConnectionPool", _pool), url, error) from error
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+            raise MaxRetryError(pool, url, error) from error
+        deadline = _Deadline.current()
+        if deadline is not None and deadline.expired():
+            # For a status answer urllib3 then hands back that answer (a 503 stays a 503).
+            raise MaxRetryError(pool, url, error or _DeadlineError(deadline.seconds))
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        if (
+            deadline is not None
+            and response is not None
+            and retry._wait(response) >= (deadline.remaining())
+        ):
+            # The server asks for a longer wait than the call has left: its answer stands.
+            raise MaxRetryError(pool, url, _DeadlineError(deadline.seconds))
+        return retry
+
+    def _wait(self, response: BaseHTTPResponse) -> float:
+        """How long ``sleep(response)`` would wait before the next attempt."""
+        after = None
+        if self.respect_retry_after_header and response.status in self.RETRY_AFTER_STATUS_CODES:
+            after = self.get_retry_after(response)
+        return after if after else self.get_backoff_time()
 
     def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         """The server's Retry-After in seconds, at most ``MAX_RETRY_AFTER``."""
         seconds = super().get_retry_after(response)
-        return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
+        return None if seconds is None else min(seconds, MAX_RETRY_AFTER, _time_left())
+
+    def get_backoff_time(self) -> float:
+        """urllib3's backoff, never past the call's deadline."""
+        return min(super().get_backoff_time(), _time_left())
+
+
+def _time_left() -> float:
+    deadline = _Deadline.current()
+    return float("inf") if deadline is None else deadline.remaining()
+
+
+class _DeadlineError(urllib3.exceptions.TimeoutError):
+    """The whole call took longer than ``Timeout.total``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"no complete answer within {seconds:g}s")
+
+
+class _Deadline:
+    """The end of one call's time; once past it, the call's connections are cut.
+
+    The calling thread's deadline is found with ``current()``: urllib3's pools and
+    retries run in that thread, inside ``DatameerClient._request``.
+    """
+
+    _local = threading.local()
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.finished = False
+        self._cut = False
+        self._lock = threading.Lock()
+        self._connections: list[HTTPConnection | socket.socket] = []
+
+    @classmethod
+    def current(cls) -> _Deadline | None:
+        """The deadline of the call this thread is making, if any."""
+        deadline: _Deadline | None = getattr(cls._local, "deadline", None)
+        return deadline
+
+    def __enter__(self) -> Self:
+        self._local.deadline = self
+        _WATCHDOG.add(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._local.deadline = None
+        with self._lock:
+            self.finished = True
+            self._connections.clear()
+
+    def remaining(self) -> float:
+        return max(0.0, self.ends - time.monotonic())
+
+    def expired(self) -> bool:
+        return self._cut or time.monotonic() >= self.ends
+
+    def watch(self, connection: HTTPConnection | socket.socket) -> None:
+        """Cut ``connection`` (a pooled connection, or the socket a new one opened) when
+        the time is up; at once if it already is."""
+        with self._lock:
+            if not self.expired():
+                self._connections.append(connection)
+                return
+        raise _DeadlineError(self.seconds)
+
+    def cut(self) -> None:
+        """Shut the call's sockets down: a read blocked on them returns at once."""
+        with self._lock:
+            if self.finished:
+                return
+            self._cut = True
+            for connection in self._connections:
+                sock = connection if isinstance(connection, socket.socket) else connection.sock
+                if sock is not None:
+                    # socket.socket's own shutdown, also for an SSLSocket: only the file
+                    # descriptor is touched, never the TLS state another thread is using.
+                    with contextlib.suppress(OSError):
+                        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _Watchdog:
+    """One daemon thread that cuts the calls that outlive their deadline."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._pending: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: _Deadline) -> None:
+        with self._changed:
+            heapq.heappush(self._pending, (deadline.ends, next(self._order), deadline))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._watch, name="dmpipe-call-deadlines", daemon=True
+                )
+                self._thread.start()
+            elif self._pending[0][2] is deadline:
+                self._changed.notify()
+
+    def _watch(self) -> None:
+        while True:
+            self._next_due().cut()
+
+    def _next_due(self) -> _Deadline:
+        with self._changed:
+            while True:
+                while self._pending and self._pending[0][2].finished:
+                    heapq.heappop(self._pending)
+                if not self._pending:
+                    self._changed.wait()
+                    continue
+                delay = self._pending[0][0] - time.monotonic()
+                if delay <= 0:
+                    return heapq.heappop(self._pending)[2]
+                self._changed.wait(delay)
+
+
+_WATCHDOG = _Watchdog()
+
+
+def _watched(connection: HTTPConnection) -> HTTPConnection:
+    deadline = _Deadline.current()
+    if deadline is not None:
+        deadline.watch(connection)
+    return connection
+
+
+def _watch_socket(sock: socket.socket | None) -> None:
+    # http.client drops ``conn.sock`` once an answer that closes the connection has its
+    # headers; the socket itself goes on carrying the body, so it is watched on its own.
+    deadline = _Deadline.current()
+    if deadline is not None and sock is not None:
+        deadline.watch(sock)
+
+
+class _HTTPConnection(HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch_socket(self.sock)
+
+
+class _HTTPSConnection(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _watch_socket(self.sock)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    """A pool whose connections are cut when their call's deadline passes."""
+
+    ConnectionCls = _HTTPConnection
+
+    def _get_conn(self, timeout: float | None = None) -> HTTPConnection:
+        connection = cast(HTTPConnection, super()._get_conn(timeout))
+        _watch_socket(connection.sock)
+        return _watched(connection)
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    """The https pool, cut like ``_HTTPPool``."""
+
+    ConnectionCls = _HTTPSConnection
+
+    def _get_conn(self, timeout: float | None = None) -> HTTPSConnection:
+        connection = cast(HTTPSConnection, super()._get_conn(timeout))
+        _watch_socket(connection.sock)
+        return cast(HTTPSConnection, _watched(connection))
+
+
+class _Adapter(HTTPAdapter):
+    """requests' adapter, with pools that honour the call deadline."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        return manager
 
 
 def new_session(retries: int = 3, backoff_factor: float = 0.5) -> requests.Session:
@@ -168,7 +407,7 @@ def new_session(retries: int = 3, backoff_factor: float = 0.5) -> requests.Sessi
         raise_on_redirect=False,
     )
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=retry)
+    adapter = _Adapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -211,6 +450,11 @@ class DatameerClient:
         """A client for resolved settings (see ``runner.credentials.resolve_server``)."""
         if not settings.url:
             raise UsageError("no Datameer server: pass --server or set DATAMEER_URL")
+        if settings.user and settings.password is None:
+            raise MissingPasswordError(
+                f"no password for user {settings.user!r}: set DATAMEER_PASSWORD, "
+                "DATAMEER_PASSWORD_FILE or ~/.netrc"
+            )
         verify: bool | str = settings.ca_bundle or settings.verify_tls
         kw.setdefault("verify", verify)
         return cls(settings.url, user=settings.user, password=settings.password, **kw)
@@ -246,7 +490,7 @@ class DatameerClient:
         call = _Call(
             f"job status v2 for {describe(ref)}",
             "GET",
-            f"/api/job-execution/{ref.url_segment()}/status",
+            f"/api/job-execution/{_segment(ref)}/status",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job status --v1 CONFIG_ID",
         )
         return self._fetch(call, responses.execution_status)
@@ -282,9 +526,10 @@ class DatameerClient:
         call = _Call(
             f"trigger of {describe(ref)}",
             "POST",
-            f"/api/job-execution/{ref.url_segment()}/trigger",
+            f"/api/job-execution/{_segment(ref)}/trigger",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job trigger --legacy CONFIG_ID",
             if_lost=_lost_trigger(ref),
+            starts_jobs=True,
         )
         return self._fetch(call, responses.trigger)
 
@@ -305,6 +550,7 @@ class DatameerClient:
             body=json.dumps(body).encode(),
             missing="the sequential trigger needs Datameer 7.5.2+; use mode: client",
             if_lost=f"the {name} may have started jobs: check their status before triggering again",
+            starts_jobs=True,
         )
         return self._fetch(call, responses.execution_plan)
 
@@ -313,7 +559,7 @@ class DatameerClient:
         call = _Call(
             f"stop of {describe(ref)}",
             "POST",
-            f"/api/job-execution/{ref.url_segment()}/stop",
+            f"/api/job-execution/{_segment(ref)}/stop",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job stop --legacy EXECUTION_ID",
             if_lost=f"the stop of {describe(ref)} may have been done: check its status",
         )
@@ -332,6 +578,7 @@ class DatameerClient:
             "/rest/job-execution",
             query=urlencode({"configuration": _id(configuration_id)}),
             if_lost=_lost_trigger(f"configuration {configuration_id}"),
+            starts_jobs=True,
         )
         return self._fetch(call, responses.legacy_trigger)
 
@@ -348,6 +595,9 @@ class DatameerClient:
     # -- one request ---------------------------------------------------------------------
 
     def _url(self, call: _Call) -> str:
+        if any(part in (".", "..") for part in call.path.split("/")):
+            # requests/urllib3 would collapse it and call another endpoint than this one.
+            raise UsageError(f"{call.name}: refusing to send a URL with . or .. segments")
         return f"{self.base_url}{call.path}" + (f"?{call.query}" if call.query else "")
 
     def _no_body(self, call: _Call) -> None:
@@ -355,35 +605,51 @@ class DatameerClient:
         (a proxy's login page, say)."""
         answer = self._request(call)
         if answer.text.strip() and not answer.is_json:
-            raise MalformedResponseError(
-                call.name, self._url(call), f"the answer is not JSON: {_excerpt(answer.text)}"
-            )
+            raise self._unreadable(call, f"the answer is not JSON: {_excerpt(answer.text)}")
 
     def _fetch(self, call: _Call, parser: Callable[..., T], *args: object) -> T:
         """Send ``call`` and parse its JSON answer into a record with ``parser``."""
         answer = self._request(call)
         if not answer.is_json:
-            raise MalformedResponseError(
-                call.name, self._url(call), f"the answer is not JSON: {_excerpt(answer.text)}"
-            )
+            raise self._unreadable(call, f"the answer is not JSON: {_excerpt(answer.text)}")
         try:
             return parser(answer.data, *args)
         except responses.ShapeError as error:
-            raise MalformedResponseError(
-                call.name, self._url(call), f"unexpected answer: {error}"
-            ) from None
+            said = responses.server_message(answer.data)
+            if said is not None:
+                words = _server_text(said)
+                if _says_not_found(words):
+                    raise NotFoundError(call.name, self._url(call), words) from None
+                raise self._unreadable(call, f"the server says: {words}") from None
+            raise self._unreadable(call, f"unexpected answer: {error}") from None
+
+    def _unreadable(self, call: _Call, what: str) -> ApiError:
+        """The error for a success answer that cannot be read, by what the call was."""
+        url = self._url(call)
+        if call.starts_jobs:
+            return OutcomeUnknownError(
+                call.name, url, f"the server said yes but {what}; {call.if_lost}"
+            )
+        if call.method == "GET":
+            return UnreadableAnswerError(call.name, url, what)
+        return MalformedResponseError(call.name, url, what)
 
     def _request(self, call: _Call) -> _Answer:
         """Send ``call`` and return its answer if it is a success; raise ours otherwise."""
         url = self._url(call)
         started = time.monotonic()
-        try:
-            response = self._send(call, url)
-            with response:
-                answer = _read(call, url, response, self._timeout.read)
-        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
-            log.debug("%s %s -> %s", call.method, url, type(error).__name__)
-            raise self._transport_error(call, url, error) from error
+        with _Deadline(self._timeout.total) as deadline:
+            try:
+                response = self._send(call, url)
+                with response:
+                    answer = _read(call, url, response, self._timeout.read)
+                if deadline.expired():  # cut short: what came may be a fragment
+                    raise urllib3.exceptions.ProtocolError("the answer was cut at the deadline")
+            except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+                log.debug("%s %s -> %s", call.method, url, type(error).__name__)
+                raise self._transport_error(call, url, error, deadline) from error
+            except _TooBigError as error:
+                raise self._unreadable(call, str(error)) from None
         log.debug(
             "%s %s -> %s in %.3fs",
             call.method,
@@ -412,20 +678,39 @@ class DatameerClient:
 
     # -- translating failures ------------------------------------------------------------
 
-    def _transport_error(self, call: _Call, url: str, error: BaseException) -> ApiError:
+    def _transport_error(
+        self, call: _Call, url: str, error: BaseException, deadline: _Deadline
+    ) -> ApiError:
         causes = list(_causes(error))
-        if any(isinstance(cause, requests.exceptions.SSLError) for cause in causes):
-            return ConnectionFailedError(call.name, url, _tls_reason(causes))
+        if deadline.expired():
+            causes.insert(0, _DeadlineError(deadline.seconds))
         if call.method == "POST" and not _nothing_sent(causes):
             return OutcomeUnknownError(
                 call.name,
                 url,
-                f"the connection broke after the request was sent ({_transport_reason(causes)}); "
+                f"the connection broke after the request was sent ({self._broke(causes)}); "
                 f"{call.if_lost}",
             )
+        if _in_tls_handshake(causes):
+            return ConnectionFailedError(call.name, url, _tls_reason(causes))
         return ConnectionFailedError(call.name, url, self._unreachable_reason(causes))
 
+    def _broke(self, causes: list[BaseException]) -> str:
+        """How a connection broke after the request left, in a few words."""
+        if isinstance(causes[0], _DeadlineError):
+            return f"no complete answer within {self._timeout.total:g}s"
+        if any(isinstance(cause, ssl.SSLError) for cause in causes):
+            return f"the TLS stream failed: {_transport_reason(causes)}"
+        return _transport_reason(causes)
+
     def _unreachable_reason(self, causes: list[BaseException]) -> str:
+        if isinstance(causes[0], _DeadlineError):
+            return (
+                f"no complete answer within {self._timeout.total:g}s, retries included "
+                "(the limit of one call)"
+            )
+        if any(isinstance(cause, ssl.SSLError) for cause in causes):
+            return f"the TLS stream failed ({_transport_reason(causes)})"
         if any(isinstance(cause, _SlowAnswerError) for cause in causes):
             return (
                 f"the answer was still arriving after {self._timeout.read:g}s: the server "
@@ -444,6 +729,9 @@ class DatameerClient:
     def _raise_for_failure(self, call: _Call, url: str, answer: _Answer) -> None:
         code = answer.status_code
         reason = responses.failure_reason(answer.data) if answer.is_json else None
+        if reason is None and code >= 400 and answer.is_json:
+            # An error status with an undocumented body: {"error": ...}, {"message": ...}.
+            reason = responses.server_message(answer.data)
         reason = None if reason is None else _server_text(reason)
         if code in (401, 403):
             raise AuthenticationError(call.name, url, self._auth_reason(code, reason), code)
@@ -451,6 +739,8 @@ class DatameerClient:
             raise ApiError(call.name, url, _redirect_reason(answer.location), code)
         if code == 404:
             raise _not_found(call, url, answer, reason)
+        if code == 429:
+            raise ThrottledError(call.name, url, _throttled_reason(reason, answer), code)
         if code >= 500:
             raise ServerError(call.name, url, reason or "the server failed", code)
         if code >= 400:
@@ -497,6 +787,14 @@ def describe(ref: JobRef) -> str:
     return ref.value
 
 
+def _segment(ref: JobRef) -> str:
+    """The reference in a URL; a path an HTTP stack would rewrite is refused, not sent."""
+    try:
+        return ref.url_segment()
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 def _lost_trigger(target: JobRef | str) -> str:
     """What a trigger whose answer was lost may have done, and what to do about it."""
     name = describe(target) if isinstance(target, JobRef) else target
@@ -513,10 +811,19 @@ def _check_verify(verify: bool | str) -> bool | str:
 
 
 def _id(value: int) -> int:
-    """An id for a URL; a negative number or a bool is a caller's mistake."""
+    """An id for a URL; a negative or huge number, or a bool, is a caller's mistake."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise UsageError(f"an id must be a non-negative whole number, got {value!r}")
+    if value > MAX_ID:
+        raise UsageError(f"an id has at most 19 digits, got one of {len(str(value))} digits")
     return value
+
+
+def _throttled_reason(reason: str | None, answer: _Answer) -> str:
+    said = f": {reason}" if reason else ""
+    after = answer.retry_after
+    wait = f" (it asked to wait {_server_text(after, 40)}s)" if after else ""
+    return f"the server is throttling requests (Too Many Requests){said}{wait}; try again later"
 
 
 def _read(call: _Call, url: str, response: requests.Response, seconds: float) -> _Answer:
@@ -535,13 +842,20 @@ def _read(call: _Call, url: str, response: requests.Response, seconds: float) ->
             is_json = True
         except (ValueError, RecursionError):
             pass
-    return _Answer(response.status_code, data, is_json, text, response.headers.get("Location"))
+    headers = response.headers
+    return _Answer(
+        response.status_code,
+        data,
+        is_json,
+        text,
+        headers.get("Location"),
+        headers.get("Retry-After"),
+    )
 
 
 def _read_capped(call: _Call, url: str, response: requests.Response, seconds: float) -> bytes:
-    too_big = MalformedResponseError(
-        call.name, url, f"the answer is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB"
-    )
+    del call, url
+    too_big = _TooBigError(f"the answer is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB")
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise too_big
@@ -558,6 +872,10 @@ def _read_capped(call: _Call, url: str, response: requests.Response, seconds: fl
             raise _SlowAnswerError(f"the answer was still arriving after {seconds:g}s")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class _TooBigError(Exception):
+    """The answer is over ``MAX_BODY_BYTES``; becomes the call's unreadable-answer error."""
 
 
 class _SlowAnswerError(requests.exceptions.ReadTimeout):
@@ -607,12 +925,54 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 
 
 def _nothing_sent(causes: list[BaseException]) -> bool:
-    """True when the request never left: no connection could be made."""
-    return any(
-        isinstance(cause, ConnectTimeoutError | ConnectionRefusedError | socket.gaierror)
+    """True only with proof that the request never left: no connection could be made, the
+    TLS handshake (which comes before any request byte) failed, or the call's time was up
+    before a connection was handed to it."""
+    if isinstance(causes[0], _DeadlineError) and not any(
+        isinstance(cause, _DeadlineError) for cause in causes[1:]
+    ):
+        return False  # the deadline cut a call in flight
+    return _in_tls_handshake(causes) or any(
+        isinstance(
+            cause,
+            ConnectTimeoutError | ConnectionRefusedError | socket.gaierror | _DeadlineError,
+        )
         or type(cause) is requests.exceptions.ConnectTimeout
         for cause in causes
     )
+
+
+# Frames of urllib3/ssl that only run while a connection is set up, before the request is
+# written: an error raised inside one of them proves nothing was sent.
+_HANDSHAKE_FRAMES = frozenset(
+    {"_validate_conn", "do_handshake", "_ssl_wrap_socket_and_match_hostname"}
+)
+
+
+def _in_tls_handshake(causes: list[BaseException]) -> bool:
+    """True when a TLS error came from setting the connection up, not from the stream.
+
+    urllib3 wraps every ``ssl.SSLError`` as its own ``SSLError``, a handshake failure
+    and an EOF while reading the answer alike; the traceback of the ``ssl`` error tells
+    which phase raised it.
+    """
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError | CertificateError):
+            return True
+        if isinstance(cause, ssl.SSLError | CertificateError) and _raised_in(
+            cause, _HANDSHAKE_FRAMES
+        ):
+            return True
+    return False
+
+
+def _raised_in(error: BaseException, functions: frozenset[str]) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_code.co_name in functions:
+            return True
+        traceback = traceback.tb_next
+    return False
 
 
 def _is_read_timeout(cause: BaseException) -> bool:

@@ -63,15 +63,34 @@ def resolve_server(
 
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:
     """``https://u:p@host/x/`` → (``https://host/x``, ``u``, ``p``); UsageError if not http(s)."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # "http://[::1": the text may hold a password, so it is not shown
+        raise UsageError(
+            "the server URL is malformed: it must look like https://host:port"
+        ) from None
     host = parts.netloc.rpartition("@")[2]
     if parts.scheme not in ("http", "https") or not host:
         shown = urlunsplit((parts.scheme, host, parts.path, "", ""))
         raise UsageError(f"the server URL must look like https://host:port, got {shown!r}")
+    _check_port(parts.scheme, host, parts.path)
     base = urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
     user = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password is not None else None
     return base, user, password
+
+
+def _check_port(scheme: str, host: str, path: str) -> None:
+    """A port, if given, is a number from 1 to 65535; the host is not empty."""
+    shown = urlunsplit((scheme, host, path, "", ""))
+    try:
+        port = urlsplit(f"//{host}").port
+    except ValueError:
+        port = -1
+    if port is not None and not 0 < port < 65536:
+        raise UsageError(f"the server URL {shown!r} has no valid port: use a number 1-65535")
+    if not urlsplit(f"//{host}").hostname:
+        raise UsageError(f"the server URL {shown!r} names no host")
 
 
 def _login(
@@ -92,6 +111,11 @@ def _login(
         # That netrc entry is somebody else's password.
         return _Login(user, None)
     return _Login(user or netrc_user or None, netrc_password or None)
+
+
+def environment_password(env: Mapping[str, str] = os.environ) -> str | None:
+    """``DATAMEER_PASSWORD``, else the content of ``DATAMEER_PASSWORD_FILE``, else None."""
+    return _env_password(env)
 
 
 def _env_password(env: Mapping[str, str]) -> str | None:

@@ -6,15 +6,20 @@
     ├── UsageError                   exit 2  the command line is invalid
     ├── PipelineFileError            exit 2  the pipeline file is invalid (file:line:col)
     ├── ScenarioError                exit 2  an emulator scenario file is invalid
+    ├── MissingPasswordError         exit 3  a user is set but no password is (nothing sent)
     ├── ApiError                     exit 1  the server answered with a failure (carries reason)
     │   ├── AuthenticationError      exit 3  401/403: wrong or missing credentials
     │   ├── NotFoundError            exit 2  404 or "File doesn't exist ..." failure body
     │   │   └── EndpointUnavailableError     the server (version) lacks this endpoint
     │   ├── TransientApiError        exit 3  worth retrying later
     │   │   ├── ServerError                  5xx answer
-    │   │   └── ConnectionFailedError        no answer: refused, reset, timed out, TLS
-    │   ├── OutcomeUnknownError      exit 3  a POST whose answer was lost: it may have run
-    │   └── MalformedResponseError   exit 3  the answer is not what the API documents
+    │   │   ├── ThrottledError               429 answer (after the retries of a read)
+    │   │   ├── UnreadableAnswerError        a read answered 2xx with an unreadable body
+    │   │   └── ConnectionFailedError        no answer: refused, DNS, timed out, TLS handshake
+    │   ├── OutcomeUnknownError      exit 3  a POST whose answer was lost, cut or unreadable:
+    │   │                                    it may have run
+    │   └── MalformedResponseError   exit 3  a stop or delete answered what the API does not
+    │                                        document
     └── RunError                     exit 1  a job failed, timed out or was cancelled
 
 Callers catch by meaning: a retry loop catches ``TransientApiError``; anything
@@ -120,6 +125,15 @@ class ServerError(TransientApiError):
     """The server answered 5xx."""
 
 
+class ThrottledError(TransientApiError):
+    """The server answered 429 Too Many Requests (a read still did after its retries)."""
+
+
+class UnreadableAnswerError(TransientApiError):
+    """A read (GET) was answered 2xx with a body that is not the documented shape: an HTML
+    maintenance page, garbage, a cut or huge body.  Reading again later may work."""
+
+
 class ConnectionFailedError(TransientApiError):
     """The server could not be reached or the connection broke."""
 
@@ -131,7 +145,14 @@ class OutcomeUnknownError(ApiError):
 
 
 class MalformedResponseError(ApiError):
-    """The server's answer does not have the documented shape."""
+    """The answer to a stop or delete does not have the documented shape (reads raise
+    ``UnreadableAnswerError``, triggers ``OutcomeUnknownError``)."""
+
+    exit_code = EXIT_SERVER
+
+
+class MissingPasswordError(DmpipeError):
+    """A user name is set but no password was found anywhere; raised before any call."""
 
     exit_code = EXIT_SERVER
 

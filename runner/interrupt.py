@@ -1,5 +1,5 @@
-"""Ctrl-C and SIGTERM: the first asks the run to stop its jobs and write its report; the
-second exits at once."""
+"""Ctrl-C, SIGTERM and SIGHUP (the terminal or SSH session closed): the first asks the run
+to stop its jobs and write its report; the second exits at once."""
 
 from __future__ import annotations
 
@@ -8,17 +8,29 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from types import FrameType
 
 from runner.errors import EXIT_INTERRUPTED
+
+# SIGHUP does not exist on Windows.
+_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _say(text: str) -> None:
+    """Tell the user on stderr, if anybody still reads it (after SIGHUP nobody may)."""
+    # RuntimeError: the signal came while the main thread was writing to stderr itself.
+    with suppress(OSError, ValueError, RuntimeError):
+        print(text, file=sys.stderr, flush=True)
 
 
 @contextmanager
 def graceful_interrupts(
     doing: str = "stopping the jobs this run started",
 ) -> Iterator[threading.Event]:
-    """Within the block, SIGINT/SIGTERM set the yielded event instead of raising.
+    """Within the block, SIGINT/SIGTERM/SIGHUP set the yielded event instead of raising.
 
     The first signal prints ``doing`` on stderr; a second one exits at once.
     """
@@ -30,17 +42,12 @@ def graceful_interrupts(
     def handle(signum: int, frame: FrameType | None) -> None:
         del frame
         if stop.is_set():
-            print("dmpipe: interrupted again, exiting now", file=sys.stderr, flush=True)
+            _say("dmpipe: interrupted again, exiting now")
             os._exit(EXIT_INTERRUPTED)
-        name = signal.Signals(signum).name
-        print(
-            f"dmpipe: {name}: {doing} (again to exit at once)",
-            file=sys.stderr,
-            flush=True,
-        )
         stop.set()
+        _say(f"dmpipe: {signal.Signals(signum).name}: {doing} (again to exit at once)")
 
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, handle) for sig in _SIGNALS}
     try:
         yield stop
     finally:

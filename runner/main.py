@@ -21,6 +21,7 @@ from typing import NoReturn
 
 from runner import __version__
 from runner.errors import EXIT_INTERRUPTED, DmpipeError, UsageError
+from runner.output import pipe_safe_output
 
 # Modules under runner.commands, in the order `dmpipe --help` lists them.
 COMMANDS = (
@@ -62,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``dmpipe``; returns the process exit code."""
+    with pipe_safe_output():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
     try:
         args = build_parser().parse_args(argv)

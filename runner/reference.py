@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
+# The largest file id Datameer stores (a Java long).
+MAX_FILE_ID = 2**63 - 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -36,25 +39,42 @@ class JobRef:
         if isinstance(text, int) and not isinstance(text, bool):
             if text < 0:
                 raise ValueError(f"a file id cannot be negative: {text}")
+            if text > MAX_FILE_ID:
+                raise ValueError("a file id has at most 19 digits")
             return cls(RefKind.FILE_ID, str(text))
         value = str(text).strip()
         if not value:
             raise ValueError("an empty job reference names nothing")
-        if value.isdigit():
+        if value.isascii() and value.isdigit():
+            if len(value.lstrip("0")) > 19 or int(value) > MAX_FILE_ID:
+                raise ValueError(f"a file id has at most 19 digits, got {len(value)}")
             return cls(RefKind.FILE_ID, str(int(value)))
         if _UUID.match(value):
             return cls(RefKind.UUID, value.lower())
         if not value.strip("/"):
             raise ValueError(f"the path {value!r} names no artifact")
+        check_path(value)
         return cls(RefKind.PATH, value)
 
     def url_segment(self) -> str:
-        """The reference as it appears in ``/api/job-execution/<ref>/...``."""
+        """The reference as it appears in ``/api/job-execution/<ref>/...``; ValueError for a
+        path that an HTTP stack would rewrite (``.``/``..`` segments, control characters)."""
         if self.kind is not RefKind.PATH:
             return self.value
+        check_path(self.value)
         # The leading slash of "/Folder/Workbook" would make an empty URL segment.
         path = self.value.lstrip("/")
         return "+".join(quote(part, safe="/") for part in path.split(" "))
 
     def __str__(self) -> str:
         return self.value
+
+
+def check_path(path: str) -> None:
+    """ValueError unless ``path`` reaches the server as written: a ``.`` or ``..`` segment
+    is collapsed by HTTP stacks and proxies (``/W/../../etc`` becomes ``/api/etc``), and a
+    control character (CR, LF ...) has no place in an artifact's name."""
+    if _CONTROL.search(path):
+        raise ValueError(f"the path {path!r} holds a control character")
+    if any(part in (".", "..") for part in path.split("/")):
+        raise ValueError(f"the path {path!r} has a . or .. segment: write the path without it")

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # The legacy trigger's answer is not in the reference; these keys are tried in order.
 _LEGACY_ID_KEYS = ("job-execution-id", "jobExecutionId", "executionId", "id")
+# Where servers and proxies put their words in a failure object the API does not document.
+_MESSAGE_KEYS = ("error", "message", "reason", "errorMessage", "error_description")
 
 
 class ShapeError(ValueError):
@@ -129,23 +131,32 @@ def counters(value: object) -> dict[str, int]:
 
 
 def running(body: object) -> list[RunningJob]:
-    """List-running entries; ``jobExecutionId`` and ``estimateTime`` may be missing."""
+    """List-running entries; ``jobExecutionId`` and ``estimateTime`` may be missing.
+
+    The whole answer must be a list; one odd entry (no ``dapJobConfigurationId``, a bad
+    field) is skipped with a warning, so it cannot hide every other running job.
+    """
     jobs = []
-    for item in _list(body):
-        data = _object(item)
-        status, raw = _status(data, "jobStatus")
-        jobs.append(
-            RunningJob(
-                configuration_id=_id(data, "dapJobConfigurationId"),
-                execution_id=_optional_id(data, "jobExecutionId"),
-                status=status,
-                raw_status=raw,
-                start_time=parse_timestamp(data.get("startTime")),
-                estimate_seconds=parse_estimate(data.get("estimateTime")),
-                progress=parse_progress(data.get("progress")),
-            )
-        )
+    for index, item in enumerate(_list(body)):
+        try:
+            jobs.append(_running_job(item))
+        except ShapeError as error:
+            log.warning("list of running jobs: skipping entry %d: %s", index, error)
     return jobs
+
+
+def _running_job(item: object) -> RunningJob:
+    data = _object(item)
+    status, raw = _status(data, "jobStatus")
+    return RunningJob(
+        configuration_id=_id(data, "dapJobConfigurationId"),
+        execution_id=_optional_id(data, "jobExecutionId"),
+        status=status,
+        raw_status=raw,
+        start_time=parse_timestamp(data.get("startTime")),
+        estimate_seconds=parse_estimate(data.get("estimateTime")),
+        progress=parse_progress(data.get("progress")),
+    )
 
 
 def trigger(body: object) -> TriggerResult:
@@ -173,8 +184,11 @@ def legacy_trigger(body: object) -> TriggerResult:
 
 def execution_plan(body: object) -> ExecutionPlan:
     """Sequential trigger answer: ``execution-plan``, one step per job, in order."""
+    data = _object(body)
+    if "execution-plan" not in data:
+        raise ShapeError("'execution-plan' is missing")
     steps = []
-    for item in _list(_object(body).get("execution-plan")):
+    for item in _list(data["execution-plan"]):
         data = _object(item)
         triggered = data.get("trigger", True)
         if not isinstance(triggered, bool):
@@ -204,6 +218,22 @@ def failure_reason(body: object) -> str | None:
         return None
     reason = body.get("reason")
     return str(reason) if reason not in (None, "") else "the server gave no reason"
+
+
+def server_message(body: object) -> str | None:
+    """The words of an undocumented failure object (``{"error": ..}``, ``{"message": ..}``,
+    ``{"reason": ..}``), for an answer that is not the shape the call expects."""
+    if not isinstance(body, dict):
+        return None
+    for key in _MESSAGE_KEYS:
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            return value
+        if isinstance(value, dict):  # {"error": {"message": "..."}}
+            nested = server_message(value)
+            if nested is not None:
+                return nested
+    return None
 
 
 # -- field access ------------------------------------------------------------------------

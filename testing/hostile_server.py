@@ -1,21 +1,28 @@
-"""A loopback HTTP server that misbehaves on purpose, and remembers what it was sent.
+"""A loopback HTTP(S) server that misbehaves on purpose, and remembers what it was sent.
 
 Each request is answered by one ``Answer`` (the last one repeats): a scripted
 status, headers and body, or worse — a body of any size streamed without a
-``Content-Length``, a body dripped one byte at a time (slow-loris), or a
-connection cut without an answer.  ``received`` keeps every request's method,
-path and headers, so a test can tell whether credentials reached a host.
+``Content-Length``, a body dripped one byte at a time (slow-loris), headers
+dripped one byte at a time, no answer at all (the connection held open), or a
+connection cut without an answer after the whole request was read (over TLS: the
+stream ends without a close_notify, as a crashing proxy does).  ``received``
+keeps every request's method, path and headers, so a test can tell whether
+credentials reached a host.  With ``tls`` the server speaks HTTPS (handshake in the
+connection's own thread, so a client that fails it never blocks the others).
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from testing.certs import Certificate
 
 CHUNK = 64 * 1024
 
@@ -35,6 +42,11 @@ class Answer:
     # keep dripping ``filler`` until the client gives up or the server stops.
     drip: float = 0.0
     drop: bool = False  # close the connection without answering
+    # Answer bytes that are not HTTP, or over TLS not even a TLS record, then cut.
+    corrupt: bool = False
+    hang: bool = False  # read the request, then answer nothing until the server closes
+    # Send the status line, then one header byte every ``drip_headers`` seconds, forever.
+    drip_headers: float = 0.0
 
 
 def json_answer(status: int, text: str, **kw: Any) -> Answer:
@@ -57,6 +69,7 @@ class HostileServer:
 
     answers: tuple[Answer, ...]
     host: str = "127.0.0.1"
+    tls: Certificate | None = None
     received: list[Received] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -68,6 +81,10 @@ class HostileServer:
             server_owner = owner
 
         self._httpd = _QuietServer((self.host, 0), Handler)
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(self.tls.cert, self.tls.key)
+            self._httpd.tls = context
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, args=(0.05,), name="hostile-server", daemon=True
         )
@@ -75,8 +92,9 @@ class HostileServer:
 
     @property
     def url(self) -> str:
-        """``http://host:port`` of the server."""
-        return f"http://{self.host}:{self._httpd.server_address[1]}"
+        """``http(s)://host:port`` of the server."""
+        scheme = "http" if self.tls is None else "https"
+        return f"{scheme}://{self.host}:{self._httpd.server_address[1]}"
 
     def next_answer(self, received: Received) -> Answer:
         """Record a request and pick its answer."""
@@ -92,9 +110,11 @@ class HostileServer:
 
 
 @contextlib.contextmanager
-def hostile_server(*answers: Answer, host: str = "127.0.0.1") -> Iterator[HostileServer]:
+def hostile_server(
+    *answers: Answer, host: str = "127.0.0.1", tls: Certificate | None = None
+) -> Iterator[HostileServer]:
     """A started ``HostileServer``, closed on exit."""
-    server = HostileServer(answers or (Answer(),), host=host)
+    server = HostileServer(answers or (Answer(),), host=host, tls=tls)
     try:
         yield server
     finally:
@@ -104,6 +124,7 @@ def hostile_server(*answers: Answer, host: str = "127.0.0.1") -> Iterator[Hostil
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    tls: ssl.SSLContext | None = None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Clients that hang up on a huge or slow answer are what this server is for."""
@@ -112,6 +133,20 @@ class _QuietServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server_owner: HostileServer
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        context = self.server.tls  # type: ignore[attr-defined]
+        if context is not None:
+            # A client that refuses the certificate ends here; the error is its to report.
+            self.request = context.wrap_socket(self.request, server_side=True)
+        super().setup()
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):
+            super().finish()
+        if isinstance(self.request, ssl.SSLSocket):
+            # socketserver closes the socket it accepted, which the TLS socket took over.
+            self.request.close()
 
     def do_GET(self) -> None:
         self._answer()
@@ -134,7 +169,24 @@ class _Handler(BaseHTTPRequestHandler):
         if answer.drop:
             self.close_connection = True
             with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
+                # The raw socket's shutdown: over TLS no close_notify is sent either.
+                socket.socket.shutdown(self.connection, socket.SHUT_RDWR)
+            return
+        if answer.corrupt:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                socket.socket.send(self.connection, b"\x15\x03\x03\x00\x02\x02\x50garbage")
+                socket.socket.shutdown(self.connection, socket.SHUT_RDWR)
+            return
+        if answer.hang:
+            self.close_connection = True
+            owner.closing.wait()
+            return
+        if answer.drip_headers > 0:
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                _drip(self.wfile, b"", b"X-Drip: a\r\n", answer.drip_headers, owner.closing)
             return
         with contextlib.suppress(OSError):  # the client hung up: expected
             self._send(answer, owner.closing)

@@ -30,9 +30,11 @@ from runner.errors import (
     ConnectionFailedError,
     EndpointUnavailableError,
     MalformedResponseError,
+    MissingPasswordError,
     NotFoundError,
     OutcomeUnknownError,
     ServerError,
+    UnreadableAnswerError,
     UsageError,
 )
 from runner.model import ServerSettings
@@ -43,7 +45,7 @@ from runner.records import (
     HistoryEntry,
     PlannedExecution,
 )
-from runner.reference import JobRef
+from runner.reference import JobRef, RefKind
 from runner.status import JobStatus
 from testing.certs import make_certificate, openssl_available
 
@@ -887,11 +889,12 @@ LOGIN_PAGE = "<html><head><title>Login</title></head><body>Sign in</body></html>
 
 
 @pytest.mark.parametrize(
-    ("answer", "call", "message"),
+    ("answer", "call", "kind", "message"),
     [
         pytest.param(
             Canned(body='{"status": "success", "job-status": '),
             lambda api: api.execution_status(JobRef.parse(48)),
+            UnreadableAnswerError,
             "job status v2 for file 48 failed: the answer is not JSON: "
             '\'{"status": "success", "job-status":\'',
             id="truncated-json",
@@ -899,18 +902,28 @@ LOGIN_PAGE = "<html><head><title>Login</title></head><body>Sign in</body></html>
         pytest.param(
             Canned(body=LOGIN_PAGE, headers=HTML),
             lambda api: api.list_running(),
+            UnreadableAnswerError,
             "list of running jobs failed: the answer is not JSON: '<html><head><title>Login",
             id="html-login-page",
         ),
         pytest.param(
+            Canned(body="\x00\xff garbage \x1b[2J"),
+            lambda api: api.list_running(),
+            UnreadableAnswerError,
+            "list of running jobs failed: the answer is not JSON",
+            id="garbage",
+        ),
+        pytest.param(
             Canned(body=""),
             lambda api: api.job_status(12),
+            UnreadableAnswerError,
             "job status v1 for configuration 12 failed: the answer is not JSON: an empty answer",
             id="empty-body",
         ),
         pytest.param(
             Canned(body='[{"id": 30, "jobStatus": "COMPLETED"}]'),
             lambda api: api.job_details(30),
+            UnreadableAnswerError,
             "job details of execution 30 failed: unexpected answer: expected a JSON object, "
             "got a list",
             id="list-where-object-belongs",
@@ -918,42 +931,73 @@ LOGIN_PAGE = "<html><head><title>Login</title></head><body>Sign in</body></html>
         pytest.param(
             Canned(body='{"id": 30, "jobStatus": "COMPLETED"}'),
             lambda api: api.job_history(12),
+            UnreadableAnswerError,
             "job history of configuration 12 failed: unexpected answer: expected a JSON list",
             id="object-where-list-belongs",
         ),
         pytest.param(
-            Canned(body='{"status": "success", "job-execution-id": "eleven"}'),
-            lambda api: api.trigger(JobRef.parse(48)),
-            "trigger of file 48 failed: unexpected answer: 'job-execution-id' should be an id",
-            id="wrong-type",
+            Canned(body='{"jobs": []}'),
+            lambda api: api.list_running(),
+            UnreadableAnswerError,
+            "list of running jobs failed: unexpected answer: expected a JSON list",
+            id="running-wrong-shape",
         ),
         pytest.param(
-            Canned(body='[{"dapJobConfigurationId": 17, "jobStatus": null}]'),
+            Canned(body='{"error": "Lucene index is rebuilding, try later"}'),
             lambda api: api.list_running(),
-            "'jobStatus' should be a status text, got nothing",
-            id="null-status",
+            UnreadableAnswerError,
+            "list of running jobs failed: the server says: Lucene index is rebuilding, try later",
+            id="running-error-object",
+        ),
+        pytest.param(
+            Canned(body='{"message": "maintenance until 02:00"}'),
+            lambda api: api.execution_status(JobRef.parse(48)),
+            UnreadableAnswerError,
+            "failed: the server says: maintenance until 02:00",
+            id="status-message-object",
+        ),
+        pytest.param(
+            Canned(body='{"status": "success", "job-execution-id": "eleven"}'),
+            lambda api: api.trigger(JobRef.parse(48)),
+            OutcomeUnknownError,
+            "trigger of file 48 failed: the server said yes but unexpected answer: "
+            "'job-execution-id' should be an id",
+            id="trigger-wrong-type",
         ),
         pytest.param(
             Canned(body=LOGIN_PAGE, headers=HTML),
             lambda api: api.stop(JobRef.parse(48)),
+            MalformedResponseError,
             "stop of file 48 failed: the answer is not JSON",
             id="stop-html",
         ),
+        pytest.param(
+            Canned(body='{"status": "maybe"}'),
+            lambda api: api.delete_data(7),
+            MalformedResponseError,
+            "delete of data 7 failed: unexpected answer: 'status' should be true or false",
+            id="delete-wrong-shape",
+        ),
     ],
 )
-def test_malformed_answers(
+def test_unreadable_answers(
     canned: Callable[..., CannedServer],
     connect: Callable[..., DatameerClient],
     answer: Canned,
     call: Callable[[DatameerClient], object],
+    kind: type[ApiError],
     message: str,
 ) -> None:
+    # A read answered with something unreadable is transient (read again later); a trigger
+    # may have started a job; a stop or delete is simply malformed.
     server = canned(answer)
-    with pytest.raises(MalformedResponseError) as raised:
+    with pytest.raises(ApiError) as raised:
         call(connect(server.url))
+    assert type(raised.value) is kind
     assert message in str(raised.value)
     assert str(raised.value).endswith(f"{server.seen[0].path}]")
     assert raised.value.exit_code == 3
+    assert len(server.seen) == 1, "a 2xx answer is never re-requested by the client"
 
 
 def test_a_stop_may_answer_nothing_or_an_empty_object(
@@ -1126,11 +1170,11 @@ def test_bodies_over_the_cap_are_refused(
 ) -> None:
     declared = Canned(headers=(("Content-Length", str(11 * 1024 * 1024)),), body="")
     server = canned(declared)
-    with pytest.raises(MalformedResponseError, match="larger than 10 MB"):
+    with pytest.raises(UnreadableAnswerError, match="larger than 10 MB"):
         connect(server.url).list_running()
     monkeypatch.setattr(client_module, "MAX_BODY_BYTES", 1000)
     streamed = canned(Canned(body="[" + "0," * 2000 + "0]", length=False))
-    with pytest.raises(MalformedResponseError, match="the answer is larger than"):
+    with pytest.raises(UnreadableAnswerError, match="the answer is larger than"):
         connect(streamed.url).list_running()
 
 
@@ -1246,7 +1290,36 @@ def test_constructor_and_settings(tmp_path: Path) -> None:
         DatameerClient.from_settings(ServerSettings())
     with pytest.raises(UsageError, match="must look like https://host:port"):
         DatameerClient("h:8080")
+    with pytest.raises(UsageError, match="has no valid port"):
+        DatameerClient.from_settings(ServerSettings(url="http://127.0.0.1:99999"))
+    with pytest.raises(MissingPasswordError, match="no password for user 'bob': set DATAM"):
+        DatameerClient.from_settings(ServerSettings(url="http://h", user="bob"))
     with DatameerClient.from_settings(
         ServerSettings(url="https://u:p@h:8443/dm/", verify_tls=False)
     ) as api:
         assert api.base_url == "https://h:8443/dm"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda api: api.execution_status(JobRef(RefKind.PATH, "/W/../../x")), id="v2"),
+        pytest.param(lambda api: api.trigger(JobRef(RefKind.PATH, "/W/./x")), id="trigger"),
+        pytest.param(lambda api: api.stop(JobRef(RefKind.PATH, "/W/x/..")), id="stop"),
+    ],
+)
+def test_a_url_with_dot_segments_is_never_sent(
+    canned: Callable[..., CannedServer],
+    connect: Callable[..., DatameerClient],
+    call: Callable[[DatameerClient], object],
+) -> None:
+    server = canned(Canned(body="{}"))
+    with pytest.raises(UsageError, match=r"\. or \.\. segment"):
+        call(connect(server.url))
+    assert server.seen == []
+
+
+def test_ids_longer_than_a_long_are_refused(connect: Callable[..., DatameerClient]) -> None:
+    api = connect("http://127.0.0.1:9")
+    with pytest.raises(UsageError, match="at most 19 digits"):
+        api.job_details(2**63)

@@ -186,3 +186,21 @@ def test_split_credentials_refuses_non_http_without_echoing_secrets(url: str) ->
     with pytest.raises(UsageError, match="must look like https://host:port") as raised:
         split_credentials(url)
     assert "secret" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        pytest.param("http://127.0.0.1:99999", "has no valid port", id="port-too-big"),
+        pytest.param("http://h:0", "has no valid port", id="port-zero"),
+        pytest.param("http://h:abc", "has no valid port", id="port-text"),
+        pytest.param("http://u:secret@h:-1", "has no valid port", id="negative-port"),
+        pytest.param("http://[::1", "the server URL is malformed", id="unclosed-ipv6"),
+        pytest.param("http://u:secret@[::1", "the server URL is malformed", id="ipv6-password"),
+        pytest.param("http://u:secret@:8080", "names no host", id="port-without-host"),
+    ],
+)
+def test_split_credentials_refuses_malformed_urls(url: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message) as raised:
+        split_credentials(url)
+    assert "secret" not in str(raised.value)

@@ -39,6 +39,16 @@ def test_parse(text: str | int, kind: RefKind, value: str) -> None:
         pytest.param(-1, id="negative"),
         pytest.param("/", id="root-only"),
         pytest.param("//", id="slashes-only"),
+        pytest.param("9" * 5000, id="5000-digit-file-id"),
+        pytest.param("9223372036854775808", id="file-id-past-a-long"),
+        pytest.param(2**63, id="int-past-a-long"),
+        pytest.param("/W/../../etc/passwd", id="dot-dot"),
+        pytest.param("/W/..", id="trailing-dot-dot"),
+        pytest.param("../W", id="leading-dot-dot"),
+        pytest.param("/W/./x", id="dot"),
+        pytest.param("/W/x\r\nHost: evil", id="crlf"),
+        pytest.param("/W/x\x00", id="nul"),
+        pytest.param("/W/x\x85y", id="c1-control"),
     ],
 )
 def test_parse_refuses(text: str | int) -> None:
@@ -69,3 +79,15 @@ def test_parse_refuses(text: str | int) -> None:
 )
 def test_url_segment(text: str | int, segment: str) -> None:
     assert JobRef.parse(text).url_segment() == segment
+
+
+def test_the_largest_file_id_and_odd_but_safe_paths_are_accepted() -> None:
+    assert JobRef.parse("9223372036854775807").value == "9223372036854775807"
+    assert JobRef.parse("/W/...x/..y/z..").url_segment() == "W/...x/..y/z.."
+
+
+@pytest.mark.parametrize("path", ["/W/../etc", "/W/./x", "/W/a\nb"])
+def test_a_path_that_http_would_rewrite_never_becomes_a_url(path: str) -> None:
+    # References built past the parser (from a checked pipeline file) are checked again.
+    with pytest.raises(ValueError, match=r"segment|control"):
+        JobRef(RefKind.PATH, path).url_segment()

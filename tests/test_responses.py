@@ -486,19 +486,13 @@ def test_failure_reason(body: object, reason: str | None) -> None:
         pytest.param(responses.history, [{"jobStatus": "OK"}], "'id' is missing", id="history-id"),
         pytest.param(responses.history, [3], "expected a JSON object", id="history-item-number"),
         pytest.param(responses.running, "[]", "expected a JSON list, got text", id="running-text"),
-        pytest.param(
-            responses.running,
-            [{"jobStatus": "RUNNING"}],
-            "'dapJobConfigurationId' is missing",
-            id="running-no-config",
-        ),
         pytest.param(responses.trigger, {"status": "success"}, "is missing", id="trigger-no-id"),
         pytest.param(
             responses.trigger, {"job-execution-id": -1}, "should be an id", id="trigger-negative"
         ),
         pytest.param(responses.legacy_trigger, {}, "no execution id", id="legacy-no-id"),
         pytest.param(
-            responses.execution_plan, {"status": "success"}, "got nothing", id="plan-missing"
+            responses.execution_plan, {"status": "success"}, "is missing", id="plan-missing"
         ),
         pytest.param(
             responses.execution_plan,
@@ -555,3 +549,34 @@ def test_details_without_a_status_are_kept_as_unknown(body: dict[str, object]) -
     assert details.status is JobStatus.UNKNOWN
     assert details.raw_status == "null"
     assert details.stop_time is not None
+
+
+def test_odd_running_entries_are_skipped_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    body = [
+        {"jobStatus": "RUNNING"},
+        {"dapJobConfigurationId": 17, "jobStatus": "RUNNING", "jobExecutionId": 40},
+        {"dapJobConfigurationId": "x", "jobStatus": "RUNNING"},
+        {"dapJobConfigurationId": 18, "jobStatus": None},
+        "garbage",
+        {"dapJobConfigurationId": 19, "jobStatus": "QUEUED"},
+    ]
+    jobs = responses.running(body)
+    assert [(job.configuration_id, job.execution_id) for job in jobs] == [(17, 40), (19, None)]
+    skipped = [r.getMessage() for r in caplog.records if r.name == "runner.responses"]
+    assert len(skipped) == 4
+    assert "entry 0: 'dapJobConfigurationId' is missing" in skipped[0]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        pytest.param({"error": "index rebuilding"}, "index rebuilding", id="error"),
+        pytest.param({"message": "maintenance"}, "maintenance", id="message"),
+        pytest.param({"error": {"message": "nested"}}, "nested", id="nested"),
+        pytest.param({"error": ""}, None, id="empty"),
+        pytest.param({"job-status": 3}, None, id="no-words"),
+        pytest.param(["error"], None, id="list"),
+    ],
+)
+def test_server_message(body: object, words: str | None) -> None:
+    assert responses.server_message(body) == words

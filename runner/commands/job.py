@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.commands.options import RefusePassword, add_variables, parse_variables, server_url
 from runner.errors import EXIT_OK, UsageError
+from runner.reference import MAX_FILE_ID
 
 if TYPE_CHECKING:
     from runner.client import DatameerClient
@@ -70,7 +71,8 @@ def _add_connection(parser: argparse.ArgumentParser, *, top: bool) -> None:
         metavar="SECONDS",
         type=_positive_float,
         default=default(None),
-        help="wait at most this long for each answer (default 30)",
+        help="wait at most this long for each answer (default 30); a whole call, retries "
+        "included, ends after 60 s or this plus 5 s, whichever is longer",
     )
     group.add_argument(
         "--retries",
@@ -90,9 +92,13 @@ def _add_connection(parser: argparse.ArgumentParser, *, top: bool) -> None:
 
 def _count(name: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        if not text.strip().isdigit() or not text.strip().isascii():
-            raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-        return int(text)
+        digits = text.strip()
+        if not digits.isdigit() or not digits.isascii():
+            shown = text if len(text) <= 40 else text[:39] + "…"
+            raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {shown!r}")
+        if len(digits.lstrip("0")) > 19 or int(digits) > MAX_FILE_ID:
+            raise argparse.ArgumentTypeError(f"expected at most 19 digits, got {len(digits)}")
+        return int(digits)
 
     parse.__name__ = name
     return parse
@@ -266,7 +272,11 @@ def _run(args: argparse.Namespace, action: _Action) -> int:
     )
     if not settings.verify_tls:
         print("dmpipe: warning: TLS certificate verification is off", file=sys.stderr)
-    timeout = Timeout() if args.timeout is None else Timeout(min(5.0, args.timeout), args.timeout)
+    timeout = Timeout()
+    if args.timeout is not None:
+        # The whole call gets at least the default limit, and room for one full read.
+        whole = max(timeout.total, args.timeout + min(5.0, args.timeout))
+        timeout = Timeout(min(5.0, args.timeout), args.timeout, whole)
     with DatameerClient.from_settings(settings, timeout=timeout, retries=args.retries) as client:
         result = action(client, args)
     print(_as_json(result) if args.json else _as_text(result))

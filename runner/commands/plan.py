@@ -59,19 +59,30 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         from runner.plan.document import plan_document
 
-        text = json.dumps(plan_document(plan), indent=2) + "\n"
+        text = json.dumps(plan_document(plan, _known_passwords()), indent=2) + "\n"
     elif args.curl:
         from runner.plan.curl import render_curl
 
-        text = render_curl(plan)
+        text = render_curl(plan, _known_passwords())
     else:
         from runner.plan.text import render_text
 
-        text = render_text(plan)
+        text = render_text(plan, _known_passwords())
     sys.stdout.write(text)
     if args.check_server:
         return _check_server(pipeline, args)
     return 0
+
+
+def _known_passwords() -> list[str | None]:
+    """The password of the environment, so that a variable holding it is masked."""
+    from runner.credentials import environment_password
+    from runner.errors import UsageError
+
+    try:
+        return [environment_password(os.environ)]
+    except UsageError:  # an unreadable password file: nothing to mask with it
+        return []
 
 
 def _check_server(pipeline: Any, args: argparse.Namespace) -> int:

@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from runner.report.display import choose_display, event_display
     from runner.report.logs import use_json_logging
 
+    _check_report_dir(args.report_dir)
     options = RunOptions(
         mode=Mode(args.mode) if args.mode else None,
         select=tuple(args.select),
@@ -125,3 +126,17 @@ def run(args: argparse.Namespace) -> int:
     ):
         outcome = run_file(args.file, options, events, cancelled)
     return outcome.exit_code
+
+
+def _check_report_dir(path: Path | None) -> None:
+    """``--report-dir`` must be a folder, or a path where one can be made."""
+    from runner.errors import UsageError
+
+    if path is None:
+        return
+    for candidate in (path, *path.parents):
+        if candidate.is_dir():
+            return
+        if candidate.exists():
+            what = "" if candidate == path else f" ({candidate} is)"
+            raise UsageError(f"--report-dir {path} is not a folder{what}: name a folder")

@@ -1,9 +1,10 @@
 """The HTTP calls a run would make, as curl commands a user can paste into a shell.
 
 The password is never written out: every command authenticates with
-``-u "$DATAMEER_USER:$DATAMEER_PASSWORD"``.  Values the server hands out
-during the run (execution ids, file ids behind a uuid or path) are shell
-variables, each explained by the comment above its first use.
+``-u "$DATAMEER_USER:$DATAMEER_PASSWORD"``, and a workbook variable that is a
+secret (by its name, or because it holds a known password) is printed as ``****``.
+Values the server hands out during the run (execution ids, file ids behind a uuid
+or path) are shell variables, each explained by the comment above its first use.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
 from operator import attrgetter
 
 from runner.model import Mode, When
+from runner.plan.masking import masked_variables
 from runner.plan.record import Plan, PlannedJob, StartedBy
 from runner.plan.text import format_duration
 from runner.reference import RefKind
@@ -47,9 +49,11 @@ def shell_quote(*parts: str | Var) -> str:
     return '"' + "".join(quoted) + '"'
 
 
-def render_curl(plan: Plan) -> str:
-    """Every call of the run, level by level, with comments saying when and why."""
-    calls = _Calls(plan)
+def render_curl(plan: Plan, passwords: Iterable[str | None] = ()) -> str:
+    """Every call of the run, level by level, with comments saying when and why; variables
+    whose name looks secret or whose value is one of ``passwords`` (or the pipeline's
+    password) are masked."""
+    calls = _Calls(plan, (plan.pipeline.server.password, *passwords))
     lines = calls.preamble()
     if plan.mode.runs_as is Mode.SEQUENTIAL:
         lines += calls.sequence()
@@ -62,6 +66,7 @@ class _Calls:
     """The curl lines of one plan, section by section."""
 
     plan: Plan
+    passwords: tuple[str | None, ...] = field(default=())
 
     def url(self, *path: str | Var) -> str:
         base: str | Var = (self.plan.server_url or "").rstrip("/") or Var("DATAMEER_URL")
@@ -101,7 +106,7 @@ class _Calls:
         return lines
 
     def _sequence_call(self, ids: list[str | Var]) -> str:
-        variables = json.dumps(dict(self.plan.pipeline.variables))
+        variables = json.dumps(masked_variables(self.plan.pipeline.variables, self.passwords))
         body = shell_quote('{"variables": ', variables, ', "fileIds": [', *_joined(ids), "]}")
         url = self.url("/rest/job-execution?sequence=", *_joined(ids))
         return f"curl {_AUTH} -X POST -H 'Content-Type: application/json' -d {body} {url}"

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from runner.model import Job
+from runner.plan.masking import masked_variables
 from runner.plan.record import Plan, PlannedJob
 
 DOCUMENT_VERSION = 1
 
 
-def plan_document(plan: Plan) -> dict[str, Any]:
+def plan_document(plan: Plan, passwords: Iterable[str | None] = ()) -> dict[str, Any]:
     """Plain JSON-ready data: durations in seconds, enums as their file spelling."""
     pipeline = plan.pipeline
     policies = pipeline.policies
@@ -25,7 +27,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "reason": plan.mode.reason,
             "warnings": list(plan.mode.warnings),
         },
-        "variables": dict(pipeline.variables),
+        "variables": masked_variables(pipeline.variables, [pipeline.server.password, *passwords]),
         "policies": {
             "on_failure": policies.on_failure.value,
             "max_parallel": policies.max_parallel,

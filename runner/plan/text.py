@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from runner.graph.render import describe_ref
 from runner.model import Job, Mode, RetryPolicy, RunPolicies, When
+from runner.plan.masking import masked_variables
 from runner.plan.record import Plan, PlannedJob
 
 _COLUMNS = (" JOB", "REFERENCE", "NEEDS", "WHEN", "RETRIES", "TIMEOUT", "WARNINGS", "IF RUNNING")
@@ -28,20 +29,21 @@ def format_duration(seconds: float | None) -> str:
     return "".join(parts) or "0s"
 
 
-def render_text(plan: Plan) -> str:
-    """The whole plan, ready to print."""
-    lines = [*_header(plan), "", *_table(plan), "", *_critical_path(plan)]
+def render_text(plan: Plan, passwords: Iterable[str | None] = ()) -> str:
+    """The whole plan, ready to print (secret variables masked, see ``runner.plan.masking``)."""
+    lines = [*_header(plan, passwords), "", *_table(plan), "", *_critical_path(plan)]
     return "\n".join(lines) + "\n"
 
 
-def _header(plan: Plan) -> list[str]:
+def _header(plan: Plan, passwords: Iterable[str | None]) -> list[str]:
     pipeline = plan.pipeline
     lines = [f"Plan for {pipeline.name} ({pipeline.path})"]
     lines.append(f"Mode:      {_mode_line(plan)}")
     lines.extend(f"Warning:   {warning}" for warning in plan.mode.warnings)
     lines.append(f"Server:    {plan.server_url or '$DATAMEER_URL (not set)'}")
     if pipeline.variables:
-        pairs = ", ".join(f"{name}={value}" for name, value in pipeline.variables.items())
+        shown = masked_variables(pipeline.variables, [pipeline.server.password, *passwords])
+        pairs = ", ".join(f"{name}={value}" for name, value in shown.items())
         lines.append(f"Variables: {pairs}")
     lines.append(f"Run:       {_run_policies(pipeline.policies)}")
     count = len(plan.jobs)

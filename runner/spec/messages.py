@@ -35,7 +35,10 @@ _EXPECTED = {
     "Slug": "a slug: lowercase letters and digits, words joined by - or _",
     "Job name": "a job name (letters, digits, _, . and -, starting with a letter or _)",
     "UUID": "a UUID like f8d450cd-f065-4abb-a232-27cd20c48c2b",
-    "Artifact path": "an absolute path starting with /, like /Analytics/Sales",
+    "Artifact path": (
+        "an absolute path starting with /, like /Analytics/Sales, with no . or .. segment "
+        "and no control character"
+    ),
     "Server URL": "an http:// or https:// URL",
     "Duration": "a duration like 30s, 5m or 2h",
     "Positive duration": "a duration longer than 0, like 30s, 5m or 2h",

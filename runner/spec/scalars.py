@@ -24,6 +24,10 @@ _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
 # Every number starts with one of these; most scalars of a pipeline (names,
 # paths, durations such as "30s" aside) are text and skip the number regexes.
 _NUMBER_START = frozenset("0123456789+-.")
+# Python refuses to convert (and print) integers of more than 4300 digits; no value of a
+# pipeline needs a hundredth of that.  Longer digit strings stay text, so the schema
+# reports them at their line and column ("expected an integer").
+_MAX_NUMBER_LENGTH = 1000
 
 
 class TagError(ValueError):
@@ -71,6 +75,8 @@ def short_tag(tag: str) -> str:
 
 
 def _number(text: str, default: Any = None) -> Any:
+    if len(text) > _MAX_NUMBER_LENGTH:
+        return default
     if text.isascii() and text.isdigit():
         return int(text)
     if _INT.fullmatch(text):

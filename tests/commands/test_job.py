@@ -340,6 +340,54 @@ def closed_port_url() -> str:
         ),
         pytest.param(["frobnicate"], 2, "invalid choice: 'frobnicate'", id="unknown-action"),
         pytest.param(
+            ["status", "9" * 5000],
+            2,
+            "dmpipe job status: argument REF: a file id has at most 19 digits, got 5000",
+            id="huge-file-id",
+        ),
+        pytest.param(
+            ["details", "9" * 5000],
+            2,
+            "argument EXECUTION_ID: expected at most 19 digits, got 5000",
+            id="huge-execution-id",
+        ),
+        pytest.param(
+            ["status", "/Workbooks/../../etc/passwd"],
+            2,
+            "argument REF: the path '/Workbooks/../../etc/passwd' has a . or .. segment",
+            id="dot-dot-path",
+        ),
+        pytest.param(
+            ["trigger", "/Workbooks/./Sales"],
+            2,
+            "argument REF: the path '/Workbooks/./Sales' has a . or .. segment",
+            id="dot-path",
+        ),
+        pytest.param(
+            ["stop", "/Workbooks/Sales\r\nX-Injected: 1"],
+            2,
+            "argument REF: the path '/Workbooks/Sales\\r\\nX-Injected: 1' holds a control",
+            id="crlf-path",
+        ),
+        pytest.param(
+            ["running", "--server", "http://127.0.0.1:99999"],
+            2,
+            "the server URL 'http://127.0.0.1:99999' has no valid port: use a number 1-65535",
+            id="port-out-of-range",
+        ),
+        pytest.param(
+            ["running", "--server", "http://127.0.0.1:abc"],
+            2,
+            "the server URL 'http://127.0.0.1:abc' has no valid port",
+            id="port-not-a-number",
+        ),
+        pytest.param(
+            ["running", "--server", "http://[::1"],
+            2,
+            "argument --server: not a URL: expected https://host:port",
+            id="malformed-url-flag",
+        ),
+        pytest.param(
             ["status", "48", "--ca-bundle", "/nonexistent/ca.pem"],
             2,
             "the CA bundle /nonexistent/ca.pem is not a readable file",
@@ -376,6 +424,48 @@ def test_wrong_password(
     assert err.count("\n") == 1
     assert "job status v2 for file 48 failed (HTTP 401): the server refused the credentials" in err
     assert "Zx9-not-it" not in err
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("http://127.0.0.1:99999", id="port-out-of-range"),
+        pytest.param("http://127.0.0.1:abc", id="port-not-a-number"),
+        pytest.param("http://[::1", id="unclosed-ipv6"),
+        pytest.param("http://u:hunter2@[::1", id="unclosed-ipv6-with-password"),
+    ],
+)
+def test_a_malformed_server_url_in_the_environment_is_a_usage_error(
+    serve: Callable[..., EmulatorServer],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+) -> None:
+    monkeypatch.setenv("DATAMEER_URL", url)
+    code, out, err = run(capsys, "running")
+    assert (code, out) == (2, "")
+    assert err.startswith("dmpipe: error: the server URL ")
+    assert err.count("\n") == 1
+    assert "hunter2" not in err
+
+
+def test_a_user_without_a_password_stops_before_any_call(
+    serve: Callable[..., EmulatorServer],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = serve()
+    monkeypatch.delenv("DATAMEER_PASSWORD", raising=False)
+    monkeypatch.delenv("DATAMEER_PASSWORD_FILE", raising=False)
+    monkeypatch.setenv("NETRC", "/nonexistent")
+    monkeypatch.setenv("HOME", "/nonexistent")
+    code, out, err = run(capsys, "trigger", "48", "--user", "bob")
+    assert (code, out) == (3, "")
+    assert err == (
+        "dmpipe: error: no password for user 'bob': set DATAMEER_PASSWORD, "
+        "DATAMEER_PASSWORD_FILE or ~/.netrc\n"
+    )
+    assert server.stats().get("total", 0) == 0, "not one request reached the server"
 
 
 def test_no_server_configured(
@@ -472,8 +562,10 @@ def test_server_answering_html(
     code, _, err = run(capsys, "trigger", "48", "--server", html_server)
     assert code == 3
     assert err == (
-        "dmpipe: error: trigger of file 48 failed: the answer is not JSON: "
-        f"'<html><body>Please sign in</body></html>' [{html_server}/api/job-execution/48/trigger]\n"
+        "dmpipe: error: trigger of file 48 failed: the server said yes but the answer is not "
+        "JSON: '<html><body>Please sign in</body></html>'; the trigger of file 48 may have "
+        "started a job: check its status before triggering again "
+        f"[{html_server}/api/job-execution/48/trigger]\n"
     )
 
 

@@ -158,6 +158,50 @@ def test_plan_curl_sequential(pipeline_file: Path, capsys: pytest.CaptureFixture
     assert "s3cr3t-pw" not in out
 
 
+SECRET_VARIABLES = """\
+    db_password: ${DATAMEER_PASSWORD}
+    apiToken: tk-77
+    AWS_SECRET_ACCESS_KEY: aws-99
+    connection: ${DATAMEER_PASSWORD}
+    copy_of_file_password: ${DMPIPE_TEST_FILE_PASSWORD:-pw-from-file}
+    run_date: "2026-11-28"
+    monkey: banana
+"""
+
+
+@pytest.mark.parametrize("output", [["--curl"], ["--json"], []], ids=["curl", "json", "text"])
+def test_plan_masks_secret_variables(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    output: list[str],
+) -> None:
+    monkeypatch.delenv("DATAMEER_URL", raising=False)
+    monkeypatch.setenv("DATAMEER_PASSWORD", "s3cr3t-pw")
+    text = PIPELINE.replace(
+        'variables: {run_date: "2026-11-28"}', "variables:\n" + SECRET_VARIABLES
+    )
+    path = tmp_path / "secrets.yaml"
+    path.write_text(text, encoding="utf-8")
+    code, out, err = run_plan(capsys, str(path), *output)
+    assert code == 0, err
+    for secret in ("s3cr3t-pw", "tk-77", "aws-99", "pw-from-file"):
+        assert secret not in out
+    assert "****" in out
+    assert "2026-11-28" in out
+    assert "banana" in out
+    if output == ["--json"]:
+        assert json.loads(out)["variables"] == {
+            "db_password": "****",
+            "apiToken": "****",
+            "AWS_SECRET_ACCESS_KEY": "****",
+            "connection": "****",
+            "copy_of_file_password": "****",
+            "run_date": "2026-11-28",
+            "monkey": "banana",
+        }
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -61,3 +61,23 @@ def test_old_server_lacks_v2(
     code = main(["plan", str(pipeline_file), "--check-server", "--server", server.url])
     assert code == 2
     assert "MISSING: upgrade or install the REST v2 plugin" in capsys.readouterr().out
+
+
+def test_a_user_without_a_password_exits_3_before_any_call(
+    make_emulator: MakeEmulator,
+    pipeline_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = make_emulator(scenario(artifact(1), artifact(2, path="/Reports/Daily sales")))
+    monkeypatch.delenv("DATAMEER_PASSWORD")
+    monkeypatch.delenv("DATAMEER_PASSWORD_FILE", raising=False)
+    monkeypatch.setenv("HOME", str(pipeline_file.parent))
+    code = main(["plan", str(pipeline_file), "--check-server", "--server", server.url])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err.endswith(
+        f"dmpipe: error: no password for user '{USER}': set DATAMEER_PASSWORD, "
+        "DATAMEER_PASSWORD_FILE or ~/.netrc\n"
+    )
+    assert server.stats().get("total", 0) == 0

@@ -111,6 +111,64 @@ def test_wrong_password_exits_3_without_leaking_it(
     assert not server.ledger.entries()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("http://127.0.0.1:99999", id="port-out-of-range"),
+        pytest.param("http://127.0.0.1:abc", id="port-not-a-number"),
+        pytest.param("http://[::1", id="unclosed-ipv6"),
+    ],
+)
+def test_a_malformed_server_url_exits_2_in_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+) -> None:
+    server_env(monkeypatch, url)
+    code = main(["run", str(write_pipeline(tmp_path)), "--report-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("dmpipe: error: the server URL ")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("below", ["", "sub/dir"], ids=["the-file", "below-the-file"])
+def test_a_report_dir_that_is_a_file_exits_2_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], below: str
+) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("keep me\n")
+    report_dir = taken / below if below else taken
+    path = write_pipeline(tmp_path, inline_emulator("COMPLETED"))
+    code = main(["run", str(path), "--emulator", "--report-dir", str(report_dir)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith(f"dmpipe: error: --report-dir {report_dir} is not a folder")
+    assert err.count("\n") == 1
+    assert taken.read_text() == "keep me\n"
+
+
+def test_a_user_without_a_password_exits_3_before_any_call(
+    make_emulator: MakeEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = make_emulator(scenario(artifact(1), artifact(2)))
+    server_env(monkeypatch, server.url)
+    monkeypatch.delenv("DATAMEER_PASSWORD")
+    monkeypatch.delenv("DATAMEER_PASSWORD_FILE", raising=False)
+    code = main(["run", str(write_pipeline(tmp_path)), "--report-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert err == (
+        f"dmpipe: error: no password for user '{USER}': set DATAMEER_PASSWORD, "
+        "DATAMEER_PASSWORD_FILE or ~/.netrc\n"
+    )
+    assert server.stats().get("total", 0) == 0, "not one request reached the server"
+
+
 def test_sigint_stops_started_jobs_writes_report_exits_130(
     make_emulator: MakeEmulator, tmp_path: Path
 ) -> None:

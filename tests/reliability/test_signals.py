@@ -1,10 +1,13 @@
-"""SIGINT and SIGTERM: every job this run started is stopped (the ledger says so), the report
-and the journal are written, and dmpipe exits 130 — also with triggers still in flight."""
+"""SIGINT, SIGTERM and SIGHUP: every job this run started is stopped (the ledger says so), the
+report and the journal are written, and dmpipe exits 130 — also with triggers still in flight.
+A reader that goes away (``dmpipe run ... | head -2``) neither stops the run nor loses its report.
+"""
 
 from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +16,9 @@ import pytest
 
 from runner.emulator import EmulatorServer
 from runner.engine.journal import JOURNAL_NAME, read_journal
-from testing.scenarios import artifact, scenario
+from testing.scenarios import ROOT, artifact, scenario
 from tests.reliability.support import (
+    dmpipe_command,
     start_dmpipe,
     subprocess_env,
     triggered_executions,
@@ -26,7 +30,11 @@ MakeEmulator = Callable[..., EmulatorServer]
 PARALLEL = 6
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "signum",
+    [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
+)
 def test_a_signal_stops_every_job_this_run_started(
     make_emulator: MakeEmulator, tmp_path: Path, signum: signal.Signals
 ) -> None:
@@ -78,3 +86,51 @@ def test_a_signal_stops_every_job_this_run_started(
     records = read_journal(report_dir / JOURNAL_NAME)
     assert records[-1]["kind"] == "run_finished"
     assert records[-1]["data"]["exit_code"] == 130
+
+
+@pytest.mark.parametrize(
+    ("closed", "progress"),
+    [
+        pytest.param("stdout", "plain", id="stdout-plain"),
+        pytest.param("stderr", "live", id="stderr-live-table"),
+        pytest.param("both", "plain", id="both"),
+    ],
+)
+def test_a_reader_that_goes_away_neither_stops_the_run_nor_loses_the_report(
+    tmp_path: Path, closed: str, progress: str
+) -> None:
+    # Like `dmpipe run ... | head -2`: the pipe is closed after two lines (or at once).
+    report_dir = tmp_path / "report"
+    output = ["--log-format", "json"] if progress == "json" else ["--progress", progress]
+    with subprocess.Popen(
+        dmpipe_command(
+            "run",
+            str(ROOT / "examples/quickstart.yaml"),
+            "--emulator",
+            "--report-dir",
+            str(report_dir),
+            *output,
+        ),
+        env=subprocess_env("http://127.0.0.1:9"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        kept = ""
+        if closed in ("stderr", "both"):
+            process.stderr.readline()
+            process.stderr.readline()
+            process.stderr.close()
+        if closed in ("stdout", "both"):
+            process.stdout.close()
+        if closed == "stdout":
+            kept = process.stderr.read()
+        elif closed == "stderr":
+            kept = process.stdout.read()
+        assert process.wait(timeout=120) == 0, kept
+    assert "Traceback" not in kept
+    assert "Exception ignored" not in kept
+    report = json.loads((report_dir / "report.json").read_text())
+    assert (report["exit_code"], report["summary"]) == (0, {"jobs": 3, "SUCCEEDED": 3})
