@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,11 @@ from runner.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SERVER,
+    AuthenticationError,
+    ConnectionFailedError,
     DmpipeError,
     EndpointUnavailableError,
+    TransientApiError,
 )
 from runner.model import Mode, Pipeline
 
@@ -119,7 +123,7 @@ def run_pipeline(
             )
         )
         # One cheap call first: a wrong URL or password stops the run before any trigger.
-        _preflight(api, cancelled)
+        _preflight(api, cancelled, request.options.unreachable_timeout)
         scheduler = _scheduler(pipeline, api, request, fanout, clock, cancelled, resumed)
         try:
             states = scheduler.execute()
@@ -184,20 +188,42 @@ def run_pipeline(
     return RunOutcome(summary.exit_code, states, path, summary, drift)
 
 
-def _preflight(api: JobApi, cancelled: threading.Event) -> None:
-    """``list-running`` once, raising what it raises; an interrupt ends the wait at once (the
-    scheduler then skips every job: nothing was started)."""
+def _preflight(api: JobApi, cancelled: threading.Event, patience: float) -> None:
+    """``list-running`` until it answers: a refused connection or refused credentials end
+    the run at once (a wrong URL or password); a server that answers badly (5xx, 429, a
+    maintenance page) is asked again with backoff for ``patience`` seconds.  An interrupt
+    ends the wait at once (the scheduler then skips every job: nothing was started)."""
+    deadline = time.monotonic() + patience
+    delay = 1.0
+    while True:
+        try:
+            _call_interruptibly(api.list_running, cancelled)
+            return
+        except (ConnectionFailedError, AuthenticationError):
+            raise
+        except TransientApiError as error:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("%s; asking again in %.0fs", error, delay)
+            if cancelled.wait(delay):
+                return
+            delay = min(delay * 2, 30.0)
+
+
+def _call_interruptibly(call: Callable[[], object], cancelled: threading.Event) -> None:
+    """``call()`` in a thread of its own, raising what it raises; returns early (with the
+    call abandoned) when ``cancelled`` is set."""
     answer: list[BaseException | None] = []
 
-    def call() -> None:
+    def run() -> None:
         try:
-            api.list_running()
+            call()
             answer.append(None)
         except BaseException as error:  # handed to the caller's thread below
             answer.append(error)
 
     # A daemon thread: a server that never answers must not hold the process at exit.
-    thread = threading.Thread(target=call, name="dmpipe-preflight", daemon=True)
+    thread = threading.Thread(target=run, name="dmpipe-preflight", daemon=True)
     thread.start()
     while thread.is_alive() and not cancelled.is_set():
         thread.join(0.1)

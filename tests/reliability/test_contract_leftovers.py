@@ -75,10 +75,12 @@ def test_an_unknown_final_status_ends_the_job_as_failed(
 
 
 @pytest.mark.parametrize("answer", ["html", "garbage", "huge", "429"])
+@pytest.mark.parametrize("after", [0, 1], ids=["first-call", "mid-run"])
 def test_bad_list_running_answers_are_transient(
-    make_emulator: MakeEmulator, tmp_path: Path, answer: str
+    make_emulator: MakeEmulator, tmp_path: Path, answer: str, after: int
 ) -> None:
-    faults = {"list_running": {"answer": answer, "after": 1, "calls": 3}}
+    # after=0: the very first call (the check before any trigger) gets the bad answers.
+    faults = {"list_running": {"answer": answer, "after": after, "calls": 3}}
     server = make_emulator(fast(artifact(1, duration=20), artifact(2, duration=20), faults=faults))
     finished = finish(start(server, tmp_path, [("a", 1, (), 0), ("b", 2, (), 0)]), timeout=60)
     verdict, _ = judged(server, tmp_path, finished)
