@@ -198,7 +198,9 @@ def same_dir_trial(name: str, seed: int, args: argparse.Namespace, folder: Path)
 
 
 def reused_dir_trial(name: str, seed: int, args: argparse.Namespace, folder: Path) -> Trial:
-    """An old run's journal in the directory; a fresh run into it is killed, then resumed."""
+    """An old run's journal in the directory.  A fresh run into it must be refused without
+    triggering anything; one with --force archives the old run, is killed at a random
+    moment, and its resume is judged on its own executions."""
     rng = random.Random(seed)
     trial = Trial("reused-dir", "KILL", seed, round(rng.uniform(0.3, args.max_delay), 3))
     work = workload(seed)
@@ -207,8 +209,13 @@ def reused_dir_trial(name: str, seed: int, args: argparse.Namespace, folder: Pat
         pipeline, report_dir = write_files(work, folder, args), folder / "report"
         old = finish(start_run(pipeline, report_dir, env), timeout=RUN_GUARD)
         trial.hung += int(old.hung)
+        before = len(emulator.ledger())
+        refused = finish(start_run(pipeline, report_dir, env), timeout=RUN_GUARD)
+        if refused.code != 2 or len(emulator.ledger()) != before:
+            trial.wrong_exit = 1
+            trial.notes.append(f"a fresh run into a used directory was not refused: {refused}")
         first_seq = len(emulator.ledger())
-        process = start_run(pipeline, report_dir, env)
+        process = start_run(pipeline, report_dir, env, "--force")
         time.sleep(trial.delay)
         trial.finished_first = process.poll() is not None
         finish(process, timeout=EXIT_GUARD, send=None if trial.finished_first else signal.SIGKILL)
@@ -216,8 +223,11 @@ def reused_dir_trial(name: str, seed: int, args: argparse.Namespace, folder: Pat
                          timeout=RUN_GUARD)  # fmt: skip
         trial.exit_code, trial.hung = resumed.code, trial.hung + int(resumed.hung)
         time.sleep(SETTLE)
-        score(trial, judge(record_of(emulator, first_seq), read_report(report_dir), USER,
-                           resumed.code))  # fmt: skip
+        verdict = judge(record_of(emulator, first_seq), read_report(report_dir), USER,
+                        resumed.code)  # fmt: skip
+        score(trial, verdict)
+        ran = set(verdict.run_executions.values())
+        trial.never_run = sum(1 for job in work.jobs if job.file_id not in ran)
     return trial
 
 
