@@ -61,6 +61,7 @@ FAULTS = {
 EXIT_GUARD = 60.0  # real seconds a signalled run may take before it counts as hung
 RUN_GUARD = 180.0  # real seconds a whole (resumed) run may take
 SETTLE = 0.5  # real seconds between dmpipe's exit and reading the ledger
+JOURNAL = "journal.jsonl"
 # Counts that must be 0 in every suite.
 MUST_BE_ZERO = (
     "duplicates",
@@ -86,6 +87,7 @@ class Trial:
     exit_code: int | None = None
     exit_seconds: float | None = None
     finished_first: bool = False  # dmpipe had exited before the signal was due
+    killed_before_journal: bool = False  # SIGKILL before the run wrote its journal
     duplicates: int = 0
     orphans: int = 0
     orphans_at_kill: int = 0  # SIGKILL: left behind before the resume (informational)
@@ -155,7 +157,11 @@ def signal_trial(name: str, seed: int, args: argparse.Namespace, folder: Path) -
         trial.exit_code, trial.exit_seconds = ended.code, ended.exit_seconds
         trial.hung = int(ended.hung)
         time.sleep(SETTLE)
-        if name == "KILL":
+        if name == "KILL" and not (report_dir / JOURNAL).exists():
+            # Killed before its journal existed: nothing to resume, and nothing must have
+            # started (judged below: any execution is an orphan with no report).
+            trial.killed_before_journal = True
+        elif name == "KILL":
             if not trial.finished_first:
                 killed = judge(record_of(emulator), read_report(report_dir), USER, None)
                 trial.orphans_at_kill = len(killed.orphans)
@@ -163,12 +169,17 @@ def signal_trial(name: str, seed: int, args: argparse.Namespace, folder: Path) -
                                  timeout=RUN_GUARD)  # fmt: skip
                 trial.hung += int(resumed.hung)
                 trial.exit_code = resumed.code
+                if resumed.code not in (0, 1):
+                    trial.notes.append(f"--resume exit {resumed.code}: {resumed.stderr[-300:]}")
                 time.sleep(SETTLE)
         elif not trial.finished_first and ended.code != 130:
             trial.wrong_exit = 1
             trial.notes.append(f"exit {ended.code} after SIG{name}: {ended.stderr[-300:]}")
         report = read_report(report_dir)
-        score(trial, judge(record_of(emulator), report, USER, trial.exit_code))
+        verdict = judge(record_of(emulator), report, USER, trial.exit_code)
+        if trial.killed_before_journal and not verdict.run_executions:
+            return trial  # nothing started, nothing to report
+        score(trial, verdict)
     return trial
 
 
@@ -274,6 +285,7 @@ def summary(name: str, trials: Sequence[Trial]) -> dict[str, Any]:
         "exit_130": sum(t.exit_code == 130 for t in trials),
         "exit_latency": spread(latencies),
         "orphans_at_kill": sum(t.orphans_at_kill for t in trials),
+        "killed_before_journal": sum(t.killed_before_journal for t in trials),
     }
     for key in MUST_BE_ZERO:
         figures[key] = sum(getattr(t, key) for t in trials)
