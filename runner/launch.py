@@ -198,6 +198,11 @@ def _resume(
 ) -> RunOutcome:
     """Continue the run recorded in ``run_dir``, holding its lock throughout."""
     read_journal(run_dir / JOURNAL_NAME)  # before taking the lock: is it a run directory?
+    if options.emulator:
+        raise UsageError(
+            "--resume with --emulator: the in-process emulator, and every execution on it, "
+            "ended with the run it served; start a new run instead"
+        )
     with locked(run_dir, _recorded_name(run_dir)):
         records = read_journal(run_dir / JOURNAL_NAME)  # now final: nobody else writes it
         recorded = _recorded_identity(records)

@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from runner.emulator import EmulatorServer
 from runner.engine.journal import JOURNAL_NAME, read_journal
 from testing.scenarios import artifact, scenario
@@ -462,3 +464,17 @@ def test_a_journal_without_identity_is_resumed_only_with_force_and_afresh(
     assert again[0] == 0, again[1]
     assert "already succeeded" in again[1]
     assert effective_triggers(server) == {1: 2, 2: 2}
+
+
+def test_an_emulator_run_cannot_be_resumed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from runner.main import main
+
+    report_dir = tmp_path / "report"
+    quickstart = str(Path(__file__).resolve().parents[2] / "examples" / "quickstart.yaml")
+    assert main(["run", quickstart, "--emulator", "--report-dir", str(report_dir)]) == 0
+    capsys.readouterr()
+    code = main(["run", "--resume", str(report_dir), "--emulator"])
+    assert code == 2
+    assert "ended with the run it served" in capsys.readouterr().err
