@@ -5,19 +5,21 @@ clock, so a test decides when time passes (``emulator.clock.advance(12)``) and
 never waits.  ``make_emulator(source, **overrides)``: a started server from a
 ``Scenario``, a scenario mapping or a file path (default: the reference); keyword
 overrides replace top-level scenario keys (``time_scale=500``, ``version="7.4"``,
-``faults={...}``).  Every server is stopped at teardown.
+``faults={...}``).  Every server is stopped at teardown.  ``connect(url, **kw)``: a
+``DatameerClient`` for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from runner.client import DatameerClient
 from runner.emulator import EmulatorServer
 from testing.emulators import MakeEmulator, ScenarioSource, build_scenario
-from testing.scenarios import REFERENCE
+from testing.scenarios import PASSWORD, REFERENCE, USER
 
 
 @pytest.fixture
@@ -39,3 +41,21 @@ def make_emulator() -> Iterator[MakeEmulator]:
 def emulator(make_emulator: MakeEmulator) -> EmulatorServer:
     """The reference scenario on a manual clock."""
     return make_emulator(REFERENCE, clock="manual")
+
+
+@pytest.fixture
+def connect() -> Iterator[Callable[..., DatameerClient]]:
+    """A factory of clients (admin/admin, no retry backoff by default), all closed at teardown."""
+    clients: list[DatameerClient] = []
+
+    def make(url: str, **kw: Any) -> DatameerClient:
+        kw.setdefault("user", USER)
+        kw.setdefault("password", PASSWORD)
+        kw.setdefault("backoff_factor", 0.0)
+        made = DatameerClient(url, **kw)
+        clients.append(made)
+        return made
+
+    yield make
+    for made in clients:
+        made.close()

@@ -83,23 +83,6 @@ def sales(**extra: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def connect() -> Iterator[Callable[..., DatameerClient]]:
-    clients: list[DatameerClient] = []
-
-    def make(url: str, **kw: Any) -> DatameerClient:
-        kw.setdefault("user", USER)
-        kw.setdefault("password", PASSWORD)
-        kw.setdefault("backoff_factor", 0.0)
-        made = DatameerClient(url, **kw)
-        clients.append(made)
-        return made
-
-    yield make
-    for made in clients:
-        made.close()
-
-
 # -- the reference's examples, through the emulator -------------------------------------
 
 

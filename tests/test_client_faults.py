@@ -8,8 +8,7 @@ is transient, and no call outlives ``Timeout.total``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
@@ -30,23 +29,6 @@ from testing.hostile_server import Answer, hostile_server, json_answer
 USER, PASSWORD = "admin", "admin"
 HTML = "text/html"
 UNTRUSTED = "TLS certificate verification failed: pass --ca-bundle FILE"
-
-
-@pytest.fixture
-def connect() -> Iterator[Callable[..., DatameerClient]]:
-    clients: list[DatameerClient] = []
-
-    def make(url: str, **kw: Any) -> DatameerClient:
-        kw.setdefault("user", USER)
-        kw.setdefault("password", PASSWORD)
-        kw.setdefault("backoff_factor", 0.0)
-        made = DatameerClient(url, **kw)
-        clients.append(made)
-        return made
-
-    yield make
-    for made in clients:
-        made.close()
 
 
 @pytest.fixture(scope="module")
