@@ -15,6 +15,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Sequence
 from typing import NoReturn
@@ -95,18 +96,23 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def console() -> NoReturn:
-    """The ``dmpipe`` executable: ``main()``, then exit without waiting for HTTP calls
+    """The ``dmpipe`` executable: ``main()``, then exit without waiting long for HTTP calls
     abandoned on a server that stopped answering (the interpreter would join their threads,
     holding an interrupted run for as long as the server keeps silent)."""
     code = main()
-    if any(
-        t.is_alive() and not t.daemon
-        for t in threading.enumerate()
-        if t is not threading.main_thread()
-    ):
+    deadline = time.monotonic() + 1.0
+    for thread in _other_threads():
+        thread.join(max(0.0, deadline - time.monotonic()))
+    if _other_threads():
         logging.shutdown()
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
         os._exit(code)
     sys.exit(code)
+
+
+def _other_threads() -> list[threading.Thread]:
+    """Live threads the interpreter would wait for at exit."""
+    main_thread = threading.main_thread()
+    return [t for t in threading.enumerate() if t is not main_thread and not t.daemon]
