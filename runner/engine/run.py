@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,15 +28,17 @@ from runner.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SERVER,
-    AuthenticationError,
-    ConnectionFailedError,
     DmpipeError,
     EndpointUnavailableError,
-    TransientApiError,
+    ServerError,
+    ThrottledError,
 )
 from runner.model import Mode, Pipeline
 
 log = logging.getLogger("runner.engine")
+
+# Pauses between the tries of the first call when the server answers it badly.
+PREFLIGHT_RETRY_DELAYS = (1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def run_pipeline(
             )
         )
         # One cheap call first: a wrong URL or password stops the run before any trigger.
-        _preflight(api, cancelled, request.options.unreachable_timeout)
+        _preflight(api, cancelled)
         scheduler = _scheduler(pipeline, api, request, fanout, clock, cancelled, resumed)
         try:
             states = scheduler.execute()
@@ -188,26 +189,22 @@ def run_pipeline(
     return RunOutcome(summary.exit_code, states, path, summary, drift)
 
 
-def _preflight(api: JobApi, cancelled: threading.Event, patience: float) -> None:
-    """``list-running`` until it answers: a refused connection or refused credentials end
-    the run at once (a wrong URL or password); a server that answers badly (5xx, 429, a
-    maintenance page) is asked again with backoff for ``patience`` seconds.  An interrupt
+def _preflight(api: JobApi, cancelled: threading.Event) -> None:
+    """``list-running`` before anything is triggered.  A refused connection, refused
+    credentials or an answer that is not the API's (a proxy's login page, garbage) end the
+    run at once: nothing has started, and a wrong address is the likely cause.  A busy
+    server (5xx, 429) is asked again a few times over a few seconds first.  An interrupt
     ends the wait at once (the scheduler then skips every job: nothing was started)."""
-    deadline = time.monotonic() + patience
-    delay = 1.0
-    while True:
+    for delay in (*PREFLIGHT_RETRY_DELAYS, None):
         try:
             _call_interruptibly(api.list_running, cancelled)
             return
-        except (ConnectionFailedError, AuthenticationError):
-            raise
-        except TransientApiError as error:
-            if time.monotonic() + delay > deadline:
+        except (ServerError, ThrottledError) as error:
+            if delay is None:
                 raise
             log.warning("%s; asking again in %.0fs", error, delay)
             if cancelled.wait(delay):
                 return
-            delay = min(delay * 2, 30.0)
 
 
 def _call_interruptibly(call: Callable[[], object], cancelled: threading.Event) -> None:
