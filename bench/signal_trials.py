@@ -226,10 +226,20 @@ def reused_dir_trial(name: str, seed: int, args: argparse.Namespace, folder: Pat
             trial.wrong_exit = 1
             trial.notes.append(f"a fresh run into a used directory was not refused: {refused}")
         first_seq = len(emulator.ledger())
+        old_journal = (report_dir / JOURNAL).read_bytes()
         process = start_run(pipeline, report_dir, env, "--force")
         time.sleep(trial.delay)
         trial.finished_first = process.poll() is not None
         finish(process, timeout=EXIT_GUARD, send=None if trial.finished_first else signal.SIGKILL)
+        journal = report_dir / JOURNAL
+        if not journal.exists() or journal.read_bytes() == old_journal:
+            # Killed before the --force run archived the old run or wrote its own journal:
+            # it started nothing (judged: no execution since), and there is nothing to resume.
+            trial.killed_before_journal = True
+            time.sleep(SETTLE)
+            verdict = judge(record_of(emulator, first_seq), None, USER, None)
+            trial.orphans = len(verdict.run_executions)
+            return trial
         resumed = finish(start_run(None, report_dir, env, "--resume", str(report_dir)),
                          timeout=RUN_GUARD)  # fmt: skip
         trial.exit_code, trial.hung = resumed.code, trial.hung + int(resumed.hung)
