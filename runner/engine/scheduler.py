@@ -74,7 +74,6 @@ class Slot:
     start_rounds: int = 0  # trigger rounds of the current attempt lost to transient failures
     unseen_since: float | None = None  # the execution was not found (not visible yet?)
     stop_retry: bool = False  # whether a confirmed stop leaves the job to be retried
-    warned_unknown: bool = False  # an unknown status was reported once
 
 
 @dataclass
