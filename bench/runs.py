@@ -41,9 +41,9 @@ def run_dmpipe(
     batch_polling: bool = True,
 ) -> TimedRun:
     """``dmpipe run`` as the library does it: load the file, run it, keep the events."""
-    from runner.client import DatameerClient
-    from runner.engine.api import EngineOptions
-    from runner.engine.run import RunRequest, run_pipeline
+    from runner.datameer.client import DatameerClient
+    from runner.engine.driver import RunRequest, run_pipeline
+    from runner.engine.options import EngineOptions
     from runner.model import Mode
     from runner.spec import load_pipeline
 

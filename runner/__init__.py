@@ -1,8 +1,8 @@
 """dmpipe: run Datameer job pipelines declared in YAML.
 
-The package is a library first: ``runner.client.DatameerClient`` speaks the
+The package is a library first: ``runner.datameer.client.DatameerClient`` speaks the
 Datameer REST API, ``runner.emulator`` serves a Datameer double for tests and
-offline runs, and ``runner.main`` is the thin ``dmpipe`` command line on top.
+offline runs, and ``runner.commands.main`` is the thin ``dmpipe`` command line on top.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from runner.main import console
+from runner.commands.main import console
 
 if __name__ == "__main__":
     console()

@@ -13,7 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.engine.api import EngineOptions, JobApi
+from runner.datameer.protocol import JobApi
+from runner.engine.driver import RunOutcome, RunRequest, run_pipeline
 from runner.engine.events import EventSink, RunEvent
 from runner.engine.identity import (
     RunIdentity,
@@ -31,11 +32,11 @@ from runner.engine.journal import (
     resume_jobs,
     run_started_records,
 )
+from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome
-from runner.engine.record import REPORT_NAME, RunSummary, build_report, write_report
-from runner.engine.run import RunOutcome, RunRequest, run_pipeline
 from runner.errors import EXIT_OK, UsageError
 from runner.model import Mode, Pipeline, ServerSettings
+from runner.report.writer import REPORT_NAME, RunSummary, build_report, write_report
 from runner.rundir import (
     archive_run,
     create_run_dir,
@@ -378,9 +379,9 @@ def _publish(report_dir: Path) -> None:
 @contextmanager
 def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[tuple[JobApi, str]]:
     """The API client for the run: the real server, or an in-process emulator."""
-    from runner.client import DatameerClient
-    from runner.credentials import resolve_server
-    from runner.offline import pipeline_emulator
+    from runner.datameer.client import DatameerClient
+    from runner.datameer.credentials import resolve_server
+    from runner.emulator.embedded import pipeline_emulator
 
     if options.emulator:
         with pipeline_emulator(pipeline) as (server, user, password):

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from runner.client import DatameerClient
+from runner.datameer.client import DatameerClient
 from runner.emulator import EmulatorServer
 from testing.emulators import MakeEmulator, ScenarioSource, build_scenario
 from testing.scenarios import PASSWORD, REFERENCE, USER

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runner.api_values import parse_count, parse_estimate, parse_progress, parse_timestamp
+from runner.datameer.wire import parse_count, parse_estimate, parse_progress, parse_timestamp
 
 
 @pytest.mark.parametrize(

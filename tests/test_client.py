@@ -21,8 +21,16 @@ from typing import Any
 
 import pytest
 
-from runner import client as client_module
-from runner.client import DatameerClient, Timeout
+from runner.datameer import client as client_module
+from runner.datameer.client import DatameerClient, Timeout
+from runner.datameer.records import (
+    ConfigurationStatus,
+    DeleteResult,
+    ExecutionPlan,
+    HistoryEntry,
+    PlannedExecution,
+)
+from runner.datameer.status import JobStatus
 from runner.emulator import EmulatorServer
 from runner.errors import (
     ApiError,
@@ -38,15 +46,7 @@ from runner.errors import (
     UsageError,
 )
 from runner.model import ServerSettings
-from runner.records import (
-    ConfigurationStatus,
-    DeleteResult,
-    ExecutionPlan,
-    HistoryEntry,
-    PlannedExecution,
-)
 from runner.reference import JobRef, RefKind
-from runner.status import JobStatus
 from testing.certs import make_certificate, openssl_available
 
 USER, PASSWORD = "admin", "admin"

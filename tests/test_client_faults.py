@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from runner.client import DatameerClient, Timeout
+from runner.datameer.client import DatameerClient, Timeout
 from runner.errors import (
     ApiError,
     ConnectionFailedError,

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.credentials import resolve_server, split_credentials
+from runner.datameer.credentials import resolve_server, split_credentials
 from runner.errors import UsageError
 from runner.model import ServerSettings
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from runner.commands.main import main
 from runner.emulator import load_scenario
 from runner.emulator.scenario import Artifact, Scenario
-from runner.main import main
 from runner.model import Mode, Pipeline
 from runner.reference import JobRef, RefKind
 from runner.spec import inspect_pipeline

@@ -1,4 +1,4 @@
-"""``runner.output``: writes to a pipe whose reader is gone are dropped, not raised."""
+"""``runner.commands.output``: writes to a pipe whose reader is gone are dropped, not raised."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TextIO, cast
 
 import pytest
 
-from runner.output import PipeSafeStream, pipe_safe_output
+from runner.commands.output import PipeSafeStream, pipe_safe_output
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from runner.model import (
 )
 from runner.plan import StartedBy, build_plan, choose_mode, has_sequential_trigger
 from runner.plan.curl import Var, render_curl, shell_quote
-from runner.plan.document import plan_document
+from runner.plan.plan_json import plan_document
 from runner.plan.text import format_duration, render_text
 from runner.reference import JobRef
 

@@ -4,8 +4,8 @@ from datetime import datetime
 
 import pytest
 
-from runner import responses
-from runner.records import (
+from runner.datameer import responses
+from runner.datameer.records import (
     ConfigurationStatus,
     DeleteResult,
     ExecutionPlan,
@@ -16,8 +16,8 @@ from runner.records import (
     RunningJob,
     TriggerResult,
 )
-from runner.responses import ShapeError
-from runner.status import JobStatus
+from runner.datameer.responses import ShapeError
+from runner.datameer.status import JobStatus
 
 # -- v1 status --------------------------------------------------------------------------
 
@@ -530,7 +530,7 @@ def test_wrong_shapes_with_an_id_raise_shape_error(parse: object, body: object) 
 
 
 def test_an_unknown_status_is_kept_printable() -> None:
-    from runner.responses import configuration_status
+    from runner.datameer.responses import configuration_status
 
     record = configuration_status({"id": 3, "jobStatus": "WEIRD\x1b[2J"}, 7)
     assert record.status.value == "UNKNOWN"
@@ -562,7 +562,7 @@ def test_odd_running_entries_are_skipped_and_logged(caplog: pytest.LogCaptureFix
     ]
     jobs = responses.running(body)
     assert [(job.configuration_id, job.execution_id) for job in jobs] == [(17, 40), (19, None)]
-    skipped = [r.getMessage() for r in caplog.records if r.name == "runner.responses"]
+    skipped = [r.getMessage() for r in caplog.records if r.name == "runner.datameer.responses"]
     assert len(skipped) == 4
     assert "entry 0: 'dapJobConfigurationId' is missing" in skipped[0]
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.status import JobStatus, parse_status
+from runner.datameer.status import JobStatus, parse_status
 
 
 @pytest.mark.parametrize(

@@ -16,12 +16,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from runner.commands.options import RefusePassword, add_variables, parse_variables, server_url
+from runner.commands.arguments import RefusePassword, add_variables, parse_variables, server_url
 from runner.errors import EXIT_OK, UsageError
 from runner.reference import MAX_FILE_ID
 
 if TYPE_CHECKING:
-    from runner.client import DatameerClient
+    from runner.datameer.client import DatameerClient
 
 
 def register(subparsers: Any) -> None:
@@ -209,7 +209,7 @@ def _stop(client: DatameerClient, args: argparse.Namespace) -> object:
         execution_id = _count("EXECUTION_ID")(args.ref)
         client.stop_legacy(execution_id)
         return _Stopped(f"execution {execution_id}")
-    from runner.client import describe
+    from runner.datameer.client import describe
 
     ref = _reference(args.ref)
     client.stop(ref)
@@ -260,8 +260,8 @@ class _Stopped:
 
 def _run(args: argparse.Namespace, action: _Action) -> int:
     """Check the arguments, connect, call, print; returns the exit code."""
-    from runner.client import DatameerClient, Timeout
-    from runner.credentials import resolve_server
+    from runner.datameer.client import DatameerClient, Timeout
+    from runner.datameer.credentials import resolve_server
     from runner.model import ServerSettings
 
     _check_references(args)
@@ -322,7 +322,7 @@ def _jsonable(value: object) -> object:
 
 
 def _as_text(result: object) -> str:
-    from runner.records import ExecutionPlan
+    from runner.datameer.records import ExecutionPlan
 
     if isinstance(result, _Stopped):
         return f"stop requested for {result.stop_requested_for}"

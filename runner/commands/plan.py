@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runner.commands import options as common
+from runner.commands import arguments as common
 
 
 def register(subparsers: Any) -> None:
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         default_url=os.environ.get("DATAMEER_URL") or None,
     )
     if args.json:
-        from runner.plan.document import plan_document
+        from runner.plan.plan_json import plan_document
 
         text = json.dumps(plan_document(plan, _known_passwords()), indent=2) + "\n"
     elif args.curl:
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _known_passwords() -> list[str | None]:
     """The password of the environment, so that a variable holding it is masked."""
-    from runner.credentials import environment_password
+    from runner.datameer.credentials import environment_password
     from runner.errors import UsageError
 
     try:
@@ -87,8 +87,8 @@ def _known_passwords() -> list[str | None]:
 
 def _check_server(pipeline: Any, args: argparse.Namespace) -> int:
     """Print what the server says about the pipeline's references; 2 when any is missing."""
-    from runner.client import DatameerClient
-    from runner.credentials import resolve_server
+    from runner.datameer.client import DatameerClient
+    from runner.datameer.credentials import resolve_server
     from runner.plan.server_check import check_server
 
     flags = common.server_settings(args)

@@ -60,9 +60,9 @@ def show_run(args: argparse.Namespace) -> int:
 
 def render(args: argparse.Namespace) -> int:
     """Write one format of the saved run and say where it went."""
-    from runner.engine.record import write_atomically
     from runner.report.load import read_report, report_file
     from runner.report.publish import renderers
+    from runner.report.writer import write_atomically
 
     file_name = FORMATS[args.report_format][0]
     text = renderers()[file_name](read_report(args.dir))

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runner.commands import options as common
+from runner.commands import arguments as common
 
 
 def register(subparsers: Any) -> None:
@@ -87,8 +87,8 @@ def _add_output(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the pipeline; the exit code says how it went."""
-    from runner.engine.api import EngineOptions
-    from runner.interrupt import graceful_interrupts
+    from runner.commands.interrupt import graceful_interrupts
+    from runner.engine.options import EngineOptions
     from runner.launch import RunOptions, run_file
     from runner.model import Mode
     from runner.report.display import choose_display, event_display

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from runner.commands import options as common
+from runner.commands import arguments as common
 from runner.errors import EXIT_INVALID, EXIT_OK
 
 

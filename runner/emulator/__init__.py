@@ -15,7 +15,7 @@ The scenario format is documented in ``docs/emulator.md``.
 
 from __future__ import annotations
 
-from runner.emulator.clock import Clock
+from runner.emulator.emulated_clock import Clock
 from runner.emulator.execution import ExecutionView
 from runner.emulator.ledger import Ledger, LedgerEntry
 from runner.emulator.loading import load_scenario, scenario_from_dict

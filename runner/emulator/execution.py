@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.datameer.status import JobStatus, parse_status
 from runner.emulator.scenario import Artifact
-from runner.status import JobStatus, parse_status
 
 
 class Phase(enum.Enum):

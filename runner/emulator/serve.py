@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from runner.commands.interrupt import graceful_interrupts
 from runner.emulator.loading import load_scenario, with_overrides
 from runner.emulator.scenario import Scenario
 from runner.emulator.server import EmulatorServer
 from runner.errors import DmpipeError, UsageError
-from runner.interrupt import graceful_interrupts
 
 DEFAULT_SCENARIO = Path(__file__).with_name("default_scenario.yaml")
 

@@ -29,11 +29,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from runner.emulator import shapes
-from runner.emulator.api import Api, Match, Request, Response, json_response, match
-from runner.emulator.clock import Clock, v2_time
+from runner.emulator.emulated_clock import Clock, v2_time
 from runner.emulator.faults import NO_FAULT, FaultDecision, FaultInjector
 from runner.emulator.ledger import Ledger
 from runner.emulator.loading import faults_from_dict
+from runner.emulator.routes import Api, Match, Request, Response, json_response, match
 from runner.emulator.scenario import Faults, Scenario
 from runner.emulator.simulation import Simulation
 from runner.errors import ScenarioError, UsageError

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runner.emulator.clock import v1_time, v2_time
+from runner.emulator.emulated_clock import v1_time, v2_time
 from runner.emulator.execution import ExecutionView
 from runner.emulator.scenario import Artifact
 from runner.emulator.simulation import PlanStep

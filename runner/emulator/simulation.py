@@ -17,7 +17,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from runner.emulator.clock import Clock
+from runner.emulator.emulated_clock import Clock
 from runner.emulator.execution import Execution, ExecutionView, Phase
 from runner.emulator.ledger import Ledger
 from runner.emulator.scenario import SUCCESSES, Artifact, HistoryRun, Scenario, default_counters

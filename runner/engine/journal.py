@@ -17,10 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from runner.datameer.status import parse_status
 from runner.engine.events import RunEvent
 from runner.engine.outcome import Attempt, JobOutcome, JobState
 from runner.errors import UsageError
-from runner.status import parse_status
 
 JOURNAL_NAME = "journal.jsonl"
 JOURNAL_VERSION = 1

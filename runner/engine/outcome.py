@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from runner.status import JobStatus
+from runner.datameer.status import JobStatus
 
 
 class JobOutcome(enum.Enum):

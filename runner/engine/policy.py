@@ -6,9 +6,9 @@ import operator
 import random
 from collections.abc import Callable, Iterable, Mapping
 
+from runner.datameer.status import JobStatus
 from runner.engine.outcome import JobOutcome
 from runner.model import CounterExpectation, Job, RetryPolicy, WarningsAs, When
-from runner.status import JobStatus
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,

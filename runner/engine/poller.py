@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from runner.engine.api import JobApi
+from runner.datameer.protocol import JobApi
+from runner.datameer.records import JobDetails, RunningJob
 from runner.errors import ApiError, AuthenticationError, NotFoundError, TransientApiError
-from runner.records import JobDetails, RunningJob
 
 log = logging.getLogger("runner.engine")
 

@@ -20,9 +20,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from runner.engine.api import Clock, EngineOptions, JobApi, SystemClock
+from runner.clock import Clock, SystemClock
+from runner.datameer.protocol import JobApi
+from runner.datameer.records import JobDetails, RunningJob
+from runner.datameer.status import JobStatus
 from runner.engine.events import EventSink, RunEvent
 from runner.engine.journal import ResumedJob
+from runner.engine.options import EngineOptions
 from runner.engine.outcome import Attempt, JobOutcome, JobState
 from runner.engine.policy import (
     execution_verdict,
@@ -37,9 +41,7 @@ from runner.engine.stopper import send_stop, stop_unresolved
 from runner.engine.trigger import StartControl, StartRequest, StartResult, start_attempt
 from runner.errors import AuthenticationError
 from runner.model import Job, OnFailure, Pipeline, When
-from runner.records import JobDetails, RunningJob
 from runner.reference import RefKind
-from runner.status import JobStatus
 
 log = logging.getLogger("runner.engine")
 

@@ -28,6 +28,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from runner.datameer.records import ExecutionPlan, ExecutionStatus, PlannedExecution
+from runner.datameer.status import JobStatus
 from runner.engine.outcome import Attempt, JobOutcome
 from runner.engine.scheduler import ClientScheduler, Slot
 from runner.errors import (
@@ -43,9 +45,7 @@ from runner.errors import (
     UsageError,
 )
 from runner.model import When
-from runner.records import ExecutionPlan, ExecutionStatus, PlannedExecution
 from runner.reference import JobRef, RefKind
-from runner.status import JobStatus
 
 log = logging.getLogger("runner.engine")
 

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from runner.engine.api import JobApi
+from runner.datameer.protocol import JobApi
 from runner.engine.outcome import Attempt
 from runner.errors import (
     ApiError,

@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from runner.engine.api import JobApi
+from runner.datameer.protocol import JobApi
+from runner.datameer.records import ExecutionStatus
 from runner.errors import (
     ApiError,
     AuthenticationError,
@@ -32,7 +33,6 @@ from runner.errors import (
     TransientApiError,
 )
 from runner.model import AlreadyRunning, Job
-from runner.records import ExecutionStatus
 
 log = logging.getLogger("runner.engine")
 

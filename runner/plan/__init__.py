@@ -8,7 +8,7 @@ record that ``dmpipe plan`` prints as text (``render_text``), curl commands
 from __future__ import annotations
 
 from runner.plan.mode import ModeChoice, choose_mode, has_sequential_trigger
-from runner.plan.record import Plan, PlannedJob, StartedBy, build_plan
+from runner.plan.outline import Plan, PlannedJob, StartedBy, build_plan
 
 __all__ = [
     "ModeChoice",

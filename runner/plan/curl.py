@@ -18,7 +18,7 @@ from operator import attrgetter
 
 from runner.model import Mode, When
 from runner.plan.masking import masked_variables
-from runner.plan.record import Plan, PlannedJob, StartedBy
+from runner.plan.outline import Plan, PlannedJob, StartedBy
 from runner.plan.text import format_duration
 from runner.reference import RefKind
 

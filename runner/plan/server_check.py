@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from runner.engine.api import JobApi
+from runner.datameer.protocol import JobApi
 from runner.errors import EndpointUnavailableError, NotFoundError
 from runner.model import Pipeline
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from runner.graph.render import describe_ref
 from runner.model import Job, Mode, RetryPolicy, RunPolicies, When
 from runner.plan.masking import masked_variables
-from runner.plan.record import Plan, PlannedJob
+from runner.plan.outline import Plan, PlannedJob
 
 _COLUMNS = (" JOB", "REFERENCE", "NEEDS", "WHEN", "RETRIES", "TIMEOUT", "WARNINGS", "IF RUNNING")
 _MORE_COLUMNS = ("ESTIMATE", "EXPECT")

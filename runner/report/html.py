@@ -12,7 +12,7 @@ from html import escape
 
 from runner.engine.outcome import JobOutcome
 from runner.report import svg
-from runner.report.model import AttemptRecord, JobRecord, RunReport
+from runner.report.saved import AttemptRecord, JobRecord, RunReport
 from runner.report.timeline import Timeline, build_timeline, elapsed_seconds
 from runner.report.wording import (
     duration,

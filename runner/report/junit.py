@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import timezone
+from datetime import UTC
 
 from runner.engine.outcome import JobOutcome
-from runner.report.model import AttemptRecord, JobRecord, RunReport
+from runner.report.saved import AttemptRecord, JobRecord, RunReport
 from runner.report.timeline import elapsed_seconds
 from runner.report.wording import (
     duration,
@@ -39,9 +39,7 @@ def to_junit(report: RunReport) -> str:
 
 def _suite(report: RunReport) -> ET.Element:
     attributes = _counts(report, suite_name=report.pipeline_name)
-    attributes["timestamp"] = report.started_at.astimezone(timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%S"
-    )
+    attributes["timestamp"] = report.started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     suite = ET.Element("testsuite", attributes)
     properties = ET.SubElement(suite, "properties")
     for name, value in _properties(report):

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from runner.engine.outcome import JobOutcome
-from runner.engine.record import REPORT_NAME
 from runner.errors import UsageError
-from runner.report.model import AttemptRecord, Drift, JobRecord, RunReport
+from runner.report.saved import AttemptRecord, Drift, JobRecord, RunReport
+from runner.report.writer import REPORT_NAME
 
 _SHOWN_PROBLEMS = 5
 
@@ -148,7 +148,7 @@ def _attempt(attempt: Mapping[str, Any]) -> AttemptRecord:
 def _runner_time(text: str) -> datetime:
     # dmpipe writes its own times in UTC; a zone-less one can only be that.
     value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _optional(text: str | None, parse: Callable[[str], datetime]) -> datetime | None:

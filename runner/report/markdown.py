@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from runner.engine.outcome import JobOutcome
-from runner.report.model import JobRecord, RunReport
+from runner.report.saved import JobRecord, RunReport
 from runner.report.timeline import build_timeline, elapsed_seconds
 from runner.report.wording import duration, headline, one_line, outcome_word, stop_word
 

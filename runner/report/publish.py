@@ -12,10 +12,10 @@ import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from runner.engine.record import REPORT_NAME, write_atomically
 from runner.errors import DmpipeError
 from runner.report import HTML_NAME, JUNIT_NAME, MARKDOWN_NAME
-from runner.report.model import RunReport
+from runner.report.saved import RunReport
+from runner.report.writer import REPORT_NAME, write_atomically
 
 log = logging.getLogger("runner.report")
 

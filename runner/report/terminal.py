@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from runner.report.model import AttemptRecord, JobRecord, RunReport
+from runner.report.saved import AttemptRecord, JobRecord, RunReport
 from runner.report.timeline import build_timeline, elapsed_seconds
 from runner.report.wording import (
     duration,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from runner.engine.outcome import JobOutcome
 from runner.model import Job, Pipeline
 from runner.reference import JobRef, RefKind
-from runner.report.model import AttemptRecord, JobRecord, RunReport
+from runner.report.saved import AttemptRecord, JobRecord, RunReport
 
 if TYPE_CHECKING:
     import networkx as nx  # type: ignore[import-untyped]

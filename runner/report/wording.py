@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from runner.engine.outcome import JobOutcome
-from runner.report.model import RunReport
+from runner.report.saved import RunReport
 
 # The order in which tallies list outcomes: what needs attention first.
 OUTCOME_ORDER = (
@@ -37,7 +37,7 @@ def runner_time(moment: datetime | None) -> str:
     """A dmpipe timestamp in UTC, to the second; an em dash when unknown."""
     if moment is None:
         return "—"
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def server_time(moment: datetime | None) -> str:

@@ -20,7 +20,7 @@ from runner.model import RunPolicies
 from runner.spec.document import Document, JsonPath
 from runner.spec.durations import format_duration, parse_duration
 from runner.spec.fields import beside_file, needs_of, reference_key
-from runner.spec.wording import did_you_mean
+from runner.spec.naming import did_you_mean
 
 # Suggestions compare a name with every job name: bound the work on huge files.
 _MAX_SUGGESTIONS = 50

@@ -22,9 +22,9 @@ from runner.model import Pipeline
 from runner.spec.build import build_pipeline
 from runner.spec.checks import CheckContext, semantic_problems
 from runner.spec.decoding import MAX_BYTES, read_source, too_big_message
-from runner.spec.schema import schema_problems
+from runner.spec.naming import shown
+from runner.spec.schema_check import schema_problems
 from runner.spec.substitution import substitute
-from runner.spec.wording import shown
 from runner.spec.yaml_source import parse_document
 
 log = logging.getLogger("runner.spec")

@@ -21,7 +21,7 @@ from jsonschema.exceptions import (  # type: ignore[import-untyped]
 
 from runner.spec.document import JsonPath
 from runner.spec.fields import REFERENCE_KEYS
-from runner.spec.wording import (
+from runner.spec.naming import (
     closest,
     did_you_mean,
     is_secret,

@@ -14,7 +14,7 @@ from runner.spec.interpolation import (
     MalformedInterpolationError,
     interpolate,
 )
-from runner.spec.wording import is_secret
+from runner.spec.naming import is_secret
 
 
 @dataclass(frozen=True)

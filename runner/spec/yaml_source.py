@@ -28,8 +28,8 @@ from yaml.events import (
 
 from runner.errors import FileProblem, PipelineFileError
 from runner.spec.document import Document, JsonPath, Position
+from runner.spec.naming import quoted
 from runner.spec.scalars import TagError, check_collection_tag, plain_value, tagged_value
-from runner.spec.wording import quoted
 from runner.spec.yaml_errors import MAX_DEPTH, events, to_problem
 
 # Nodes that aliases may add to the document; a real pipeline with an anchor

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from runner.commands.main import main
 from runner.emulator import EmulatorServer
-from runner.main import main
 
 SALES = "/Analytics/Sales categorization"
 COUNTERS = {"IMPORT_RECORDS": 494400, "IMPORT_DROPPED_RECORDS": 0}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.main import main
+from runner.commands.main import main
 
 PIPELINE = """\
 version: 1

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.commands.main import main
 from runner.emulator import EmulatorServer
-from runner.main import main
 from testing.scenarios import PASSWORD, USER, artifact, scenario
 
 MakeEmulator = Callable[..., EmulatorServer]

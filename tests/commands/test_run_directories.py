@@ -469,7 +469,7 @@ def test_a_journal_without_identity_is_resumed_only_with_force_and_afresh(
 def test_an_emulator_run_cannot_be_resumed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from runner.main import main
+    from runner.commands.main import main
 
     report_dir = tmp_path / "report"
     quickstart = str(Path(__file__).resolve().parents[2] / "examples" / "quickstart.yaml")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runner.main import main
+from runner.commands.main import main
 from testing.scenarios import ROOT
 
 # Retries and polls as the README writes them would make the test wait minutes.

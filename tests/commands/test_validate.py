@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from runner.main import main
+from runner.commands.main import main
 from runner.spec.schema_files import schema_text
 
 VALID = """\

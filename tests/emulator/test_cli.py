@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from runner.commands.main import main
 from runner.emulator import EmulatorServer
 from runner.emulator.serve import ServeOptions, banner, build_scenario, is_loopback
-from runner.main import main
 from testing.scenarios import EXAMPLES, ROOT
 
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.client import DatameerClient
+from runner.datameer.client import DatameerClient
 from runner.emulator import EmulatorServer
-from runner.engine.api import EngineOptions
+from runner.engine.driver import RunOutcome, RunRequest, run_pipeline
 from runner.engine.events import RunEvent
+from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome
-from runner.engine.run import RunOutcome, RunRequest, run_pipeline
 from runner.model import (
     AlreadyRunning,
     CounterExpectation,

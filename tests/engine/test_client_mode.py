@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from runner.client import DatameerClient
+from runner.datameer.client import DatameerClient
 from runner.emulator import EmulatorServer
 from runner.engine.outcome import JobOutcome
 from runner.model import AlreadyRunning, CounterExpectation, OnFailure, WarningsAs, When
@@ -287,7 +288,7 @@ def test_resume_reattaches_and_reruns_only_what_is_left(
 def test_resume_reattaches_to_a_running_execution(
     make_emulator: MakeEmulator, tmp_path: Path
 ) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from runner.engine.events import RunEvent
     from runner.engine.journal import Journal
@@ -295,7 +296,7 @@ def test_resume_reattaches_to_a_running_execution(
     server = make_emulator(scenario(artifact(1, duration=20)))
     execution = _start_outside(server, 1)
     journal = Journal(tmp_path)  # what a run killed right after its trigger leaves behind
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     journal(RunEvent(now, "trigger_sent", "a", 1, "", {"previous_execution_id": None}))
     journal(RunEvent(now, "triggered", "a", 1, "", {"execution_id": execution}))
     journal.close()
@@ -308,7 +309,7 @@ def test_resume_reattaches_to_a_running_execution(
 def test_resume_finds_a_trigger_whose_answer_was_lost(
     make_emulator: MakeEmulator, tmp_path: Path
 ) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from runner.engine.events import RunEvent
     from runner.engine.journal import Journal
@@ -316,9 +317,7 @@ def test_resume_finds_a_trigger_whose_answer_was_lost(
     server = make_emulator(scenario(artifact(1, duration=20)))
     journal = Journal(tmp_path)  # killed after sending the trigger, before its answer
     journal(
-        RunEvent(
-            datetime.now(timezone.utc), "trigger_sent", "a", 1, "", {"previous_execution_id": None}
-        )
+        RunEvent(datetime.now(UTC), "trigger_sent", "a", 1, "", {"previous_execution_id": None})
     )
     journal.close()
     execution = _start_outside(server, 1)  # ... which the server did start
@@ -338,7 +337,7 @@ def test_resume_finds_a_trigger_whose_answer_was_lost(
 def test_polling_load(
     make_emulator: MakeEmulator, tmp_path: Path, batch: bool, per_tick_details: bool
 ) -> None:
-    from runner.engine.api import EngineOptions
+    from runner.engine.options import EngineOptions
 
     count = 20
     server = make_emulator(scenario(*(artifact(i, duration=30) for i in range(1, count + 1))))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from runner.emulator import EmulatorServer
-from runner.engine.api import EngineOptions
+from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome
 from tests.engine.support import artifact, job, pipeline, run, scenario
 

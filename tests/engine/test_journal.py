@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from runner.engine.journal import JOURNAL_NAME, Journal, read_journal, resume_jo
 from runner.engine.outcome import JobOutcome
 from runner.errors import UsageError
 
-NOW = datetime(2026, 11, 29, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
 
 def write(directory: Path, *events: tuple[str, str, int, dict[str, object]]) -> Path:

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from runner.datameer.status import JobStatus
 from runner.engine.outcome import JobOutcome
 from runner.engine.policy import (
     execution_verdict,
@@ -16,7 +17,6 @@ from runner.engine.policy import (
 )
 from runner.model import CounterExpectation, Job, RetryPolicy, WarningsAs, When
 from runner.reference import JobRef
-from runner.status import JobStatus
 
 S, F, K, P, T, C = (
     JobOutcome.SUCCEEDED,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from runner.client import DatameerClient
-from runner.engine.api import EngineOptions
+from runner.datameer.client import DatameerClient
+from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome
 from runner.errors import EXIT_FAILED, EXIT_INTERRUPTED
 from runner.model import OnFailure

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from runner.emulator import EmulatorServer
-from runner.engine.api import EngineOptions
+from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome
 from runner.errors import UsageError
 from runner.model import Job, Mode, OnFailure, When

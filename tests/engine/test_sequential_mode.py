@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runner.emulator import EmulatorServer
-from runner.engine.api import EngineOptions
+from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome
 from runner.model import Mode, OnFailure
 from tests.engine.support import artifact, job, pipeline, run, scenario

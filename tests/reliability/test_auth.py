@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.commands.main import main
 from runner.emulator import EmulatorServer
-from runner.main import main
 from testing.hostile_server import hostile_server, json_answer
 from testing.scenarios import artifact, scenario
 from tests.reliability.support import server_env, triggered_executions, write_pipeline

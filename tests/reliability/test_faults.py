@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from runner.client import DatameerClient
+from runner.datameer.client import DatameerClient
 from runner.emulator import EmulatorServer
-from runner.engine.api import EngineOptions
+from runner.engine.driver import RunRequest, run_pipeline
 from runner.engine.events import RunEvent
-from runner.engine.run import RunRequest, run_pipeline
+from runner.engine.options import EngineOptions
 from runner.model import Job, OnFailure, Pipeline
 from testing.scenarios import PASSWORD, USER, artifact, scenario
 from tests.engine.support import job, pipeline, run

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.main import main
+from runner.commands.main import main
 from tests.reliability.support import server_env
 
 

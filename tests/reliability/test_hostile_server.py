@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.main import main
+from runner.commands.main import main
 from testing.hostile_server import Answer, HostileServer, hostile_server, json_answer
 from tests.reliability.support import server_env, write_pipeline
 

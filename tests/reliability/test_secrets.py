@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.commands.main import main
 from runner.emulator import EmulatorServer
-from runner.main import main
 from testing.raw_http import call
 from testing.scenarios import USER, artifact, scenario
 from tests.reliability.support import (

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from runner.commands.main import main
 from runner.emulator import EmulatorServer
 from runner.engine.journal import JOURNAL_NAME, read_journal
-from runner.main import main
 from testing.scenarios import artifact, scenario
 from tests.reliability.support import (
     effective_triggers,

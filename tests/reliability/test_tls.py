@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from runner.commands.main import main
 from runner.emulator import EmulatorServer
 from runner.errors import UsageError
-from runner.main import main
 from testing.certs import Certificate, make_certificate, openssl_available
 from testing.emulators import build_scenario
 from testing.scenarios import artifact, scenario

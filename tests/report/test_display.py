@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from runner.engine.events import RunEvent
 from runner.report.display import Display, choose_display, event_display, no_color
 
-AT = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 EVENTS = (
     RunEvent(AT, "run_started", message="run of demo (client mode: test)"),
     RunEvent(AT, "triggered", job="a", attempt=1, message="triggered execution 7"),

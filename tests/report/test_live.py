@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
@@ -13,7 +13,7 @@ from runner.engine.events import RunEvent
 from runner.report.live import Board, render_board
 from tests.report.support import MIXED_OUTCOMES, MixedRun
 
-T0 = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
 def event(second: float, kind: str, job: str = "", attempt: int = 0, **data: Any) -> RunEvent:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from runner.engine.events import RunEvent
 from runner.report.logs import JsonEventLines, JsonLogFormatter, event_record, scrub
 from runner.report.severity import severity, shown_when_quiet
 
-AT = datetime(2026, 11, 28, 10, 0, 5, tzinfo=timezone.utc)
+AT = datetime(2026, 11, 28, 10, 0, 5, tzinfo=UTC)
 
 
 def test_an_event_line_has_the_fields_log_shippers_index() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.main import main
+from runner.commands.main import main
 
 CORPUS = Path(__file__).parent / "invalid"
 CASES = sorted(CORPUS.glob("*.yaml"))

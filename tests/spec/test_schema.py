@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from runner.errors import PipelineFileError, UsageError
 from runner.spec.quick_check import UnsupportedKeywordError, compile_check, json_equal
-from runner.spec.schema import pipeline_validator
+from runner.spec.schema_check import pipeline_validator
 from runner.spec.schema_files import known_schemas, load_schema, schema_text
 from runner.spec.yaml_source import parse_document
 from tests.spec.strategies import NEAR_VALID, PIPELINES

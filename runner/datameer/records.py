@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from runner.status import JobStatus
+from runner.datameer.status import JobStatus
 
 
 @dataclass(frozen=True)

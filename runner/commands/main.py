@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from runner import __version__
+from runner.commands.output import pipe_safe_output
 from runner.errors import EXIT_INTERRUPTED, DmpipeError, UsageError
-from runner.output import pipe_safe_output
 
 # Modules under runner.commands, in the order `dmpipe --help` lists them.
 COMMANDS = (

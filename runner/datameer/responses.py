@@ -1,4 +1,4 @@
-"""Decoded JSON answers of the Datameer API → typed records of ``runner.records``.
+"""Decoded JSON answers of the Datameer API → typed records of ``runner.datameer.records``.
 
 One function per response shape.  Each takes the decoded JSON value and
 returns a record, or raises ``ShapeError`` saying what is wrong; the client
@@ -14,8 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from runner.api_values import parse_count, parse_estimate, parse_progress, parse_timestamp
-from runner.records import (
+from runner.datameer.records import (
     ConfigurationStatus,
     DeleteResult,
     ExecutionPlan,
@@ -26,7 +25,8 @@ from runner.records import (
     RunningJob,
     TriggerResult,
 )
-from runner.status import JobStatus, parse_status
+from runner.datameer.status import JobStatus, parse_status
+from runner.datameer.wire import parse_count, parse_estimate, parse_progress, parse_timestamp
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from runner.model import Job
 from runner.plan.masking import masked_variables
-from runner.plan.record import Plan, PlannedJob
+from runner.plan.outline import Plan, PlannedJob
 
 DOCUMENT_VERSION = 1
 

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from runner import __version__
-from runner.engine.api import EngineOptions
+from runner.engine.options import EngineOptions
 from runner.engine.outcome import Attempt, JobOutcome, JobState
 from runner.engine.scheduler import MAX_START_ROUNDS
 from runner.engine.sequential import PlanDrift

@@ -65,8 +65,18 @@ from urllib3.exceptions import (
 from urllib3.util.retry import Retry
 from urllib3.util.ssl_match_hostname import CertificateError
 
-from runner import responses
-from runner.credentials import split_credentials
+from runner.datameer import responses
+from runner.datameer.credentials import split_credentials
+from runner.datameer.records import (
+    ConfigurationStatus,
+    DeleteResult,
+    ExecutionPlan,
+    ExecutionStatus,
+    HistoryEntry,
+    JobDetails,
+    RunningJob,
+    TriggerResult,
+)
 from runner.errors import (
     ApiError,
     AuthenticationError,
@@ -82,24 +92,15 @@ from runner.errors import (
     UsageError,
 )
 from runner.model import ServerSettings
-from runner.records import (
-    ConfigurationStatus,
-    DeleteResult,
-    ExecutionPlan,
-    ExecutionStatus,
-    HistoryEntry,
-    JobDetails,
-    RunningJob,
-    TriggerResult,
-)
 from runner.reference import JobRef, RefKind
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
+    from typing import Self
+
     from urllib3.connectionpool import ConnectionPool
     from urllib3.response import BaseHTTPResponse
 
-log = logging.getLogger("runner.client")
+log = logging.getLogger("runner.datameer.client")
 
 T = TypeVar("T")
 
@@ -447,7 +448,7 @@ class DatameerClient:
 
     @classmethod
     def from_settings(cls, settings: ServerSettings, **kw: Any) -> DatameerClient:
-        """A client for resolved settings (see ``runner.credentials.resolve_server``)."""
+        """A client for resolved settings (see ``runner.datameer.credentials.resolve_server``)."""
         if not settings.url:
             raise UsageError("no Datameer server: pass --server or set DATAMEER_URL")
         if settings.user and settings.password is None:

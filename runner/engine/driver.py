@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runner.engine.api import Clock, EngineOptions, JobApi, SystemClock
+from runner.clock import Clock, SystemClock
+from runner.datameer.protocol import JobApi
 from runner.engine.events import EventFanout, EventSink, RunEvent
 from runner.engine.journal import (
     JOURNAL_NAME,
@@ -19,8 +20,8 @@ from runner.engine.journal import (
     read_journal,
     resume_jobs,
 )
+from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobState
-from runner.engine.record import RunSummary, build_report, write_report
 from runner.engine.scheduler import ClientScheduler
 from runner.engine.sequential import PlanDrift, SequenceRefusedError, SequentialScheduler
 from runner.errors import (
@@ -34,6 +35,7 @@ from runner.errors import (
     ThrottledError,
 )
 from runner.model import Mode, Pipeline
+from runner.report.writer import RunSummary, build_report, write_report
 
 log = logging.getLogger("runner.engine")
 

@@ -1,0 +1,39 @@
+"""The slice of the Datameer API that the engine and the planner drive.
+
+``runner.datameer.client.DatameerClient`` satisfies ``JobApi``; the seam lets tests and
+benchmarks count or slow calls without touching HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from runner.datameer.records import (
+    ExecutionPlan,
+    ExecutionStatus,
+    JobDetails,
+    RunningJob,
+    TriggerResult,
+)
+from runner.reference import JobRef
+
+
+class JobApi(Protocol):
+    """The calls the engine makes; one method per endpoint, no policy."""
+
+    def execution_status(self, ref: JobRef) -> ExecutionStatus: ...
+
+    def job_details(self, execution_id: int) -> JobDetails: ...
+
+    def list_running(self) -> list[RunningJob]: ...
+
+    def trigger(self, ref: JobRef) -> TriggerResult: ...
+
+    def trigger_sequence(
+        self, file_ids: Sequence[int], variables: Mapping[str, str] | None = None
+    ) -> ExecutionPlan: ...
+
+    def stop(self, ref: JobRef) -> None: ...
+
+    def stop_legacy(self, execution_id: int) -> None: ...
