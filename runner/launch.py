@@ -1,10 +1,16 @@
-"""``dmpipe run`` as a library call: load, select, connect, choose the mode, run, report."""
+"""``dmpipe run`` as a library call: load, select, connect, choose the mode, run, report.
+
+``run_file`` is the supported entry point for programs that embed dmpipe (see
+``docs/library.md``).  It reads nothing from the process: the environment it consults
+(``DATAMEER_*`` settings, ``${env.NAME}`` in the pipeline, ``GITHUB_STEP_SUMMARY``) is
+``RunOptions.environ``, which is empty unless the caller passes one; ``dmpipe run``
+passes ``os.environ``.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -38,6 +44,7 @@ from runner.errors import EXIT_OK, UsageError
 from runner.model import Mode, Pipeline, ServerSettings
 from runner.report.writer import REPORT_NAME, RunSummary, build_report, write_report
 from runner.rundir import (
+    RUNS_FOLDER,
     archive_run,
     create_run_dir,
     describe_run,
@@ -58,7 +65,7 @@ log = logging.getLogger("runner")
 
 @dataclass(frozen=True)
 class RunOptions:
-    """What the command line can change about a run."""
+    """What a caller (the command line, a scheduler, a test) can change about a run."""
 
     mode: Mode | None = None
     select: tuple[str, ...] = ()
@@ -72,25 +79,41 @@ class RunOptions:
     server: ServerSettings = field(default_factory=ServerSettings)
     emulator: bool = False
     engine: EngineOptions = field(default_factory=EngineOptions)
+    # The environment the run reads: DATAMEER_URL/USER/PASSWORD/CA_BUNDLE/INSECURE,
+    # ${env.NAME} in the pipeline file, GITHUB_STEP_SUMMARY.  Nothing is read from the
+    # process itself; the command line passes os.environ.
+    environ: Mapping[str, str] = field(default_factory=dict)
+    # Where a run without ``report_dir`` gets its own directory ``<runs_dir>/<run id>``.
+    runs_dir: Path = RUNS_FOLDER
+
+
+def _ignore(event: RunEvent) -> None:
+    """The event sink of a caller that listens to none."""
 
 
 def run_file(
-    path: Path | None,
-    options: RunOptions,
-    events: EventSink,
+    path: str | Path | None,
+    options: RunOptions | None = None,
+    events: EventSink | None = None,
     cancelled: threading.Event | None = None,
 ) -> RunOutcome:
     """Run the pipeline in ``path``, or continue the run a ``--resume`` directory holds.
 
-    The run directory is locked for the whole run; a fresh run never writes into a
-    directory holding another run, a resume only continues the run its directory holds.
+    ``events`` hears every transition of the run (``RunEvent``); ``cancelled``, once set,
+    stops the jobs the run started and still writes the report (exit code 130).  The run
+    directory is locked for the whole run; a fresh run never writes into a directory
+    holding another run, a resume only continues the run its directory holds.  Raises a
+    ``DmpipeError`` (its ``exit_code`` says which) for what keeps the run from starting.
     """
+    options = options or RunOptions()
+    events = events or _ignore
+    path = Path(path) if path is not None else None
     if options.resume_dir is not None:
         return _resume(path, options, resolve_run_dir(options.resume_dir), events, cancelled)
     if path is None:
         raise UsageError("dmpipe run needs a pipeline FILE (or --resume DIR)")
     loaded = _load(path, options)
-    report_dir = options.report_dir or create_run_dir(loaded.pipeline.name)
+    report_dir = options.report_dir or create_run_dir(loaded.pipeline.name, options.runs_dir)
     with locked(report_dir, loaded.pipeline.name):
         _claim(report_dir, force=options.force)
         if options.report_dir is None:
@@ -100,7 +123,7 @@ def run_file(
             run_id = report_dir.name if options.report_dir is None else None
             identity = loaded.identity(run_id or new_run_id(loaded.pipeline.name), url)
             request = loaded.request(report_dir, url, identity, resume=False)
-            return _run(loaded.pipeline, api, request, events, cancelled)
+            return _run(loaded.pipeline, api, request, events, cancelled, options.environ)
 
 
 def _point_latest(pipeline_name: str, run_dir: Path) -> None:
@@ -157,7 +180,7 @@ def _load(path: Path, options: RunOptions) -> _Loaded:
     from runner.plan import choose_mode
     from runner.spec import load_pipeline
 
-    full = load_pipeline(path, variables=options.variables)
+    full = load_pipeline(path, env=options.environ, variables=options.variables)
     selection = select(full, options.select, options.exclude)
     choice = choose_mode(selection.pipeline, selection=selection, override=options.mode)
     for warning in choice.warnings:
@@ -171,11 +194,12 @@ def _run(
     request: RunRequest,
     events: EventSink,
     cancelled: threading.Event | None,
+    environ: Mapping[str, str],
 ) -> RunOutcome:
     try:
         return run_pipeline(pipeline, api, request, events, cancelled=cancelled)
     finally:  # also when the run failed: the report it wrote is what users open then
-        _publish(request.report_dir)
+        _publish(request.report_dir, environ)
 
 
 def _claim(report_dir: Path, *, force: bool) -> None:
@@ -218,11 +242,11 @@ def _resume(
             # Records written before a run_started naming the same artifact are not used:
             # with --force, a job whose artifact changed (or was never recorded) runs afresh.
             request = loaded.request(run_dir, url, current, resume=True)
-            done = _already_done(loaded.pipeline, records, recorded, current, request)
+            done = _already_done(loaded, records, recorded, current, request)
             if done is not None:
                 events(done[1])
                 return done[0]
-            return _run(loaded.pipeline, api, request, events, cancelled)
+            return _run(loaded.pipeline, api, request, events, cancelled, options.environ)
 
 
 def _recorded_name(run_dir: Path) -> str:
@@ -319,7 +343,7 @@ def _warn_left_behind(
 
 
 def _already_done(
-    pipeline: Pipeline,
+    loaded: _Loaded,
     records: list[dict[str, Any]],
     recorded: RunIdentity | None,
     current: RunIdentity,
@@ -330,6 +354,7 @@ def _already_done(
     Nothing is sent to the server; the report is written again only when the run died
     before writing its own.
     """
+    pipeline = loaded.pipeline
     kept = matching_artifacts(records, request.identity.get("artifacts"))
     states = {name: job.state for name, job in resume_jobs(kept, list(pipeline.jobs)).items()}
     succeeded = all(s.outcome is JobOutcome.SUCCEEDED for s in states.values())
@@ -343,7 +368,7 @@ def _already_done(
     if _report_exit_code(report) != EXIT_OK:
         document = build_report(pipeline, states, summary, server_url=request.server_url)
         write_report(request.report_dir, document)
-        _publish(request.report_dir)
+        _publish(request.report_dir, loaded.options.environ)
     message = (
         f"{request.report_dir}: run {current.run_id} already succeeded "
         f"({len(states)} job(s)); nothing to resume — report {report}"
@@ -369,11 +394,11 @@ def _report_exit_code(report: Path) -> object:
         return None
 
 
-def _publish(report_dir: Path) -> None:
+def _publish(report_dir: Path, environ: Mapping[str, str]) -> None:
     """Render the derived reports of ``report_dir`` (never raises; see publish_reports)."""
     from runner.report.publish import publish_reports
 
-    publish_reports(report_dir, os.environ)
+    publish_reports(report_dir, environ)
 
 
 @contextmanager
@@ -392,6 +417,7 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[tuple[JobApi, s
     settings = resolve_server(
         options.server.url,
         options.server.user,
+        env=options.environ,
         settings=pipeline.server.overridden_by(options.server),
     )
     if not settings.verify_tls:

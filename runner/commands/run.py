@@ -110,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             batch_polling=not args.no_batch_polling,
             trigger_resolve_timeout=args.lost_trigger_wait,
         ),
+        environ=os.environ,
     )
     if args.log_format == "json":
         use_json_logging()
