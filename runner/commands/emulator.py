@@ -40,7 +40,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; exit 0, 2 for a bad scenario or host."""
-    from runner.emulator.serve import ServeOptions, serve
+    from runner.commands.serve_emulator import ServeOptions, serve
     from runner.errors import UsageError
 
     if args.time_scale is not None and args.time_scale <= 0:

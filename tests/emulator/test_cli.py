@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from runner.commands.main import main
+from runner.commands.serve_emulator import ServeOptions, banner, build_scenario, is_loopback
 from runner.emulator import EmulatorServer
-from runner.emulator.serve import ServeOptions, banner, build_scenario, is_loopback
 from testing.scenarios import EXAMPLES, ROOT
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from runner.commands.serve_emulator import DEFAULT_SCENARIO
 from runner.emulator import load_scenario, scenario_from_dict
 from runner.emulator.loading import CONFIGURATION_ID_OFFSET, merge_overrides, with_overrides
-from runner.emulator.serve import DEFAULT_SCENARIO
 from runner.emulator.values import derived_uuid, duration
 from runner.errors import ScenarioError
 from testing.scenarios import EXAMPLES, REFERENCE, artifact, scenario
