@@ -157,6 +157,12 @@ class MissingPasswordError(DmpipeError):
     exit_code = EXIT_SERVER
 
 
+class ListenError(DmpipeError):
+    """``dmpipe emulator`` cannot listen where it was told (the port is taken, say)."""
+
+    exit_code = EXIT_SERVER
+
+
 class RunError(DmpipeError):
     """A pipeline run did not succeed."""
 

@@ -18,6 +18,7 @@ import threading
 import time
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from runner import __version__
@@ -38,10 +39,59 @@ COMMANDS = (
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser that raises UsageError instead of exiting with its own code."""
+    """An ArgumentParser that raises UsageError instead of exiting with its own code.
+
+    The message names the sub-command (``run: argument --mode: ...``) but not ``dmpipe``,
+    which ``main`` prints in front of every error already.
+    """
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        command = self.prog.removeprefix("dmpipe").strip()
+        hint = f"; see dmpipe {command} --help" if command else "; see dmpipe --help"
+        raise UsageError(f"{command + ': ' if command else ''}{message}{hint}")
+
+
+def _unknown_command(argv: Sequence[str]) -> str | None:
+    """The first word of ``argv`` when it should name a command and names none."""
+    from runner.spec.naming import did_you_mean
+
+    words = [word for word in argv if word not in ("-v", "--verbose")]
+    if not words or words[0].startswith("-") or words[0] in COMMANDS:
+        return None
+    return f"unknown command '{words[0]}'{did_you_mean(words[0], COMMANDS)}; see dmpipe --help"
+
+
+# Commands with --select/--exclude, which take one or more job names each.
+_SELECTING = frozenset({"run", "plan", "graph"})
+_SELECTION_FLAGS = frozenset({"--select", "-s", "--exclude"})
+
+
+def _file_before_selection(words: list[str]) -> list[str]:
+    """``dmpipe run --select a pipeline.yaml``: ``--select`` takes one or more job names, so
+    argparse would hand it the FILE too; move the FILE next to the command instead (dbt
+    accepts ``run --select a``)."""
+    command = next((i for i, word in enumerate(words) if not word.startswith("-")), None)
+    if command is None or words[command] not in _SELECTING:
+        return words
+    words = list(words)
+    i = command + 1
+    while i < len(words):
+        if words[i] not in _SELECTION_FLAGS:
+            i += 1
+            continue
+        end = i + 1
+        while end < len(words) and not words[end].startswith("-"):
+            end += 1
+        if end - i > 2 and _looks_like_a_file(words[end - 1]):
+            words.insert(command + 1, words.pop(end - 1))
+            return words
+        i = end
+    return words
+
+
+def _looks_like_a_file(word: str) -> bool:
+    """Job names are words (``load_sales``); a pipeline file has a suffix, a folder or exists."""
+    return word.endswith((".yaml", ".yml", ".json")) or "/" in word or Path(word).is_file()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,8 +120,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if not [word for word in words if word not in ("-v", "--verbose")]:
+            parser.print_help()  # a bare `dmpipe`: what it can do, not an error
+            return 0
+        unknown = _unknown_command(words)
+        if unknown is not None:
+            raise UsageError(unknown)
+        args = parser.parse_args(_file_before_selection(words))
         logging.basicConfig(
             level=logging.DEBUG if args.verbose else logging.WARNING,
             format="dmpipe: %(levelname)s: %(message)s",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 import sys
@@ -13,9 +14,9 @@ from runner.commands.interrupt import graceful_interrupts
 from runner.emulator.loading import load_scenario, with_overrides
 from runner.emulator.scenario import Scenario
 from runner.emulator.server import EmulatorServer
-from runner.errors import DmpipeError, UsageError
+from runner.errors import ListenError, UsageError
 
-DEFAULT_SCENARIO = Path(__file__).with_name("default_scenario.yaml")
+DEFAULT_SCENARIO = Path(__file__).resolve().parents[1] / "emulator" / "default_scenario.yaml"
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,23 @@ def serve(options: ServeOptions, out: TextIO = sys.stdout) -> int:
     try:
         server.start()
     except OSError as error:
-        where = f"{options.host}:{options.port}"
-        raise DmpipeError(f"cannot listen on {where}: {error.strerror or error}") from error
+        raise ListenError(_cannot_listen(options, error)) from error
     with graceful_interrupts("stopping the emulator") as stop:
         print(banner(server), file=out, flush=True)
         stop.wait()
     server.stop()
     print("emulator stopped", file=out, flush=True)
     return 0
+
+
+def _cannot_listen(options: ServeOptions, error: OSError) -> str:
+    where = f"{options.host}:{options.port}"
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {where}: port {options.port} is in use; "
+            "choose another with --port (0 picks a free one)"
+        )
+    return f"cannot listen on {where}: {error.strerror or error}"
 
 
 def build_scenario(options: ServeOptions) -> Scenario:

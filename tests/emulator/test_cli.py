@@ -117,8 +117,8 @@ def test_a_busy_port_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        assert main(["emulator", "--port", str(port)]) == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+        assert main(["emulator", "--port", str(port)]) == 3  # as any server it cannot reach
+    assert f"cannot listen on 127.0.0.1:{port}: port {port} is in use" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
