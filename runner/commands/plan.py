@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -49,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
     from runner.spec import load_pipeline
 
     pipeline = load_pipeline(args.file, variables=common.parse_variables(args.var))
+    # The server the run would use: --server/--user over the file's server: block.
+    server = pipeline.server.overridden_by(common.server_settings(args))
+    pipeline = dataclasses.replace(pipeline, server=server)
     plan = build_plan(
         pipeline,
         include=args.select,

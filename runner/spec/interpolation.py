@@ -22,6 +22,10 @@ class InterpolationError(ValueError):
     """A ``${...}`` that cannot be substituted; the message is for the user."""
 
 
+class UnsetVariableError(InterpolationError):
+    """A plain ``${NAME}`` names a variable the environment does not have."""
+
+
 class MalformedInterpolationError(InterpolationError):
     """A ``${`` that is not a valid expression; the message quotes it."""
 
@@ -99,7 +103,7 @@ def _substitute(name: str, operator: str | None, argument: str, env: Mapping[str
     value = env.get(name)
     if operator is None:
         if value is None:
-            raise InterpolationError(
+            raise UnsetVariableError(
                 f"environment variable {name} is not set; set it, or give a default: "
                 f"${{{name}:-default}}"
             )

@@ -12,9 +12,13 @@ from runner.spec.document import Document, JsonPath
 from runner.spec.interpolation import (
     InterpolationError,
     MalformedInterpolationError,
+    UnsetVariableError,
     interpolate,
 )
 from runner.spec.naming import is_secret
+
+# A value that is dropped from its mapping, as if the file had not written it.
+_LEFT_OUT = object()
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,8 @@ class _Walk:
     def value(self, value: Any, path: JsonPath) -> Any:
         # Containers are rebuilt, never mutated: an alias shares them between paths.
         if isinstance(value, dict):
-            return {key: self.value(child, (*path, key)) for key, child in value.items()}
+            children = {key: self.value(child, (*path, key)) for key, child in value.items()}
+            return {key: child for key, child in children.items() if child is not _LEFT_OUT}
         if isinstance(value, list):
             return [self.value(child, (*path, index)) for index, child in enumerate(value)]
         if isinstance(value, str) and "$" in value:
@@ -55,6 +60,10 @@ class _Walk:
         try:
             result = interpolate(text, self.env)
         except InterpolationError as error:
+            if isinstance(error, UnsetVariableError) and _server_setting(path):
+                # `url: ${DATAMEER_URL}`: the setting is left to --server and DATAMEER_*;
+                # a run that gets it from nowhere says so when it connects.
+                return _LEFT_OUT
             self.failed.add(path)
             message = str(error)
             if secret and isinstance(error, MalformedInterpolationError):
@@ -71,8 +80,19 @@ class _Walk:
         return coerce(path, result.text)
 
 
+def _server_setting(path: JsonPath) -> bool:
+    """True for a value directly under ``server:`` (url, user, ca_bundle, ...)."""
+    return len(path) == 2 and path[0] == "server"
+
+
 def substitute(document: Document, env: Mapping[str, str]) -> Substituted:
-    """Interpolate ``document`` from ``env``; unset variables, malformed ``${`` become problems."""
+    """Interpolate ``document`` from ``env``; unset variables, malformed ``${`` become problems.
+
+    A server setting written as a plain ``${NAME}`` whose variable is unset is left out
+    instead: the command line or the ``DATAMEER_*`` variables may still give it, and a
+    command that needs no server (``graph``, ``validate``, ``plan``) should not fail on it.
+    ``${NAME:?why}`` keeps it required.
+    """
     walk = _Walk(document, env)
     value = walk.value(document.value, ())
     return Substituted(

@@ -290,7 +290,8 @@ def closed_port_url() -> str:
         pytest.param(
             ["details", "abc"],
             2,
-            "dmpipe: error: job details: argument EXECUTION_ID: expected a whole number >= 0, got 'abc'",
+            "dmpipe: error: job details: argument EXECUTION_ID: expected a whole number >= 0, "
+            "got 'abc'",
             id="malformed-execution-id",
         ),
         pytest.param(

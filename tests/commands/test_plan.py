@@ -261,3 +261,45 @@ def test_plan_and_graph_commands_import_nothing_heavy_at_start_up() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("server_line", "environ"),
+    [
+        pytest.param("url: ${DMPIPE_TEST_URL}", {}, id="file-variable-unset"),
+        pytest.param("url: https://file.example.com", {}, id="file-literal"),
+        pytest.param("url: ${DMPIPE_TEST_URL}", {"DATAMEER_URL": "https://env"}, id="env-too"),
+    ],
+)
+def test_plan_server_flag_wins_over_the_file(
+    server_line: str,
+    environ: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("DMPIPE_TEST_URL", raising=False)
+    monkeypatch.delenv("DATAMEER_URL", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        f"version: 1\nname: p\nserver:\n  {server_line}\njobs:\n  a: {{file_id: 1}}\n", "utf-8"
+    )
+
+    assert main(["plan", str(path), "--server", "https://flag.example.com", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["server_url"] == "https://flag.example.com"
+
+
+def test_graph_needs_no_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DMPIPE_TEST_URL", raising=False)
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "version: 1\nname: p\nserver: {url: '${DMPIPE_TEST_URL}'}\njobs:\n  a: {file_id: 1}\n",
+        "utf-8",
+    )
+
+    assert main(["graph", str(path)]) == 0
+    assert 'job_a["a<br/>file id 1"]' in capsys.readouterr().out

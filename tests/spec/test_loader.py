@@ -423,3 +423,54 @@ def test_the_examples_load_without_errors(example: Path) -> None:
 
     assert inspection.errors == ()
     assert inspection.pipeline is not None
+
+
+SERVER_FROM_VARIABLES = """\
+version: 1
+name: from-the-environment
+server:
+  url: ${DM_URL}
+  user: ${DM_USER}
+  ca_bundle: ${DM_CA:?the CA bundle is required here}
+jobs:
+  load: {file_id: 3}
+"""
+
+
+def without_the_required_setting(text: str) -> str:
+    return "".join(line for line in text.splitlines(keepends=True) if "ca_bundle" not in line)
+
+
+def test_a_server_setting_from_an_unset_variable_is_left_to_the_command_line() -> None:
+    text = SERVER_FROM_VARIABLES.replace(
+        "  ca_bundle: ${DM_CA:?the CA bundle is required here}\n", ""
+    )
+    inspection = inspect_pipeline_text(text, env={})
+
+    assert inspection.problems == ()
+    assert inspection.pipeline is not None
+    assert (inspection.pipeline.server.url, inspection.pipeline.server.user) == (None, None)
+
+
+def test_a_set_variable_still_fills_the_server_setting() -> None:
+    text = SERVER_FROM_VARIABLES.replace(
+        "  ca_bundle: ${DM_CA:?the CA bundle is required here}\n", ""
+    )
+    pipeline = load_pipeline_text(text, env={"DM_URL": "https://dm.example.com", "DM_USER": "etl"})
+
+    assert (pipeline.server.url, pipeline.server.user) == ("https://dm.example.com", "etl")
+
+
+def test_a_server_setting_marked_required_is_still_an_error_when_unset() -> None:
+    with pytest.raises(PipelineFileError) as raised:
+        load_pipeline_text(SERVER_FROM_VARIABLES, filename="p.yaml", env={})
+
+    assert [(p.line, p.col, p.message) for p in raised.value.problems] == [
+        (6, 14, "environment variable DM_CA is not set: the CA bundle is required here")
+    ]
+
+
+def test_an_unset_variable_outside_the_server_block_is_still_an_error() -> None:
+    text = MINIMAL.replace("{file_id: 3}", "{path: '/Imports/${DM_FOLDER}/Logs'}")
+    with pytest.raises(PipelineFileError, match="DM_FOLDER is not set"):
+        load_pipeline_text(text, env={})
