@@ -1,4 +1,4 @@
-"""``dmpipe validate FILE...``: check pipeline files; exit 0 when all are valid, 2 otherwise."""
+"""``dmpipe validate FILE|DIR...``: check pipeline files; exit 0 when all are valid, 2 otherwise."""
 
 from __future__ import annotations
 
@@ -18,9 +18,12 @@ def register(subparsers: Any) -> None:
         help="check pipeline files against the schema and the graph rules",
         description="Check each pipeline file (YAML, interpolation, schema, needs, cycles, "
         "references) and list every problem as file:line:col: message. Exit 0 when all are "
-        "valid (warnings allowed), 2 otherwise.",
+        "valid (warnings allowed), 2 otherwise. A folder stands for the *.yaml and *.yml "
+        "files in it (not in its sub-folders, where emulator scenarios usually live).",
     )
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="pipeline files")
+    parser.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE|DIR", help="pipeline files or folders"
+    )
     parser.add_argument(
         "--format",
         choices=("text", "github", "json"),
@@ -37,6 +40,19 @@ def run(args: argparse.Namespace) -> int:
     from runner.spec.formats import render
 
     variables = common.parse_variables(args.var)
-    results = [inspect_pipeline(path, variables=variables) for path in args.files]
+    files = [file for path in args.files for file in _pipeline_files(path)]
+    results = [inspect_pipeline(path, variables=variables) for path in files]
     sys.stdout.write(render(results, args.format))
     return EXIT_OK if all(result.pipeline is not None for result in results) else EXIT_INVALID
+
+
+def _pipeline_files(path: Path) -> list[Path]:
+    """``path`` itself, or the YAML files directly in the folder ``path`` in name order."""
+    from runner.errors import UsageError
+
+    if not path.is_dir():
+        return [path]
+    found = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not found:
+        raise UsageError(f"{path} is a folder without *.yaml or *.yml files: name pipeline files")
+    return found

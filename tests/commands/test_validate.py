@@ -266,3 +266,34 @@ def test_pre_commit_hook_runs_dmpipe_validate_on_pipeline_files() -> None:
     assert matches("pipelines/nightly.yaml")
     assert matches("deploy/nightly.pipeline.yml")
     assert not matches(".github/workflows/ci.yaml")
+
+
+def test_a_folder_stands_for_its_pipeline_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "b.yaml").write_text("version: 1\nname: b\njobs: {a: {file_id: 1}}\n", "utf-8")
+    (tmp_path / "a.yml").write_text("version: 1\nname: a\njobs: {a: {file_id: 1}}\n", "utf-8")
+    (tmp_path / "notes.txt").write_text("not a pipeline", "utf-8")
+    (tmp_path / "emulator").mkdir()  # scenarios live below: they are not pipelines
+    (tmp_path / "emulator" / "a.yaml").write_text("artifacts: []\n", "utf-8")
+
+    code, out = run(capsys, "validate", "--format", "json", str(tmp_path))
+
+    assert code == 0
+    files = [entry["file"] for entry in json.loads(out)["files"]]
+    assert files == [str(tmp_path / "a.yml"), str(tmp_path / "b.yaml")]
+
+
+def test_the_examples_folder_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    code, out = run(capsys, "validate", "--format", "json", str(examples))
+
+    assert code == 0
+    assert len(json.loads(out)["files"]) == len(list(examples.glob("*.yaml")))
+
+
+def test_a_folder_without_pipeline_files_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(tmp_path)]) == 2
+    assert "without *.yaml or *.yml files" in capsys.readouterr().err
