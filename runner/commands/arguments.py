@@ -64,7 +64,9 @@ def server_settings(args: argparse.Namespace) -> ServerSettings:
 
 def add_selection(parser: argparse.ArgumentParser) -> None:
     """``--select`` / ``--exclude`` in dbt's syntax (``a+``, ``+a``)."""
-    parser.add_argument(
+    from runner.commands.completion import complete_with, job_names
+
+    select = parser.add_argument(
         "--select",
         "-s",
         action="extend",
@@ -73,9 +75,11 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
         metavar="JOB",
         help="run only these jobs; a+ adds everything downstream, +a everything upstream",
     )
-    parser.add_argument(
+    exclude = parser.add_argument(
         "--exclude", action="extend", nargs="+", default=[], metavar="JOB", help="leave out"
     )
+    complete_with(select, job_names)
+    complete_with(exclude, job_names)
 
 
 def add_variables(parser: argparse.ArgumentParser) -> None:

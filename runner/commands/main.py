@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from runner import __version__
+from runner.commands.completion import complete_if_asked
 from runner.commands.output import pipe_safe_output
 from runner.errors import EXIT_INTERRUPTED, DmpipeError, UsageError
 
@@ -35,6 +36,7 @@ COMMANDS = (
     "emulator",
     "schema",
     "report",
+    "completion",
 )
 
 
@@ -123,6 +125,7 @@ def _main(argv: Sequence[str] | None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()
+        complete_if_asked(parser)  # the shell asking for completions: answer, exit
         if not [word for word in words if word not in ("-v", "--verbose")]:
             parser.print_help()  # a bare `dmpipe`: what it can do, not an error
             return 0

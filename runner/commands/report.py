@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from runner.commands.completion import complete_with, folders
 from runner.errors import EXIT_OK
 from runner.report import HTML_NAME, JUNIT_NAME, MARKDOWN_NAME
 
@@ -29,11 +30,19 @@ def register(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="report_action", metavar="ACTION")
     actions.required = True
     show = actions.add_parser("show", help="print the run in the terminal")
-    show.add_argument("dir", type=Path, metavar="DIR", help="a run directory or a report.json")
+    complete_with(
+        show.add_argument("dir", type=Path, metavar="DIR", help="a run directory or a report.json"),
+        folders,
+    )
     show.set_defaults(func=show_run)
     for name, (file_name, what) in FORMATS.items():
         action = actions.add_parser(name, help=f"write {what}")
-        action.add_argument("dir", type=Path, metavar="DIR", help="a run directory or report.json")
+        complete_with(
+            action.add_argument(
+                "dir", type=Path, metavar="DIR", help="a run directory or report.json"
+            ),
+            folders,
+        )
         action.add_argument(
             "--output",
             "-o",

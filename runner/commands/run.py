@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.commands import arguments as common
+from runner.commands.completion import complete_with, resume_dirs
 
 
 def register(subparsers: Any) -> None:
@@ -31,13 +32,14 @@ def register(subparsers: Any) -> None:
     common.add_selection(parser)
     common.add_variables(parser)
     parser.add_argument("--report-dir", type=Path, help="where to write the report and journal")
-    parser.add_argument(
+    resume = parser.add_argument(
         "--resume",
         type=Path,
         metavar="DIR",
         help="continue the run recorded in DIR (a path, or a name in dmpipe-runs/ such as "
         "'latest'): re-attach to running executions, re-run what failed or never ran",
     )
+    complete_with(resume, resume_dirs)
     parser.add_argument(
         "--force",
         action="store_true",
