@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from runner.errors import UsageError
@@ -83,14 +84,64 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
 
 
 def add_variables(parser: argparse.ArgumentParser) -> None:
-    """``--var NAME=VALUE``, repeatable."""
+    """``--var NAME=VALUE``, repeatable, and ``--var-file FILE``."""
     parser.add_argument(
         "--var",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="set a workbook variable (repeatable)",
+        help="set a workbook variable (repeatable; wins over --var-file)",
     )
+    parser.add_argument(
+        "--var-file",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="workbook variables from a YAML mapping NAME: VALUE (repeatable; later files win)",
+    )
+
+
+def variables(args: argparse.Namespace) -> dict[str, str]:
+    """The workbook variables of ``--var-file`` files, then ``--var`` pairs over them."""
+    found: dict[str, str] = {}
+    for file in args.var_file:
+        found.update(read_variable_file(file))
+    return {**found, **parse_variables(args.var)}
+
+
+def read_variable_file(file: Path) -> dict[str, str]:
+    """``NAME: VALUE`` pairs of a YAML file, each value the text as written (``1.50`` stays
+    ``1.50``, ``yes`` stays ``yes``): workbook variables are text."""
+    import yaml
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or error
+        raise UsageError(f"--var-file {file}: cannot read it: {reason}") from None
+    try:
+        document = yaml.load(text, Loader=yaml.BaseLoader)  # noqa: S506 (builds only text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else str(file)
+        raise UsageError(f"--var-file {where}: invalid YAML: {_problem(error)}") from None
+    if document is None or document == "":
+        return {}
+    if not isinstance(document, dict):
+        raise UsageError(f"--var-file {file}: expected a mapping NAME: VALUE at the top")
+    pairs: dict[str, str] = {}
+    for name, value in document.items():
+        if not isinstance(value, str):
+            raise UsageError(
+                f"--var-file {file}: variable {name!r} is a list or mapping: give a text"
+            )
+        pairs[str(name)] = value
+    return pairs
+
+
+def _problem(error: Exception) -> str:
+    return str(getattr(error, "problem", None) or error).strip()
 
 
 def parse_variables(pairs: list[str]) -> dict[str, str]:

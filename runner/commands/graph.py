@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from runner.graph.render import to_dot, to_mermaid
     from runner.spec import load_pipeline
 
-    pipeline = load_pipeline(args.file, variables=common.parse_variables(args.var))
+    pipeline = load_pipeline(args.file, variables=common.variables(args))
     pipeline = select_jobs(pipeline, args.select, args.exclude)
     text = to_mermaid(pipeline) if args.format == "mermaid" else to_dot(pipeline)
     if args.output is None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from runner.commands.arguments import RefusePassword, add_variables, parse_variables, server_url
+from runner.commands.arguments import RefusePassword, add_variables, server_url, variables
 from runner.errors import EXIT_OK, UsageError
 from runner.reference import MAX_FILE_ID
 
@@ -192,7 +192,7 @@ def _sequence_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _sequence(client: DatameerClient, args: argparse.Namespace) -> object:
-    return client.trigger_sequence(args.file_id, parse_variables(args.var))
+    return client.trigger_sequence(args.file_id, variables(args))
 
 
 def _stop_arguments(parser: argparse.ArgumentParser) -> None:

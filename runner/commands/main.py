@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log every HTTP call; show tracebacks"
     )
+    parser.add_argument(
+        "--no-color",
+        action="store_true",
+        help="no colours in any output (as NO_COLOR=1); allowed anywhere on the line",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     for name in COMMANDS:
@@ -123,6 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
     words = list(sys.argv[1:] if argv is None else argv)
+    if "--no-color" in words:
+        # Every command and rich itself honour NO_COLOR; so does what dmpipe starts.
+        words = [word for word in words if word != "--no-color"]
+        os.environ["NO_COLOR"] = "1"
     try:
         parser = build_parser()
         complete_if_asked(parser)  # the shell asking for completions: answer, exit

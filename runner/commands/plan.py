@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from runner.plan import build_plan
     from runner.spec import load_pipeline
 
-    pipeline = load_pipeline(args.file, variables=common.parse_variables(args.var))
+    pipeline = load_pipeline(args.file, variables=common.variables(args))
     # The server the run would use: --server/--user over the file's server: block.
     server = pipeline.server.overridden_by(common.server_settings(args))
     pipeline = dataclasses.replace(pipeline, server=server)

@@ -29,6 +29,20 @@ def register(subparsers: Any) -> None:
     )
     actions = parser.add_subparsers(dest="report_action", metavar="ACTION")
     actions.required = True
+    listing = actions.add_parser("list", help="the runs kept in a runs folder, newest first")
+    complete_with(
+        listing.add_argument(
+            "runs",
+            nargs="?",
+            type=Path,
+            metavar="RUNS",
+            help="the folder holding the run directories (default: dmpipe-runs)",
+        ),
+        folders,
+    )
+    listing.add_argument("--json", action="store_true", help="one JSON document, for tools")
+    listing.add_argument("--limit", type=int, default=20, metavar="N", help="newest N (0: all)")
+    listing.set_defaults(func=list_runs)
     show = actions.add_parser("show", help="print the run in the terminal")
     complete_with(
         show.add_argument("dir", type=Path, metavar="DIR", help="a run directory or a report.json"),
@@ -50,6 +64,24 @@ def register(subparsers: Any) -> None:
             help=f"where to write it; '-' for stdout (default: {file_name} next to report.json)",
         )
         action.set_defaults(func=render, report_format=name)
+
+
+def list_runs(args: argparse.Namespace) -> int:
+    """Print the runs of the runs folder; exit 0 (their outcomes are in the output)."""
+    import json
+
+    from runner.report.listing import LISTING_VERSION, list_runs, render_listing
+    from runner.rundir import RUNS_FOLDER
+
+    runs = list_runs(args.runs or RUNS_FOLDER)
+    if args.limit > 0:
+        runs = runs[: args.limit]
+    if args.json:
+        document = {"version": LISTING_VERSION, "runs": [run.to_data() for run in runs]}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        sys.stdout.write(render_listing(runs))
+    return EXIT_OK
 
 
 def show_run(args: argparse.Namespace) -> int:

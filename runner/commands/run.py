@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         mode=Mode(args.mode) if args.mode else None,
         select=tuple(args.select),
         exclude=tuple(args.exclude),
-        variables=common.parse_variables(args.var),
+        variables=common.variables(args),
         report_dir=args.report_dir,
         resume_dir=args.resume,
         force=args.force,

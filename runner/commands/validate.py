@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from runner.spec import inspect_pipeline
     from runner.spec.formats import render
 
-    variables = common.parse_variables(args.var)
+    variables = common.variables(args)
     files = [file for path in args.files for file in _pipeline_files(path)]
     results = [inspect_pipeline(path, variables=variables) for path in files]
     sys.stdout.write(render(results, args.format))

@@ -303,3 +303,47 @@ def test_graph_needs_no_server(
 
     assert main(["graph", str(path)]) == 0
     assert 'job_a["a<br/>file id 1"]' in capsys.readouterr().out
+
+
+def test_var_file_gives_variables_and_var_wins(
+    pipeline_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = tmp_path / "base.yaml"
+    first.write_text("run_date: 2026-11-30\nratio: 1.50\nflag: yes\nregion: EMEA\n", "utf-8")
+    second = tmp_path / "override.yaml"
+    second.write_text("region: APAC\n", "utf-8")
+
+    argv = ["--var-file", str(first), "--var-file", str(second), "--var", "ratio=2", "--json"]
+    code, out, _ = run_plan(capsys, str(pipeline_file), *argv)
+
+    assert code == 0
+    variables = json.loads(out)["variables"]
+    # Text as written (YAML would read 2026-11-30 as a date and 1.50 as 1.5).
+    assert {k: variables[k] for k in ("run_date", "flag", "region", "ratio")} == {
+        "run_date": "2026-11-30",
+        "flag": "yes",
+        "region": "APAC",
+        "ratio": "2",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("a: [1\n", "bad.yaml:2:1: invalid YAML", id="yaml"),
+        pytest.param("- a\n- b\n", "expected a mapping NAME: VALUE", id="list"),
+        pytest.param("a: {b: 1}\n", "variable 'a' is a list or mapping", id="nested"),
+    ],
+)
+def test_a_bad_var_file_is_a_usage_error(
+    text: str,
+    message: str,
+    pipeline_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text, "utf-8")
+    code, _, err = run_plan(capsys, str(pipeline_file), "--var-file", str(bad))
+    assert code == 2
+    assert message in err
