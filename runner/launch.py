@@ -414,12 +414,10 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[tuple[JobApi, s
             with client:
                 yield client, server.url
         return
-    settings = resolve_server(
-        options.server.url,
-        options.server.user,
-        env=options.environ,
-        settings=pipeline.server.overridden_by(options.server),
-    )
+    from runner.profiles import server_settings
+
+    chosen = server_settings(pipeline.server, options.server, options.environ)
+    settings = resolve_server(env=options.environ, settings=chosen)
     if not settings.verify_tls:
         log.warning("TLS certificate verification is off: the server's identity is not checked")
     with DatameerClient.from_settings(settings) as client:

@@ -114,6 +114,7 @@ class ServerSettings:
     password: str | None = field(default=None, repr=False)
     ca_bundle: str | None = None
     verify_tls: bool = True
+    profile: str | None = None  # the server profile these settings come from (runner.profiles)
 
     def overridden_by(self, flags: ServerSettings) -> ServerSettings:
         """These settings with every value the command line gave replacing the file's."""
@@ -123,6 +124,7 @@ class ServerSettings:
             password=self.password,
             ca_bundle=flags.ca_bundle or self.ca_bundle,
             verify_tls=flags.verify_tls and self.verify_tls,
+            profile=flags.profile or self.profile,
         )
 
 

@@ -25,6 +25,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "runner.report": {"runner.engine", "runner.graph", "runner.spec", "runner.rundir", "runner"},
     "runner.emulator": {"runner.datameer", "runner.spec", "runner.graph"},
     "runner.rundir": set(),
+    "runner.profiles": {"runner.spec"},
 }
 
 

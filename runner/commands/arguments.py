@@ -50,6 +50,12 @@ def add_server(parser: argparse.ArgumentParser) -> None:
         "--insecure", action="store_true", help="do not verify the server's TLS certificate"
     )
     group.add_argument("--ca-bundle", metavar="FILE", help="trust the CAs in this PEM file")
+    group.add_argument(
+        "--profile",
+        metavar="NAME",
+        help="connect with this server profile of ~/.config/dmpipe/profiles.yaml "
+        "(default: $DMPIPE_PROFILE, then the pipeline's server.profile)",
+    )
     group.add_argument("--password", nargs="?", action=RefusePassword, help=argparse.SUPPRESS)
 
 
@@ -60,6 +66,7 @@ def server_settings(args: argparse.Namespace) -> ServerSettings:
         user=args.user,
         ca_bundle=args.ca_bundle,
         verify_tls=not args.insecure,
+        profile=getattr(args, "profile", None),
     )
 
 

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import enum
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -65,6 +66,9 @@ def _add_connection(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
     group.add_argument(
         "--ca-bundle", metavar="FILE", default=default(None), help="trust the CAs in this PEM file"
+    )
+    group.add_argument(
+        "--profile", metavar="NAME", default=default(None), help="a server profile; $DMPIPE_PROFILE"
     )
     group.add_argument(
         "--timeout",
@@ -263,13 +267,17 @@ def _run(args: argparse.Namespace, action: _Action) -> int:
     from runner.datameer.client import DatameerClient, Timeout
     from runner.datameer.credentials import resolve_server
     from runner.model import ServerSettings
+    from runner.profiles import server_settings
 
     _check_references(args)
-    settings = resolve_server(
-        args.server,
-        args.user,
-        settings=ServerSettings(ca_bundle=args.ca_bundle, verify_tls=not args.insecure),
+    flags = ServerSettings(
+        url=args.server,
+        user=args.user,
+        ca_bundle=args.ca_bundle,
+        verify_tls=not args.insecure,
+        profile=args.profile,
     )
+    settings = resolve_server(settings=server_settings(ServerSettings(), flags, os.environ))
     if not settings.verify_tls:
         print("dmpipe: warning: TLS certificate verification is off", file=sys.stderr)
     timeout = Timeout()

@@ -47,11 +47,13 @@ def run(args: argparse.Namespace) -> int:
     """Load, plan and print; exit 0, or 2 for an invalid file or selection."""
     from runner.model import Mode
     from runner.plan import build_plan
+    from runner.profiles import server_settings
     from runner.spec import load_pipeline
 
     pipeline = load_pipeline(args.file, variables=common.variables(args))
-    # The server the run would use: --server/--user over the file's server: block.
-    server = pipeline.server.overridden_by(common.server_settings(args))
+    # The server the run would use: flags, then a profile, then the file's server: block.
+    flags = common.server_settings(args)
+    server = server_settings(pipeline.server, flags, os.environ, with_password=False)
     pipeline = dataclasses.replace(pipeline, server=server)
     plan = build_plan(
         pipeline,
@@ -89,14 +91,23 @@ def _known_passwords() -> list[str | None]:
         return []
 
 
+def _with_password(server: Any, args: argparse.Namespace) -> Any:
+    """The plan's server settings, now with the profile's password (if it names one)."""
+    from runner.profiles import load_profile
+
+    if server.profile is None or server.password is not None:
+        return server
+    password = load_profile(server.profile, os.environ).password
+    return dataclasses.replace(server, password=password)
+
+
 def _check_server(pipeline: Any, args: argparse.Namespace) -> int:
     """Print what the server says about the pipeline's references; 2 when any is missing."""
     from runner.datameer.client import DatameerClient
     from runner.datameer.credentials import resolve_server
     from runner.plan.server_check import check_server
 
-    flags = common.server_settings(args)
-    settings = resolve_server(settings=pipeline.server.overridden_by(flags))
+    settings = resolve_server(settings=_with_password(pipeline.server, args))
     if not settings.verify_tls:
         print("dmpipe: warning: TLS certificate verification is off", file=sys.stderr)
     with DatameerClient.from_settings(settings) as client:

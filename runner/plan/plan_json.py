@@ -21,6 +21,7 @@ def plan_document(plan: Plan, passwords: Iterable[str | None] = ()) -> dict[str,
         "pipeline": pipeline.name,
         "file": pipeline.path,
         "server_url": plan.server_url,
+        "server_profile": plan.pipeline.server.profile,
         "mode": {
             "mode": plan.mode.runs_as.value,
             "fallback_to_client": plan.mode.mode is not plan.mode.runs_as,

@@ -40,7 +40,9 @@ def _header(plan: Plan, passwords: Iterable[str | None]) -> list[str]:
     lines = [f"Plan for {pipeline.name} ({pipeline.path})"]
     lines.append(f"Mode:      {_mode_line(plan)}")
     lines.extend(f"Warning:   {warning}" for warning in plan.mode.warnings)
-    lines.append(f"Server:    {plan.server_url or '$DATAMEER_URL (not set)'}")
+    profile = pipeline.server.profile
+    server = plan.server_url or "$DATAMEER_URL (not set)"
+    lines.append(f"Server:    {server}" + (f" (profile {profile})" if profile else ""))
     if pipeline.variables:
         shown = masked_variables(pipeline.variables, [pipeline.server.password, *passwords])
         pairs = ", ".join(f"{name}={value}" for name, value in shown.items())

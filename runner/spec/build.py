@@ -133,6 +133,7 @@ def _server(server: Mapping[str, Any], base_dir: str) -> ServerSettings:
         password=server.get("password") or None,
         ca_bundle=None if ca_bundle is None else beside_file(ca_bundle, base_dir),
         verify_tls=bool(server.get("verify_tls", True)),
+        profile=server.get("profile") or None,
     )
 
 
