@@ -72,10 +72,10 @@ def event_record(event: RunEvent) -> dict[str, Any]:
         "time": _iso(event.at),
         "level": severity(event),
         "logger": EVENT_LOGGER,
-        "event": event.kind,
+        "event": event.kind.value,
         "job": event.job or None,
         "attempt": event.attempt or None,
-        "message": scrub(event.message or event.kind),
+        "message": scrub(event.message or event.kind.value),
         "data": _scrub_value(event.data),
     }
 

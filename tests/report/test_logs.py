@@ -52,6 +52,10 @@ def test_run_wide_events_have_no_job() -> None:
         pytest.param("run_finished", {"exit_code": 0}, "info", id="run-ok"),
         pytest.param("run_finished", {"exit_code": 1}, "error", id="run-failed"),
         pytest.param("status", {"status": "RUNNING"}, "info", id="status"),
+        pytest.param("credentials_refused", {}, "error", id="credentials-refused"),
+        pytest.param("sequence_unknown", {}, "warning", id="sequence-unknown"),
+        pytest.param("wrong_execution", {}, "warning", id="wrong-execution"),
+        pytest.param("progress", {"progress": 50.0}, "info", id="progress"),
     ],
 )
 def test_severity(kind: str, data: dict[str, Any], expected: str) -> None:
