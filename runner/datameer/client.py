@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import requests
 import urllib3
@@ -66,7 +66,7 @@ from urllib3.util.retry import Retry
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from runner.datameer import responses
-from runner.datameer.credentials import split_credentials
+from runner.datameer.credentials import NOT_A_URL, redact_url, split_credentials
 from runner.datameer.records import (
     ConfigurationStatus,
     DeleteResult,
@@ -665,17 +665,24 @@ class DatameerClient:
         headers = {"Accept": "application/json"}
         if call.body is not None:
             headers["Content-Type"] = "application/json"
-        return self._session.request(
-            call.method,
-            url,
-            data=call.body,
-            headers=headers,
-            auth=self._auth,
-            timeout=(self._timeout.connect, self._timeout.read),
-            verify=self._verify,
-            allow_redirects=False,
-            stream=True,
-        )
+        try:
+            return self._session.request(
+                call.method,
+                url,
+                data=call.body,
+                headers=headers,
+                auth=self._auth,
+                timeout=(self._timeout.connect, self._timeout.read),
+                verify=self._verify,
+                allow_redirects=False,
+                stream=True,
+            )
+        except ValueError as error:
+            if isinstance(error, requests.RequestException):
+                raise
+            # requests parses a redirect's Location even when not following it, and a
+            # broken one ("http://[::1") raises there, after the answer came.
+            raise ApiError(call.name, url, _redirects_to(NOT_A_URL)) from None
 
     # -- translating failures ------------------------------------------------------------
 
@@ -901,9 +908,11 @@ def _says_not_found(reason: str) -> bool:
 def _redirect_reason(location: str | None) -> str:
     if not location:
         return "the server answered with a redirect and no Location"
-    # Drop any user:password@ (and the query), whatever the scheme: never shown.
-    parts = urlsplit(location)
-    target = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+    # Drop any user:password@ (and the query, which may carry a token): never shown.
+    return _redirects_to(redact_url(location.partition("#")[0].partition("?")[0]) or "")
+
+
+def _redirects_to(target: str) -> str:
     return (
         f"the server redirects to {_server_text(target)}; dmpipe does not follow redirects "
         "(use that address as the server URL)"

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from runner import __version__
+from runner.datameer.credentials import redact_url
 from runner.engine.options import EngineOptions
 from runner.engine.outcome import Attempt, JobOutcome, JobState
 from runner.engine.scheduler import MAX_START_ROUNDS
@@ -108,16 +108,6 @@ def write_atomically(path: Path, text: str) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
-
-
-def redact_url(url: str | None) -> str | None:
-    """The URL without any ``user:password@`` part."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _file_hash(path: str) -> str | None:
