@@ -292,7 +292,7 @@ def test_render_text_shows_mode_policies_levels_and_critical_path() -> None:
     ]  # fmt: skip
     rows = {line.split()[0].lstrip("*"): line for line in lines if line.startswith("  ")}
     assert rows["load"].split() == [
-        "*load", "file", "id", "1", "-", "all_success", "0", "1h", "success", "wait", "5m", "-",
+        "*load", "file", "1", "-", "all_success", "0", "1h", "success", "wait", "5m", "-",
     ]  # fmt: skip
     assert "/Analytics/Sales categorization" in rows["categorize"]
     assert "2 (30s ×2 ≤10m)" in rows["categorize"]

@@ -92,7 +92,7 @@ from runner.errors import (
     UsageError,
 )
 from runner.model import ServerSettings
-from runner.reference import JobRef, RefKind
+from runner.reference import JobRef
 
 if TYPE_CHECKING:
     from typing import Self
@@ -489,7 +489,7 @@ class DatameerClient:
         """v2 status of the LATEST execution of an artifact (right after a trigger it may
         still be the previous one: correlate on the execution id)."""
         call = _Call(
-            f"job status v2 for {describe(ref)}",
+            f"job status v2 for {ref.describe()}",
             "GET",
             f"/api/job-execution/{_segment(ref)}/status",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job status --v1 CONFIG_ID",
@@ -525,7 +525,7 @@ class DatameerClient:
     def trigger(self, ref: JobRef) -> TriggerResult:
         """Start an artifact's job; an answer lost on the way raises OutcomeUnknownError."""
         call = _Call(
-            f"trigger of {describe(ref)}",
+            f"trigger of {ref.describe()}",
             "POST",
             f"/api/job-execution/{_segment(ref)}/trigger",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job trigger --legacy CONFIG_ID",
@@ -558,11 +558,11 @@ class DatameerClient:
     def stop(self, ref: JobRef) -> None:
         """Ask the server to stop the artifact's running execution; the answer has no body."""
         call = _Call(
-            f"stop of {describe(ref)}",
+            f"stop of {ref.describe()}",
             "POST",
             f"/api/job-execution/{_segment(ref)}/stop",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job stop --legacy EXECUTION_ID",
-            if_lost=f"the stop of {describe(ref)} may have been done: check its status",
+            if_lost=f"the stop of {ref.describe()} may have been done: check its status",
         )
         self._no_body(call)
 
@@ -786,15 +786,6 @@ def _pin_environment(session: requests.Session, base_url: str, verify: bool | st
     return verify if pinned is None else pinned
 
 
-def describe(ref: JobRef) -> str:
-    """How messages name an artifact: ``file 48``, ``uuid f8d4...``, or its path."""
-    if ref.kind is RefKind.FILE_ID:
-        return f"file {ref.value}"
-    if ref.kind is RefKind.UUID:
-        return f"uuid {ref.value}"
-    return ref.value
-
-
 def _segment(ref: JobRef) -> str:
     """The reference in a URL; a path an HTTP stack would rewrite is refused, not sent."""
     try:
@@ -805,7 +796,7 @@ def _segment(ref: JobRef) -> str:
 
 def _lost_trigger(target: JobRef | str) -> str:
     """What a trigger whose answer was lost may have done, and what to do about it."""
-    name = describe(target) if isinstance(target, JobRef) else target
+    name = target.describe() if isinstance(target, JobRef) else target
     return f"the trigger of {name} may have started a job: check its status before triggering again"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from runner.graph.render import describe_ref
 from runner.model import Job, Mode, RetryPolicy, RunPolicies, When
 from runner.plan.masking import masked_variables
 from runner.plan.outline import Plan, PlannedJob
@@ -127,7 +126,7 @@ def _row(planned: PlannedJob, sequential: bool) -> tuple[str, ...]:
     job = planned.job
     row = (
         ("*" if planned.critical else " ") + job.name,
-        describe_ref(job.ref),
+        job.ref.describe(),
         ", ".join(job.needs) or "-",
         job.when.value,
         _retries(job.retry),
