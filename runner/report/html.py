@@ -12,6 +12,7 @@ from html import escape
 
 from runner.engine.outcome import JobOutcome
 from runner.report import svg
+from runner.report.palette import badge_css
 from runner.report.saved import AttemptRecord, JobRecord, RunReport
 from runner.report.timeline import Timeline, build_timeline, elapsed_seconds
 from runner.report.wording import (
@@ -40,9 +41,6 @@ text-align:left;vertical-align:top}th{background:#eceff1;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 article{border:1px solid #cfd8dc;border-radius:6px;padding:10px 14px;margin:12px 0}
 .badge{font-size:12px;padding:1px 6px;border-radius:3px;color:#fff;margin-left:8px}
-.o-succeeded{background:#2e7d32}.o-failed{background:#c62828}.o-timed-out{background:#ef6c00}
-.o-canceled{background:#757575}.o-skipped,.o-pending,.o-waiting{background:#90a4ae}
-.o-running,.o-unfinished{background:#1565c0}
 .note{color:#607d8b;font-size:13px}.reason{color:#b71c1c;overflow-wrap:anywhere}
 .scroll{overflow-x:auto}code{font-size:13px}
 """
@@ -68,7 +66,7 @@ def to_html(report: RunReport) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         # An inline icon: otherwise browsers ask the server for /favicon.ico.
         '<link rel="icon" href="data:,">'
-        f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+        f"<title>{_e(title)}</title><style>{_STYLE}{badge_css()}\n</style></head>\n<body>\n"
         + "\n".join(body)
         + "\n</body></html>\n"
     )

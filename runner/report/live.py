@@ -19,23 +19,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from runner.engine.events import EventKind, RunEvent
+from runner.report.palette import TERMINAL_STYLE
 from runner.report.wording import duration
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
 
-_STYLE = {
-    "succeeded": "green",
-    "failed": "bold red",
-    "timed out": "bold dark_orange",
-    "canceled": "bright_black",
-    "skipped": "bright_black",
-    "running": "cyan",
-    "retrying": "yellow",
-    "waiting": "yellow",
-    "stopping": "magenta",
-}
 # Events after which a job's elapsed clock stops.
 _ENDING = frozenset({EventKind.FINISHED, EventKind.RETRY_SCHEDULED, EventKind.SKIPPED})
 
@@ -175,7 +165,7 @@ def render_board(snapshot: Snapshot, now: datetime) -> RenderableType:
         table.add_column(header, justify=justify, no_wrap=header != "note")
     for row in snapshot.rows:
         cells = _cells(row, end)
-        table.add_row(*(Text(cells[h]) for h, _ in shown), style=_STYLE.get(row.state))
+        table.add_row(*(Text(cells[h]) for h, _ in shown), style=TERMINAL_STYLE.get(row.state))
     return table
 
 

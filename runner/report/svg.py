@@ -12,6 +12,7 @@ from html import escape
 from itertools import pairwise
 
 from runner.engine.outcome import JobOutcome
+from runner.report.palette import FILL
 from runner.report.timeline import Bar, Timeline
 from runner.report.wording import duration, outcome_word, stop_word
 
@@ -24,17 +25,6 @@ ROW_HEIGHT = 28
 BAR_HEIGHT = 18
 MIN_BAR_WIDTH = 3.0
 
-FILL: Mapping[JobOutcome | None, str] = {
-    JobOutcome.SUCCEEDED: "#2e7d32",
-    JobOutcome.FAILED: "#c62828",
-    JobOutcome.TIMED_OUT: "#ef6c00",
-    JobOutcome.CANCELED: "#757575",
-    JobOutcome.SKIPPED: "#b0bec5",
-    JobOutcome.PENDING: "#90a4ae",
-    JobOutcome.WAITING: "#90a4ae",
-    JobOutcome.RUNNING: "#1565c0",
-    None: "#1565c0",
-}
 _TICK_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
 _DEFS = (
     "<defs>"
