@@ -16,7 +16,6 @@ from runner.report.palette import badge_css
 from runner.report.saved import AttemptRecord, JobRecord, RunReport
 from runner.report.timeline import Timeline, build_timeline, elapsed_seconds
 from runner.report.wording import (
-    duration,
     headline,
     outcome_word,
     runner_time,
@@ -25,6 +24,7 @@ from runner.report.wording import (
     tally,
     verdict,
 )
+from runner.spec.durations import format_elapsed
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -81,7 +81,7 @@ def _header(report: RunReport) -> str:
         ("server", _e(report.server_url or "—")),
         ("started", _e(runner_time(report.started_at))),
         ("finished", _e(runner_time(report.finished_at))),
-        ("duration", _e(duration(report.duration_seconds))),
+        ("duration", _e(format_elapsed(report.duration_seconds))),
         ("exit code", str(report.exit_code)),
         ("dmpipe", _e(report.runner_version)),
     ]
@@ -115,8 +115,8 @@ def _summary(report: RunReport) -> str:
             f'<a href="#job-{index}">{_e(job.name)}</a>',
             _badge(outcome_word(job.outcome)),
             str(len(job.attempts)),
-            _e(duration(elapsed_seconds(job))),
-            _e(duration(job.server_seconds)),
+            _e(format_elapsed(elapsed_seconds(job))),
+            _e(format_elapsed(job.server_seconds)),
             f'<span class="reason">{_e(job.reason or "")}</span>',
         )
         for index, job in enumerate(report.jobs)
@@ -193,10 +193,10 @@ def _attempt_row(attempt: AttemptRecord) -> tuple[str, ...]:
         _e(execution),
         _e(runner_time(attempt.triggered_at)),
         _e(runner_time(attempt.detected_at)),
-        _e(duration(attempt.observed_seconds)),
+        _e(format_elapsed(attempt.observed_seconds)),
         _e(server_time(attempt.server_start)),
         _e(server_time(attempt.server_stop)),
-        _e(duration(attempt.server_seconds)),
+        _e(format_elapsed(attempt.server_seconds)),
         _e(attempt.raw_status or attempt.status or "—"),
         _badge(outcome_word(attempt.outcome)),
         _e(stop_word(attempt.stop_requested, attempt.stop_confirmed)),

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.engine.events import EventKind, RunEvent
 from runner.report.palette import TERMINAL_STYLE
-from runner.report.wording import duration
+from runner.spec.durations import format_elapsed
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -150,7 +150,7 @@ def render_board(snapshot: Snapshot, now: datetime) -> RenderableType:
 
     end = snapshot.finished or now
     run_elapsed = (end - snapshot.started).total_seconds() if snapshot.started else None
-    caption = f"{_counts(snapshot.rows)} · {duration(run_elapsed)}"
+    caption = f"{_counts(snapshot.rows)} · {format_elapsed(run_elapsed)}"
     # Text, never markup: job names and server messages may contain "[...]".
     table = Table(
         title=Text(snapshot.title),
@@ -192,10 +192,12 @@ def _cells(row: Row, now: datetime) -> dict[str, str]:
         "state": row.state,
         "try": str(row.attempt or ""),
         "execution": str(row.execution_id or ""),
-        "elapsed": duration(elapsed) if elapsed is not None else "",
+        "elapsed": format_elapsed(elapsed) if elapsed is not None else "",
         "Datameer": row.status,
         "progress": _progress_bar(row.progress),
-        "left (est.)": duration(row.estimate_seconds) if row.estimate_seconds is not None else "",
+        "left (est.)": format_elapsed(row.estimate_seconds)
+        if row.estimate_seconds is not None
+        else "",
         "note": row.note if row.state not in ("running", "triggering") else "",
     }
 

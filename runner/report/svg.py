@@ -14,7 +14,8 @@ from itertools import pairwise
 from runner.engine.outcome import JobOutcome
 from runner.report.palette import FILL
 from runner.report.timeline import Bar, Timeline
-from runner.report.wording import duration, outcome_word, stop_word
+from runner.report.wording import outcome_word, stop_word
+from runner.spec.durations import format_elapsed
 
 WIDTH = 960
 LABEL_WIDTH = 200
@@ -143,7 +144,7 @@ def _axis(length: float, scale: float, height: int) -> list[str]:
 def _tick(seconds: float) -> str:
     if seconds == 0:
         return "0"
-    return duration(seconds).replace(".0s", "s").replace(" 00s", "")
+    return format_elapsed(seconds).replace(".0s", "s").replace(" 00s", "")
 
 
 def _row(name: str, index: int, critical: bool, outcome: JobOutcome | None) -> list[str]:
@@ -211,7 +212,7 @@ def _bar_classes(bar: Bar, critical: bool) -> list[str]:
 
 
 def _bar_title(bar: Bar) -> str:
-    span = "until the run ended" if bar.open_end else duration(bar.end - bar.start)
+    span = "until the run ended" if bar.open_end else format_elapsed(bar.end - bar.start)
     words = [f"{bar.job} attempt {bar.attempt}: {outcome_word(bar.outcome)}, {span}"]
     if bar.open_start:
         words.append("triggered before this run")

@@ -8,7 +8,6 @@ from runner.report.palette import TERMINAL_STYLE
 from runner.report.saved import AttemptRecord, JobRecord, RunReport
 from runner.report.timeline import build_timeline, elapsed_seconds
 from runner.report.wording import (
-    duration,
     headline,
     one_line,
     outcome_word,
@@ -16,6 +15,7 @@ from runner.report.wording import (
     server_time,
     stop_word,
 )
+from runner.spec.durations import format_elapsed
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -92,8 +92,8 @@ def _job_cells(job: JobRecord) -> tuple[str, ...]:
         job.name,
         outcome_word(job.outcome),
         str(len(job.attempts)),
-        duration(elapsed_seconds(job)),
-        duration(job.server_seconds),
+        format_elapsed(elapsed_seconds(job)),
+        format_elapsed(job.server_seconds),
         one_line(job.reason),
     )
 
