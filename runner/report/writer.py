@@ -25,6 +25,7 @@ from runner.engine.scheduler import MAX_START_ROUNDS
 from runner.engine.sequential import PlanDrift
 from runner.engine.trigger import MAX_TRIGGER_SENDS
 from runner.model import Pipeline
+from runner.report.saved import span
 
 REPORT_NAME = "report.json"
 REPORT_VERSION = 1
@@ -214,10 +215,8 @@ def _left_running_why(attempt: Attempt) -> str | None:
 
 
 def _seconds(start: datetime | None, stop: datetime | None) -> float | None:
-    # A zone on one side only (an attempt read back from an older journal) cannot be compared.
-    if start is None or stop is None or (start.tzinfo is None) != (stop.tzinfo is None):
-        return None
-    return round((stop - start).total_seconds(), 3)
+    seconds = span(start, stop)
+    return None if seconds is None else round(seconds, 3)
 
 
 def _iso(value: datetime | None) -> str | None:
