@@ -23,7 +23,8 @@ EVENT_LOGGER = "dmpipe.run"
 
 _SECRET_KEY = re.compile(r"(?i)password|passwd|secret|token|authorization")
 _SECRETS = (
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@"), r"\1"),
+    # User info ends at the authority's last "@" (as in ``redact_url``): a password may hold "@".
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#]*@"), r"\1"),
     (re.compile(r"(?i)\b(authorization:\s*basic\s+)\S+"), r"\1[redacted]"),
     (re.compile(r"(?i)\b(password|passwd|pwd|secret|token)(\s*[=:]\s*)\S+"), r"\1\2[redacted]"),
 )

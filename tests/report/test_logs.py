@@ -76,6 +76,11 @@ def test_quiet_keeps_the_end_even_when_it_went_well() -> None:
             id="url-user-info",
         ),
         pytest.param(
+            "GET http://etl:p@ss:w@[::1]:99999/api failed, ask ops@example.com",
+            "GET http://[::1]:99999/api failed, ask ops@example.com",
+            id="url-password-with-@",
+        ),
+        pytest.param(
             "Authorization: Basic ZXRsOnMzY3JldA==", "Authorization: Basic [redacted]", id="basic"
         ),
         pytest.param("password=s3cret rest", "password=[redacted] rest", id="password-pair"),
