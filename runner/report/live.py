@@ -19,7 +19,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from runner.engine.events import EventKind, RunEvent
+from runner.engine.outcome import JobOutcome
 from runner.report.palette import TERMINAL_STYLE
+from runner.report.wording import outcome_word
 from runner.spec.durations import format_elapsed
 
 if TYPE_CHECKING:
@@ -129,7 +131,10 @@ def _ending_state(kind: EventKind, data: dict[str, Any]) -> str:
         return "retrying"
     if kind is EventKind.SKIPPED:
         return "skipped"
-    return str(data.get("outcome", "finished")).lower().replace("_", " ")
+    try:
+        return outcome_word(JobOutcome(data.get("outcome")))
+    except ValueError:
+        return "finished"
 
 
 def _with_figures(row: Row, data: dict[str, Any]) -> Row:
