@@ -15,7 +15,7 @@ from runner.engine.journal import JOURNAL_NAME, Journal, read_journal, record_ki
 from runner.engine.outcome import JobOutcome
 
 AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-_EMITTERS = frozenset({"emit", "RunEvent"})
+_EMITTERS = frozenset({"emit", "_emit", "RunEvent"})
 
 
 def _kind_argument(call: ast.Call) -> ast.expr | None:
