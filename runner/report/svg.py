@@ -98,13 +98,8 @@ def dag(
 
 def legend() -> str:
     """A small SVG key to the bar colours and marks."""
-    items = [
-        (JobOutcome.SUCCEEDED, "succeeded"),
-        (JobOutcome.FAILED, "failed"),
-        (JobOutcome.TIMED_OUT, "timed out"),
-        (JobOutcome.CANCELED, "canceled"),
-        (None, "unfinished"),
-    ]
+    shown = (JobOutcome.SUCCEEDED, JobOutcome.FAILED, JobOutcome.TIMED_OUT, JobOutcome.CANCELED)
+    items = [(outcome, outcome_word(outcome)) for outcome in (*shown, None)]
     parts = [
         f'<svg class="legend" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="22" '
         f'viewBox="0 0 {WIDTH} 22" role="img" aria-label="Legend">',
