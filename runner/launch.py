@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.datameer.protocol import JobApi
 from runner.engine.driver import RunOutcome, RunRequest, run_pipeline
-from runner.engine.events import EventSink, RunEvent
+from runner.engine.events import EventKind, EventSink, RunEvent
 from runner.engine.identity import (
     RunIdentity,
     artifact_changes,
@@ -35,6 +35,7 @@ from runner.engine.journal import (
     JOURNAL_NAME,
     matching_artifacts,
     read_journal,
+    record_kind,
     resume_jobs,
     run_started_records,
 )
@@ -373,16 +374,17 @@ def _already_done(
         f"{request.report_dir}: run {current.run_id} already succeeded "
         f"({len(states)} job(s)); nothing to resume — report {report}"
     )
-    event = RunEvent(now, "run_finished", message=message, data={"exit_code": EXIT_OK})
+    event = RunEvent(now, EventKind.RUN_FINISHED, message=message, data={"exit_code": EXIT_OK})
     return RunOutcome(EXIT_OK, states, report, summary), event
 
 
 def _finished_ok(records: list[dict[str, Any]]) -> bool:
     """True when the journal's last run or resume finished with exit code 0."""
     for record in reversed(records):
-        if record.get("kind") == "run_started":
+        kind = record_kind(record)
+        if kind is EventKind.RUN_STARTED:
             return False
-        if record.get("kind") == "run_finished":
+        if kind is EventKind.RUN_FINISHED:
             return (record.get("data") or {}).get("exit_code") == EXIT_OK
     return False
 

@@ -66,6 +66,15 @@ class JobRef:
         path = self.value.lstrip("/")
         return "+".join(quote(part, safe="/") for part in path.split(" "))
 
+    def describe(self) -> str:
+        """How messages, plans and diagrams name the artifact: ``file 48``, ``uuid f8d4…``,
+        or its path."""
+        if self.kind is RefKind.FILE_ID:
+            return f"file {self.value}"
+        if self.kind is RefKind.UUID:
+            return f"uuid {self.value}"
+        return self.value
+
     def __str__(self) -> str:
         return self.value
 

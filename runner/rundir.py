@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from runner.engine.events import EventKind
 from runner.errors import UsageError
 
 RUNS_FOLDER = Path("dmpipe-runs")
@@ -185,7 +186,7 @@ def _first_run_started(journal: Path) -> dict[str, Any] | None:
                     record = json.loads(line)
                 except json.JSONDecodeError:
                     continue
-                if isinstance(record, dict) and record.get("kind") == "run_started":
+                if isinstance(record, dict) and record.get("kind") == EventKind.RUN_STARTED:
                     return record
     except OSError:
         return None

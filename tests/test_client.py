@@ -1173,6 +1173,28 @@ def test_redirects_are_not_followed(
     assert elsewhere.seen == []
 
 
+@pytest.mark.parametrize(
+    ("location", "shown"),
+    [
+        pytest.param("http://admin:leaked@[::1", "(not a valid URL)", id="unbalanced-bracket"),
+        pytest.param(
+            "http://admin:le@ked@[::1]:99999/x?t=leaked", "http://[::1]:99999/x", id="ipv6"
+        ),
+    ],
+)
+def test_a_redirect_to_a_broken_url_is_an_api_error(
+    canned: Callable[..., CannedServer],
+    connect: Callable[..., DatameerClient],
+    location: str,
+    shown: str,
+) -> None:
+    server = canned(Canned(302, headers=(("Location", location),)))
+    with pytest.raises(ApiError, match="redirects to") as raised:
+        connect(server.url).list_running()
+    assert shown in str(raised.value)
+    assert "leaked" not in str(raised.value)
+
+
 def test_basic_auth_is_sent_and_urls_are_built_verbatim(
     canned: Callable[..., CannedServer], connect: Callable[..., DatameerClient]
 ) -> None:

@@ -249,11 +249,11 @@ def _handler_pipeline() -> Pipeline:
 def test_mermaid_has_every_node_and_edge_with_escaped_labels() -> None:
     lines = to_mermaid(_handler_pipeline()).splitlines()
     assert lines[0] == "flowchart LR"
-    assert '    job_load["load<br/>file id 3"]' in lines
+    assert '    job_load["load<br/>file 3"]' in lines
     label = "categorize<br/>/Analytics/Sales #quot;Q1#quot; #lt;draft#gt; #amp; #35;1"
     assert f'    job_categorize["{label}"]' in lines
     assert '    job_end["end<br/>uuid f8d450cd-f065-4abb-a232-27cd20c48c2b"]' in lines
-    assert '    job_notify["notify<br/>file id 9<br/>when: any_failed"]' in lines
+    assert '    job_notify["notify<br/>file 9<br/>when: any_failed"]' in lines
     assert "    job_load --> job_categorize" in lines
     assert "    job_categorize --> job_end" in lines
     assert '    job_end -.->|"any_failed"| job_notify' in lines
@@ -271,11 +271,11 @@ def test_dot_quotes_names_and_escapes_labels() -> None:
     lines = to_dot(_handler_pipeline()).splitlines()
     assert lines[0] == 'digraph "nightly \\"sales\\"" {'
     assert "    rankdir=LR;" in lines
-    assert '    "load" [label="load\\nfile id 3"];' in lines
+    assert '    "load" [label="load\\nfile 3"];' in lines
     assert (
         '    "categorize" [label="categorize\\n/Analytics/Sales \\"Q1\\" <draft> & #1"];' in lines
     )
-    assert '    "notify" [label="notify\\nfile id 9\\nwhen: any_failed"];' in lines
+    assert '    "notify" [label="notify\\nfile 9\\nwhen: any_failed"];' in lines
     assert '    "load" -> "categorize";' in lines
     assert '    "end" -> "notify" [label="any_failed", style=dashed];' in lines
     assert lines[-1] == "}"

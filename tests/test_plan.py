@@ -26,7 +26,7 @@ from runner.model import (
 from runner.plan import StartedBy, build_plan, choose_mode, has_sequential_trigger
 from runner.plan.curl import Var, render_curl, shell_quote
 from runner.plan.plan_json import plan_document
-from runner.plan.text import format_duration, render_text
+from runner.plan.text import render_text
 from runner.reference import JobRef
 
 
@@ -233,24 +233,6 @@ def test_build_plan_with_selection_and_server_url() -> None:
 # -- text ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("seconds", "text"),
-    [
-        pytest.param(None, "-", id="none"),
-        pytest.param(0, "0s", id="zero"),
-        pytest.param(0.5, "0.5s", id="fraction"),
-        pytest.param(45, "45s", id="seconds"),
-        pytest.param(600, "10m", id="minutes"),
-        pytest.param(7200, "2h", id="hours"),
-        pytest.param(5400, "1h30m", id="hours-minutes"),
-        pytest.param(3725, "1h2m5s", id="all-units"),
-        pytest.param(90000, "25h", id="over-a-day"),
-    ],
-)
-def test_format_duration(seconds: float | None, text: str) -> None:
-    assert format_duration(seconds) == text
-
-
 def _rich_pipeline() -> Pipeline:
     pipeline = make_pipeline("load", "categorize:load", "export:categorize", "notify:export")
     jobs = dict(pipeline.jobs)
@@ -292,7 +274,7 @@ def test_render_text_shows_mode_policies_levels_and_critical_path() -> None:
     ]  # fmt: skip
     rows = {line.split()[0].lstrip("*"): line for line in lines if line.startswith("  ")}
     assert rows["load"].split() == [
-        "*load", "file", "id", "1", "-", "all_success", "0", "1h", "success", "wait", "5m", "-",
+        "*load", "file", "1", "-", "all_success", "0", "1h", "success", "wait", "5m", "-",
     ]  # fmt: skip
     assert "/Analytics/Sales categorization" in rows["categorize"]
     assert "2 (30s ×2 ≤10m)" in rows["categorize"]

@@ -91,3 +91,20 @@ def test_a_path_that_http_would_rewrite_never_becomes_a_url(path: str) -> None:
     # References built past the parser (from a checked pipeline file) are checked again.
     with pytest.raises(ValueError, match=r"segment|control"):
         JobRef(RefKind.PATH, path).url_segment()
+
+
+@pytest.mark.parametrize(
+    ("text", "described"),
+    [
+        pytest.param(48, "file 48", id="file-id"),
+        pytest.param("0048", "file 48", id="file-id-text"),
+        pytest.param(
+            "F8D450CD-F065-4ABB-A232-27CD20C48C2B",
+            "uuid f8d450cd-f065-4abb-a232-27cd20c48c2b",
+            id="uuid",
+        ),
+        pytest.param("/Analytics/Sales 50%", "/Analytics/Sales 50%", id="path"),
+    ],
+)
+def test_describe_names_a_reference_one_way_everywhere(text: str | int, described: str) -> None:
+    assert JobRef.parse(text).describe() == described

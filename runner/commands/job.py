@@ -213,11 +213,9 @@ def _stop(client: DatameerClient, args: argparse.Namespace) -> object:
         execution_id = _count("EXECUTION_ID")(args.ref)
         client.stop_legacy(execution_id)
         return _Stopped(f"execution {execution_id}")
-    from runner.datameer.client import describe
-
     ref = _reference(args.ref)
     client.stop(ref)
-    return _Stopped(describe(ref))
+    return _Stopped(ref.describe())
 
 
 def _delete_arguments(parser: argparse.ArgumentParser) -> None:

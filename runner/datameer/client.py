@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 import requests
 import urllib3
@@ -66,7 +66,7 @@ from urllib3.util.retry import Retry
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from runner.datameer import responses
-from runner.datameer.credentials import split_credentials
+from runner.datameer.credentials import NOT_A_URL, redact_url, split_credentials
 from runner.datameer.records import (
     ConfigurationStatus,
     DeleteResult,
@@ -92,7 +92,7 @@ from runner.errors import (
     UsageError,
 )
 from runner.model import ServerSettings
-from runner.reference import JobRef, RefKind
+from runner.reference import JobRef
 
 if TYPE_CHECKING:
     from typing import Self
@@ -489,7 +489,7 @@ class DatameerClient:
         """v2 status of the LATEST execution of an artifact (right after a trigger it may
         still be the previous one: correlate on the execution id)."""
         call = _Call(
-            f"job status v2 for {describe(ref)}",
+            f"job status v2 for {ref.describe()}",
             "GET",
             f"/api/job-execution/{_segment(ref)}/status",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job status --v1 CONFIG_ID",
@@ -525,7 +525,7 @@ class DatameerClient:
     def trigger(self, ref: JobRef) -> TriggerResult:
         """Start an artifact's job; an answer lost on the way raises OutcomeUnknownError."""
         call = _Call(
-            f"trigger of {describe(ref)}",
+            f"trigger of {ref.describe()}",
             "POST",
             f"/api/job-execution/{_segment(ref)}/trigger",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job trigger --legacy CONFIG_ID",
@@ -558,11 +558,11 @@ class DatameerClient:
     def stop(self, ref: JobRef) -> None:
         """Ask the server to stop the artifact's running execution; the answer has no body."""
         call = _Call(
-            f"stop of {describe(ref)}",
+            f"stop of {ref.describe()}",
             "POST",
             f"/api/job-execution/{_segment(ref)}/stop",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job stop --legacy EXECUTION_ID",
-            if_lost=f"the stop of {describe(ref)} may have been done: check its status",
+            if_lost=f"the stop of {ref.describe()} may have been done: check its status",
         )
         self._no_body(call)
 
@@ -665,17 +665,24 @@ class DatameerClient:
         headers = {"Accept": "application/json"}
         if call.body is not None:
             headers["Content-Type"] = "application/json"
-        return self._session.request(
-            call.method,
-            url,
-            data=call.body,
-            headers=headers,
-            auth=self._auth,
-            timeout=(self._timeout.connect, self._timeout.read),
-            verify=self._verify,
-            allow_redirects=False,
-            stream=True,
-        )
+        try:
+            return self._session.request(
+                call.method,
+                url,
+                data=call.body,
+                headers=headers,
+                auth=self._auth,
+                timeout=(self._timeout.connect, self._timeout.read),
+                verify=self._verify,
+                allow_redirects=False,
+                stream=True,
+            )
+        except ValueError as error:
+            if isinstance(error, requests.RequestException):
+                raise
+            # requests parses a redirect's Location even when not following it, and a
+            # broken one ("http://[::1") raises there, after the answer came.
+            raise ApiError(call.name, url, _redirects_to(NOT_A_URL)) from None
 
     # -- translating failures ------------------------------------------------------------
 
@@ -779,15 +786,6 @@ def _pin_environment(session: requests.Session, base_url: str, verify: bool | st
     return verify if pinned is None else pinned
 
 
-def describe(ref: JobRef) -> str:
-    """How messages name an artifact: ``file 48``, ``uuid f8d4...``, or its path."""
-    if ref.kind is RefKind.FILE_ID:
-        return f"file {ref.value}"
-    if ref.kind is RefKind.UUID:
-        return f"uuid {ref.value}"
-    return ref.value
-
-
 def _segment(ref: JobRef) -> str:
     """The reference in a URL; a path an HTTP stack would rewrite is refused, not sent."""
     try:
@@ -798,7 +796,7 @@ def _segment(ref: JobRef) -> str:
 
 def _lost_trigger(target: JobRef | str) -> str:
     """What a trigger whose answer was lost may have done, and what to do about it."""
-    name = describe(target) if isinstance(target, JobRef) else target
+    name = target.describe() if isinstance(target, JobRef) else target
     return f"the trigger of {name} may have started a job: check its status before triggering again"
 
 
@@ -901,9 +899,11 @@ def _says_not_found(reason: str) -> bool:
 def _redirect_reason(location: str | None) -> str:
     if not location:
         return "the server answered with a redirect and no Location"
-    # Drop any user:password@ (and the query), whatever the scheme: never shown.
-    parts = urlsplit(location)
-    target = urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+    # Drop any user:password@ (and the query, which may carry a token): never shown.
+    return _redirects_to(redact_url(location.partition("#")[0].partition("?")[0]) or "")
+
+
+def _redirects_to(target: str) -> str:
     return (
         f"the server redirects to {_server_text(target)}; dmpipe does not follow redirects "
         "(use that address as the server URL)"

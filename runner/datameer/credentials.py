@@ -23,6 +23,8 @@ from runner.errors import UsageError
 from runner.model import ServerSettings
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
+# What ``redact_url`` shows for a URL too broken to split.
+NOT_A_URL = "(not a valid URL)"
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,22 @@ def resolve_server(
         ca_bundle=_first(settings.ca_bundle, env.get("DATAMEER_CA_BUNDLE")),
         verify_tls=settings.verify_tls and not _is_true(env.get("DATAMEER_INSECURE")),
     )
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` fit to show or store: any ``user:password@`` dropped, the rest as written.
+
+    Never raises, whatever the text (a bad port, IPv6 brackets, an ``@`` in the password);
+    a URL too broken to split is not shown at all, as it may hold a password.
+    """
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[::1": unbalanced brackets or an invalid IPv6 host
+        return NOT_A_URL
+    # The userinfo ends at the netloc's last "@": a password may hold "@" and ":".
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:

@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from runner.datameer.credentials import redact_url
 from runner.model import Job, Pipeline
-from runner.report.writer import redact_url
 
 # Not part of what a pipeline does: where the file lies and where each key sits in it; the
 # server block is compared on its own (the URL), and holds the password.

@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from runner.datameer.status import parse_status
-from runner.engine.events import RunEvent
+from runner.engine.events import EventKind, RunEvent
 from runner.engine.outcome import Attempt, JobOutcome, JobState
 from runner.errors import UsageError
 
 JOURNAL_NAME = "journal.jsonl"
 JOURNAL_VERSION = 1
+# The first line's kind: the header, not an event.
+_HEADER_KIND = "journal"
 
 
 class Journal:
@@ -35,10 +37,10 @@ class Journal:
         _drop_torn_tail(self.path)
         self._file: IO[str] = _open_private(self.path)
         if self.path.stat().st_size == 0:
-            self._write({"version": JOURNAL_VERSION, "kind": "journal"})
+            self._write({"version": JOURNAL_VERSION, "kind": _HEADER_KIND})
 
     # Progress changes on every poll and matters to nobody resuming a run.
-    _SKIPPED_KINDS = frozenset({"progress"})
+    _SKIPPED_KINDS = frozenset({EventKind.PROGRESS})
 
     def __call__(self, event: RunEvent) -> None:
         if event.kind in self._SKIPPED_KINDS:
@@ -46,7 +48,7 @@ class Journal:
         self._write(
             {
                 "at": event.at.isoformat(),
-                "kind": event.kind,
+                "kind": event.kind.value,
                 "job": event.job,
                 "attempt": event.attempt,
                 "message": event.message,
@@ -141,38 +143,38 @@ def _attempt(job: ResumedJob, number: int) -> Attempt:
 
 
 def _apply(job: ResumedJob, record: dict[str, Any]) -> None:
-    kind = record.get("kind")
+    kind = record_kind(record)
     data = record.get("data") or {}
     attempt = _attempt(job, int(record.get("attempt") or 1))
-    if kind == "trigger_sent":
+    if kind is EventKind.TRIGGER_SENT:
         job.unresolved_trigger = True
         job.previous_execution_id = data.get("previous_execution_id")
-    elif kind in ("triggered", "attached"):
+    elif kind in (EventKind.TRIGGERED, EventKind.ATTACHED):
         job.unresolved_trigger = False
         attempt.execution_id = data.get("execution_id")
-        attempt.attached = kind == "attached"
+        attempt.attached = kind is EventKind.ATTACHED
         attempt.triggered_at = _time(data.get("triggered_at") or record.get("at"))
         job.in_flight = attempt.execution_id
         # Sequential mode names the artifact it matched: a resumed run need not look again.
         job.state.file_id = data.get("file_id") or job.state.file_id
         job.state.configuration_id = data.get("configuration_id") or job.state.configuration_id
-    elif kind == "status" and data.get("status"):
+    elif kind is EventKind.STATUS and data.get("status"):
         attempt.raw_status = str(data["status"])
         attempt.status = parse_status(attempt.raw_status)
-    elif kind == "stop_requested":
+    elif kind is EventKind.STOP_REQUESTED:
         attempt.stop_requested = True
-    elif kind == "sequence_failed":
+    elif kind is EventKind.SEQUENCE_FAILED:
         job.unresolved_trigger = False  # the sequential trigger was refused: nothing started
-    elif kind in ("finished", "retry_scheduled", "chain_wait"):
+    elif kind in (EventKind.FINISHED, EventKind.RETRY_SCHEDULED, EventKind.CHAIN_WAIT):
         job.in_flight = None
         job.unresolved_trigger = False
         outcome = data.get("outcome")
         attempt.outcome = JobOutcome(outcome) if outcome else JobOutcome.FAILED
         if attempt.status is not None and attempt.status.is_terminal:
             attempt.detected_at = _time(record.get("at"))
-        if kind == "finished" and outcome:
+        if kind is EventKind.FINISHED and outcome:
             job.state.outcome = JobOutcome(outcome)
-    elif kind == "skipped":
+    elif kind is EventKind.SKIPPED:
         job.state.outcome = JobOutcome.SKIPPED
 
 
@@ -190,6 +192,15 @@ def _settle(job: ResumedJob) -> None:
         state.attempts.pop()  # started but never sent: nothing to carry over
 
 
+def record_kind(record: Mapping[str, Any]) -> EventKind | None:
+    """The kind of a journal record; None for the header and for a kind this dmpipe does
+    not know (a journal written by another version), which resuming then passes over."""
+    try:
+        return EventKind(str(record.get("kind")))
+    except ValueError:
+        return None
+
+
 def _time(value: object) -> datetime | None:
     try:
         return datetime.fromisoformat(str(value))
@@ -200,7 +211,9 @@ def _time(value: object) -> datetime | None:
 def run_started_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The data of every ``run_started`` record (the run, then each resume), in order."""
     return [
-        dict(record.get("data") or {}) for record in records if record.get("kind") == "run_started"
+        dict(record.get("data") or {})
+        for record in records
+        if record_kind(record) is EventKind.RUN_STARTED
     ]
 
 
@@ -218,7 +231,7 @@ def matching_artifacts(
     kept = records[:1]
     then: Mapping[str, Any] = {}
     for record in records[1:]:
-        if record.get("kind") == "run_started":
+        if record_kind(record) is EventKind.RUN_STARTED:
             then = (record.get("data") or {}).get("artifacts") or {}
         job = str(record.get("job") or "")
         if not job or then.get(job) == artifacts.get(job):

@@ -11,7 +11,6 @@ import re
 from collections.abc import Iterator
 
 from runner.model import Job, Pipeline, When
-from runner.reference import JobRef, RefKind
 
 # Mermaid reads "#name;" entity codes inside quoted labels; "#" itself must be escaped too.
 _MERMAID_ENTITIES = {
@@ -26,15 +25,6 @@ _MERMAID_ENTITIES = {
 }
 _MERMAID_UNSAFE = re.compile('[#"<>&`\r\n]')
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
-
-
-def describe_ref(ref: JobRef) -> str:
-    """How a reference reads in a diagram or a plan: ``file id 3``, ``uuid …``, or the path."""
-    if ref.kind is RefKind.FILE_ID:
-        return f"file id {ref.value}"
-    if ref.kind is RefKind.UUID:
-        return f"uuid {ref.value}"
-    return ref.value
 
 
 def to_mermaid(pipeline: Pipeline) -> str:
@@ -70,7 +60,7 @@ def to_dot(pipeline: Pipeline) -> str:
 
 
 def _label_lines(job: Job) -> list[str]:
-    lines = [job.name, describe_ref(job.ref)]
+    lines = [job.name, job.ref.describe()]
     if job.when is not When.ALL_SUCCESS:
         lines.append(f"when: {job.when.value}")
     return lines

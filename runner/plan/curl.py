@@ -19,8 +19,8 @@ from operator import attrgetter
 from runner.model import Mode, When
 from runner.plan.masking import masked_variables
 from runner.plan.outline import Plan, PlannedJob, StartedBy
-from runner.plan.text import format_duration
 from runner.reference import RefKind
+from runner.spec.durations import format_duration
 
 _AUTH = '-u "$DATAMEER_USER:$DATAMEER_PASSWORD"'
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9]+")

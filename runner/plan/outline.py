@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
+from runner.datameer.credentials import redact_url
 from runner.graph import CriticalPath, Selection, build_graph, critical_path, levels, select
 from runner.model import Job, Mode, Pipeline, When
 from runner.plan.mode import ModeChoice, choose_mode
@@ -81,19 +81,8 @@ def build_plan(
         for number, generation in enumerate(generations, start=1)
         for name in generation
     )
-    url = without_credentials(chosen.server.url or default_url)
+    url = redact_url(chosen.server.url or default_url)
     return Plan(chosen, choice, jobs, len(generations), path, selection, url)
-
-
-def without_credentials(url: str | None) -> str | None:
-    """``url`` without any ``user:password@`` part."""
-    if not url:
-        return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # "http://[oops": not shown at all, it may hold a password
-        return "(not a valid URL)"
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _started_by(job: Job, mode: Mode) -> str:

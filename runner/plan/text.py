@@ -4,29 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from runner.graph.render import describe_ref
 from runner.model import Job, Mode, RetryPolicy, RunPolicies, When
 from runner.plan.masking import masked_variables
 from runner.plan.outline import Plan, PlannedJob
+from runner.spec.durations import format_duration
 
 _COLUMNS = (" JOB", "REFERENCE", "NEEDS", "WHEN", "RETRIES", "TIMEOUT", "WARNINGS", "IF RUNNING")
 _MORE_COLUMNS = ("ESTIMATE", "EXPECT")
 _DEFAULT_RETRY_ON = RetryPolicy().retry_on
 
 
-def format_duration(seconds: float | None) -> str:
-    """``5400`` → ``1h30m``, ``45`` → ``45s``, ``0.5`` → ``0.5s``, None → ``-``."""
-    if seconds is None:
-        return "-"
-    if seconds < 60 and not float(seconds).is_integer():
-        return f"{seconds:g}s"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [
-        f"{value}{unit}" for value, unit in ((hours, "h"), (minutes, "m"), (secs, "s")) if value
-    ]
-    return "".join(parts) or "0s"
+def _seconds(value: float | None) -> str:
+    """A configured duration as the pipeline file would write it; ``-`` when unset."""
+    return "-" if value is None else format_duration(value)
 
 
 def render_text(plan: Plan, passwords: Iterable[str | None] = ()) -> str:
@@ -88,9 +78,9 @@ def _run_policies(policies: RunPolicies) -> str:
         [
             f"on_failure {policies.on_failure.value}",
             f"max_parallel {parallel}",
-            f"timeout {format_duration(policies.timeout) if policies.timeout else 'none'}",
-            f"poll every {format_duration(policies.poll_interval)}, "
-            f"backing off to {format_duration(policies.max_poll_interval)}",
+            f"timeout {_seconds(policies.timeout) if policies.timeout else 'none'}",
+            f"poll every {_seconds(policies.poll_interval)}, "
+            f"backing off to {_seconds(policies.max_poll_interval)}",
         ]
     )
 
@@ -129,14 +119,14 @@ def _row(planned: PlannedJob, sequential: bool) -> tuple[str, ...]:
     job = planned.job
     row = (
         ("*" if planned.critical else " ") + job.name,
-        describe_ref(job.ref),
+        job.ref.describe(),
         ", ".join(job.needs) or "-",
         job.when.value,
         _retries(job.retry),
-        format_duration(job.timeout),
+        _seconds(job.timeout),
         job.warnings.value,
         job.already_running.value,
-        format_duration(job.estimate),
+        _seconds(job.estimate),
         _expect(job),
     )
     return (*row, planned.started_by) if sequential else row
@@ -146,8 +136,7 @@ def _retries(retry: RetryPolicy) -> str:
     if retry.retries == 0:
         return "0"
     text = (
-        f"{retry.retries} ({format_duration(retry.delay)} ×{retry.backoff:g}"
-        f" ≤{format_duration(retry.max_delay)})"
+        f"{retry.retries} ({_seconds(retry.delay)} ×{retry.backoff:g} ≤{_seconds(retry.max_delay)})"
     )
     if retry.retry_on != _DEFAULT_RETRY_ON:
         text += " on " + ",".join(sorted(retry.retry_on))
@@ -170,8 +159,8 @@ def _critical_path(plan: Plan) -> list[str]:
     if all(estimates[name] is None for name in path.jobs):
         chain = " → ".join(path.jobs)
         return [f"Critical path: no estimates; the longest chain is {chain}"]
-    chain = " → ".join(f"{name} ({format_duration(estimates[name])})" for name in path.jobs)
-    lines = [f"Critical path: {format_duration(path.total)}: {chain}"]
+    chain = " → ".join(f"{name} ({_seconds(estimates[name])})" for name in path.jobs)
+    lines = [f"Critical path: {_seconds(path.total)}: {chain}"]
     if path.unestimated:
         lines.append(f"  without an estimate, counted as 0s: {', '.join(path.unestimated)}")
     return lines

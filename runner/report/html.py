@@ -12,10 +12,10 @@ from html import escape
 
 from runner.engine.outcome import JobOutcome
 from runner.report import svg
+from runner.report.palette import badge_css
 from runner.report.saved import AttemptRecord, JobRecord, RunReport
 from runner.report.timeline import Timeline, build_timeline, elapsed_seconds
 from runner.report.wording import (
-    duration,
     headline,
     outcome_word,
     runner_time,
@@ -24,6 +24,7 @@ from runner.report.wording import (
     tally,
     verdict,
 )
+from runner.spec.durations import format_elapsed
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -40,9 +41,6 @@ text-align:left;vertical-align:top}th{background:#eceff1;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 article{border:1px solid #cfd8dc;border-radius:6px;padding:10px 14px;margin:12px 0}
 .badge{font-size:12px;padding:1px 6px;border-radius:3px;color:#fff;margin-left:8px}
-.o-succeeded{background:#2e7d32}.o-failed{background:#c62828}.o-timed-out{background:#ef6c00}
-.o-canceled{background:#757575}.o-skipped,.o-pending,.o-waiting{background:#90a4ae}
-.o-running,.o-unfinished{background:#1565c0}
 .note{color:#607d8b;font-size:13px}.reason{color:#b71c1c;overflow-wrap:anywhere}
 .scroll{overflow-x:auto}code{font-size:13px}
 """
@@ -68,7 +66,7 @@ def to_html(report: RunReport) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         # An inline icon: otherwise browsers ask the server for /favicon.ico.
         '<link rel="icon" href="data:,">'
-        f"<title>{_e(title)}</title><style>{_STYLE}</style></head>\n<body>\n"
+        f"<title>{_e(title)}</title><style>{_STYLE}{badge_css()}\n</style></head>\n<body>\n"
         + "\n".join(body)
         + "\n</body></html>\n"
     )
@@ -83,7 +81,7 @@ def _header(report: RunReport) -> str:
         ("server", _e(report.server_url or "—")),
         ("started", _e(runner_time(report.started_at))),
         ("finished", _e(runner_time(report.finished_at))),
-        ("duration", _e(duration(report.duration_seconds))),
+        ("duration", _e(format_elapsed(report.duration_seconds))),
         ("exit code", str(report.exit_code)),
         ("dmpipe", _e(report.runner_version)),
     ]
@@ -117,8 +115,8 @@ def _summary(report: RunReport) -> str:
             f'<a href="#job-{index}">{_e(job.name)}</a>',
             _badge(outcome_word(job.outcome)),
             str(len(job.attempts)),
-            _e(duration(elapsed_seconds(job))),
-            _e(duration(job.server_seconds)),
+            _e(format_elapsed(elapsed_seconds(job))),
+            _e(format_elapsed(job.server_seconds)),
             f'<span class="reason">{_e(job.reason or "")}</span>',
         )
         for index, job in enumerate(report.jobs)
@@ -195,10 +193,10 @@ def _attempt_row(attempt: AttemptRecord) -> tuple[str, ...]:
         _e(execution),
         _e(runner_time(attempt.triggered_at)),
         _e(runner_time(attempt.detected_at)),
-        _e(duration(attempt.observed_seconds)),
+        _e(format_elapsed(attempt.observed_seconds)),
         _e(server_time(attempt.server_start)),
         _e(server_time(attempt.server_stop)),
-        _e(duration(attempt.server_seconds)),
+        _e(format_elapsed(attempt.server_seconds)),
         _e(attempt.raw_status or attempt.status or "—"),
         _badge(outcome_word(attempt.outcome)),
         _e(stop_word(attempt.stop_requested, attempt.stop_confirmed)),

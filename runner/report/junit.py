@@ -15,12 +15,12 @@ from runner.engine.outcome import JobOutcome
 from runner.report.saved import AttemptRecord, JobRecord, RunReport
 from runner.report.timeline import elapsed_seconds
 from runner.report.wording import (
-    duration,
     outcome_word,
     runner_time,
     server_time,
     stop_word,
 )
+from runner.spec.durations import format_elapsed
 
 # Characters XML 1.0 cannot carry at all, even escaped (a server message may hold any).
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -120,9 +120,9 @@ def _attempt_line(attempt: AttemptRecord) -> str:
         f"attempt {attempt.number}: execution {attempt.execution_id or '—'}, "
         f"{outcome_word(attempt.outcome)}; trigger sent {runner_time(attempt.triggered_at)}, "
         f"final status seen {runner_time(attempt.detected_at)} "
-        f"({duration(attempt.observed_seconds)} on dmpipe's clock); Datameer ran it "
+        f"({format_elapsed(attempt.observed_seconds)} on dmpipe's clock); Datameer ran it "
         f"{server_time(attempt.server_start)} → {server_time(attempt.server_stop)} "
-        f"({duration(attempt.server_seconds)}, server time)"
+        f"({format_elapsed(attempt.server_seconds)}, server time)"
     )
     if attempt.stop_requested:
         text += "; " + stop_word(attempt.stop_requested, attempt.stop_confirmed)

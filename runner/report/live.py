@@ -18,26 +18,18 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from runner.engine.events import RunEvent
-from runner.report.wording import duration
+from runner.engine.events import EventKind, RunEvent
+from runner.engine.outcome import JobOutcome
+from runner.report.palette import TERMINAL_STYLE
+from runner.report.wording import outcome_word
+from runner.spec.durations import format_elapsed
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
 
-_STYLE = {
-    "succeeded": "green",
-    "failed": "bold red",
-    "timed out": "bold dark_orange",
-    "canceled": "bright_black",
-    "skipped": "bright_black",
-    "running": "cyan",
-    "retrying": "yellow",
-    "waiting": "yellow",
-    "stopping": "magenta",
-}
 # Events after which a job's elapsed clock stops.
-_ENDING = frozenset({"finished", "retry_scheduled", "skipped"})
+_ENDING = frozenset({EventKind.FINISHED, EventKind.RETRY_SCHEDULED, EventKind.SKIPPED})
 
 
 @dataclass(frozen=True)
@@ -93,12 +85,12 @@ class Board:
             return Snapshot(self._title, rows, self._started, self._finished, self._notice)
 
     def _run_event(self, event: RunEvent) -> None:
-        if event.kind == "run_started":
+        if event.kind is EventKind.RUN_STARTED:
             self._title = event.message or self._title
             self._started = event.at
             for name in event.data.get("jobs") or ():
                 self._rows.setdefault(str(name), Row(str(name)))
-        elif event.kind == "run_finished":
+        elif event.kind is EventKind.RUN_FINISHED:
             self._finished = event.at  # its line is printed under the final table
         elif event.message:
             self._notice = event.message
@@ -110,7 +102,7 @@ def _next_row(row: Row | None, event: RunEvent) -> Row:
         row = replace(row, attempt=event.attempt, progress=None, estimate_seconds=None, status="")
     row = _with_figures(row, event.data)
     kind, data = event.kind, event.data
-    if kind in ("triggered", "attached"):
+    if kind in (EventKind.TRIGGERED, EventKind.ATTACHED):
         return replace(
             row,
             state="running",
@@ -119,27 +111,30 @@ def _next_row(row: Row | None, event: RunEvent) -> Row:
             ended=None,
             note="",
         )
-    if kind in ("triggering", "trigger_sent"):
+    if kind in (EventKind.TRIGGERING, EventKind.TRIGGER_SENT):
         return replace(row, state="triggering", started=event.at, ended=None)
-    if kind == "status":
+    if kind is EventKind.STATUS:
         return replace(row, status=str(data.get("status", row.status)))
     if kind in _ENDING:
         state = _ending_state(kind, data)
         note = "" if state == "succeeded" else event.message
         return replace(row, state=state, ended=event.at, note=note)
-    if kind in ("waiting", "chain_wait"):
+    if kind in (EventKind.WAITING, EventKind.CHAIN_WAIT):
         return replace(row, state="waiting", note=event.message)
-    if kind == "stop_requested":
+    if kind is EventKind.STOP_REQUESTED:
         return replace(row, state="stopping", note=event.message)
-    return replace(row, note=event.message) if kind == "stop_unconfirmed" else row
+    return replace(row, note=event.message) if kind is EventKind.STOP_UNCONFIRMED else row
 
 
-def _ending_state(kind: str, data: dict[str, Any]) -> str:
-    if kind == "retry_scheduled":
+def _ending_state(kind: EventKind, data: dict[str, Any]) -> str:
+    if kind is EventKind.RETRY_SCHEDULED:
         return "retrying"
-    if kind == "skipped":
+    if kind is EventKind.SKIPPED:
         return "skipped"
-    return str(data.get("outcome", "finished")).lower().replace("_", " ")
+    try:
+        return outcome_word(JobOutcome(data.get("outcome")))
+    except ValueError:
+        return "finished"
 
 
 def _with_figures(row: Row, data: dict[str, Any]) -> Row:
@@ -160,7 +155,7 @@ def render_board(snapshot: Snapshot, now: datetime) -> RenderableType:
 
     end = snapshot.finished or now
     run_elapsed = (end - snapshot.started).total_seconds() if snapshot.started else None
-    caption = f"{_counts(snapshot.rows)} · {duration(run_elapsed)}"
+    caption = f"{_counts(snapshot.rows)} · {format_elapsed(run_elapsed)}"
     # Text, never markup: job names and server messages may contain "[...]".
     table = Table(
         title=Text(snapshot.title),
@@ -175,7 +170,7 @@ def render_board(snapshot: Snapshot, now: datetime) -> RenderableType:
         table.add_column(header, justify=justify, no_wrap=header != "note")
     for row in snapshot.rows:
         cells = _cells(row, end)
-        table.add_row(*(Text(cells[h]) for h, _ in shown), style=_STYLE.get(row.state))
+        table.add_row(*(Text(cells[h]) for h, _ in shown), style=TERMINAL_STYLE.get(row.state))
     return table
 
 
@@ -202,10 +197,12 @@ def _cells(row: Row, now: datetime) -> dict[str, str]:
         "state": row.state,
         "try": str(row.attempt or ""),
         "execution": str(row.execution_id or ""),
-        "elapsed": duration(elapsed) if elapsed is not None else "",
+        "elapsed": format_elapsed(elapsed) if elapsed is not None else "",
         "Datameer": row.status,
         "progress": _progress_bar(row.progress),
-        "left (est.)": duration(row.estimate_seconds) if row.estimate_seconds is not None else "",
+        "left (est.)": format_elapsed(row.estimate_seconds)
+        if row.estimate_seconds is not None
+        else "",
         "note": row.note if row.state not in ("running", "triggering") else "",
     }
 
@@ -250,7 +247,7 @@ class LiveView:
 
     def __call__(self, event: RunEvent) -> None:
         self.board.apply(event)
-        if event.kind == "run_finished":
+        if event.kind is EventKind.RUN_FINISHED:
             self._closing_line = event.message
 
     def start(self) -> None:

@@ -23,7 +23,8 @@ EVENT_LOGGER = "dmpipe.run"
 
 _SECRET_KEY = re.compile(r"(?i)password|passwd|secret|token|authorization")
 _SECRETS = (
-    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@"), r"\1"),
+    # User info ends at the authority's last "@" (as in ``redact_url``): a password may hold "@".
+    (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s?#]*@"), r"\1"),
     (re.compile(r"(?i)\b(authorization:\s*basic\s+)\S+"), r"\1[redacted]"),
     (re.compile(r"(?i)\b(password|passwd|pwd|secret|token)(\s*[=:]\s*)\S+"), r"\1\2[redacted]"),
 )
@@ -72,10 +73,10 @@ def event_record(event: RunEvent) -> dict[str, Any]:
         "time": _iso(event.at),
         "level": severity(event),
         "logger": EVENT_LOGGER,
-        "event": event.kind,
+        "event": event.kind.value,
         "job": event.job or None,
         "attempt": event.attempt or None,
-        "message": scrub(event.message or event.kind),
+        "message": scrub(event.message or event.kind.value),
         "data": _scrub_value(event.data),
     }
 

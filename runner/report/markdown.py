@@ -11,7 +11,8 @@ import re
 from runner.engine.outcome import JobOutcome
 from runner.report.saved import JobRecord, RunReport
 from runner.report.timeline import build_timeline, elapsed_seconds
-from runner.report.wording import duration, headline, one_line, outcome_word, stop_word
+from runner.report.wording import headline, one_line, outcome_word, stop_word
+from runner.spec.durations import format_elapsed
 
 _MARK = {
     JobOutcome.SUCCEEDED: "✅",
@@ -55,8 +56,8 @@ def _row(job: JobRecord) -> str:
         escape_markdown(job.name),
         f"{_MARK.get(job.outcome, '⏳')} {outcome_word(job.outcome)}",
         str(len(job.attempts)),
-        duration(elapsed_seconds(job)),
-        duration(job.server_seconds),
+        format_elapsed(elapsed_seconds(job)),
+        format_elapsed(job.server_seconds),
         str(last.execution_id) if last and last.execution_id else "—",
         escape_markdown(job.reason),
     ]

@@ -36,12 +36,12 @@ class AttemptRecord:
     @property
     def observed_seconds(self) -> float | None:
         """dmpipe's clock: trigger sent → final status seen; None when either end is unknown."""
-        return _span(self.triggered_at, self.detected_at)
+        return span(self.triggered_at, self.detected_at)
 
     @property
     def server_seconds(self) -> float | None:
         """Datameer's clock: its start-time → stop-time; None when either is unknown."""
-        return _span(self.server_start, self.server_stop)
+        return span(self.server_start, self.server_stop)
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,9 @@ class RunReport:
         raise KeyError(name)
 
 
-def _span(start: datetime | None, stop: datetime | None) -> float | None:
+def span(start: datetime | None, stop: datetime | None) -> float | None:
+    """Seconds from ``start`` to ``stop``; None when either is unknown, or when only one
+    has a zone (an attempt read back from an older journal): they cannot be compared."""
     if start is None or stop is None or (start.tzinfo is None) != (stop.tzinfo is None):
         return None
     return (stop - start).total_seconds()

@@ -12,8 +12,10 @@ from html import escape
 from itertools import pairwise
 
 from runner.engine.outcome import JobOutcome
+from runner.report.palette import FILL
 from runner.report.timeline import Bar, Timeline
-from runner.report.wording import duration, outcome_word, stop_word
+from runner.report.wording import outcome_word, stop_word
+from runner.spec.durations import format_elapsed
 
 WIDTH = 960
 LABEL_WIDTH = 200
@@ -24,17 +26,6 @@ ROW_HEIGHT = 28
 BAR_HEIGHT = 18
 MIN_BAR_WIDTH = 3.0
 
-FILL: Mapping[JobOutcome | None, str] = {
-    JobOutcome.SUCCEEDED: "#2e7d32",
-    JobOutcome.FAILED: "#c62828",
-    JobOutcome.TIMED_OUT: "#ef6c00",
-    JobOutcome.CANCELED: "#757575",
-    JobOutcome.SKIPPED: "#b0bec5",
-    JobOutcome.PENDING: "#90a4ae",
-    JobOutcome.WAITING: "#90a4ae",
-    JobOutcome.RUNNING: "#1565c0",
-    None: "#1565c0",
-}
 _TICK_STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)
 _DEFS = (
     "<defs>"
@@ -107,13 +98,8 @@ def dag(
 
 def legend() -> str:
     """A small SVG key to the bar colours and marks."""
-    items = [
-        (JobOutcome.SUCCEEDED, "succeeded"),
-        (JobOutcome.FAILED, "failed"),
-        (JobOutcome.TIMED_OUT, "timed out"),
-        (JobOutcome.CANCELED, "canceled"),
-        (None, "unfinished"),
-    ]
+    shown = (JobOutcome.SUCCEEDED, JobOutcome.FAILED, JobOutcome.TIMED_OUT, JobOutcome.CANCELED)
+    items = [(outcome, outcome_word(outcome)) for outcome in (*shown, None)]
     parts = [
         f'<svg class="legend" xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="22" '
         f'viewBox="0 0 {WIDTH} 22" role="img" aria-label="Legend">',
@@ -153,7 +139,7 @@ def _axis(length: float, scale: float, height: int) -> list[str]:
 def _tick(seconds: float) -> str:
     if seconds == 0:
         return "0"
-    return duration(seconds).replace(".0s", "s").replace(" 00s", "")
+    return format_elapsed(seconds).replace(".0s", "s").replace(" 00s", "")
 
 
 def _row(name: str, index: int, critical: bool, outcome: JobOutcome | None) -> list[str]:
@@ -221,7 +207,7 @@ def _bar_classes(bar: Bar, critical: bool) -> list[str]:
 
 
 def _bar_title(bar: Bar) -> str:
-    span = "until the run ended" if bar.open_end else duration(bar.end - bar.start)
+    span = "until the run ended" if bar.open_end else format_elapsed(bar.end - bar.start)
     words = [f"{bar.job} attempt {bar.attempt}: {outcome_word(bar.outcome)}, {span}"]
     if bar.open_start:
         words.append("triggered before this run")

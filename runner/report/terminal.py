@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from runner.report.palette import TERMINAL_STYLE
 from runner.report.saved import AttemptRecord, JobRecord, RunReport
 from runner.report.timeline import build_timeline, elapsed_seconds
 from runner.report.wording import (
-    duration,
     headline,
     one_line,
     outcome_word,
@@ -15,18 +15,11 @@ from runner.report.wording import (
     server_time,
     stop_word,
 )
+from runner.spec.durations import format_elapsed
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from rich.table import Table
-
-_STYLE = {
-    "succeeded": "green",
-    "failed": "bold red",
-    "timed out": "bold dark_orange",
-    "canceled": "bright_black",
-    "skipped": "bright_black",
-}
 
 
 def render_report(report: RunReport) -> RenderableType:
@@ -90,7 +83,7 @@ def _jobs_table(report: RunReport) -> Table:
     table.add_column("reason", overflow="fold", min_width=12)
     for job in report.jobs:
         word = outcome_word(job.outcome)
-        table.add_row(*map(Text, _job_cells(job)), style=_STYLE.get(word))
+        table.add_row(*map(Text, _job_cells(job)), style=TERMINAL_STYLE.get(word))
     return table
 
 
@@ -99,8 +92,8 @@ def _job_cells(job: JobRecord) -> tuple[str, ...]:
         job.name,
         outcome_word(job.outcome),
         str(len(job.attempts)),
-        duration(elapsed_seconds(job)),
-        duration(job.server_seconds),
+        format_elapsed(elapsed_seconds(job)),
+        format_elapsed(job.server_seconds),
         one_line(job.reason),
     )
 

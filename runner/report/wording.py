@@ -1,4 +1,5 @@
-"""How reports phrase durations, times and verdicts, the same way in every format."""
+"""How reports phrase times and verdicts, the same way in every format (durations:
+``runner.spec.durations.format_elapsed``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 
 from runner.engine.outcome import JobOutcome
 from runner.report.saved import RunReport
+from runner.spec.durations import format_elapsed
 
 # The order in which tallies list outcomes: what needs attention first.
 OUTCOME_ORDER = (
@@ -19,18 +21,6 @@ OUTCOME_ORDER = (
     JobOutcome.PENDING,
     JobOutcome.SUCCEEDED,
 )
-
-
-def duration(seconds: float | None) -> str:
-    """``0.4s``, ``12.3s``, ``2m 05s``, ``1h 02m``; an em dash when unknown."""
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
 
 
 def runner_time(moment: datetime | None) -> str:
@@ -75,7 +65,7 @@ def tally(report: RunReport) -> str:
 def headline(report: RunReport) -> str:
     """``quickstart failed in 8.0s (exit 1): 2 succeeded, 1 failed``."""
     return (
-        f"{report.pipeline_name} {verdict(report)} in {duration(report.duration_seconds)} "
+        f"{report.pipeline_name} {verdict(report)} in {format_elapsed(report.duration_seconds)} "
         f"(exit {report.exit_code}): {tally(report)}"
     )
 

@@ -16,15 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from runner import __version__
+from runner.datameer.credentials import redact_url
 from runner.engine.options import EngineOptions
 from runner.engine.outcome import Attempt, JobOutcome, JobState
 from runner.engine.scheduler import MAX_START_ROUNDS
 from runner.engine.sequential import PlanDrift
 from runner.engine.trigger import MAX_TRIGGER_SENDS
 from runner.model import Pipeline
+from runner.report.saved import span
 
 REPORT_NAME = "report.json"
 REPORT_VERSION = 1
@@ -108,16 +109,6 @@ def write_atomically(path: Path, text: str) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
-
-
-def redact_url(url: str | None) -> str | None:
-    """The URL without any ``user:password@`` part."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _file_hash(path: str) -> str | None:
@@ -224,10 +215,8 @@ def _left_running_why(attempt: Attempt) -> str | None:
 
 
 def _seconds(start: datetime | None, stop: datetime | None) -> float | None:
-    # A zone on one side only (an attempt read back from an older journal) cannot be compared.
-    if start is None or stop is None or (start.tzinfo is None) != (stop.tzinfo is None):
-        return None
-    return round((stop - start).total_seconds(), 3)
+    seconds = span(start, stop)
+    return None if seconds is None else round(seconds, 3)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -1,7 +1,13 @@
 """Durations as pipeline files write them: seconds, or ``500ms``, ``30s``, ``1h30m``, ``1.5h``.
 
 The grammar is the schema's ``$defs/duration`` pattern; this module turns a
-value the schema accepted into seconds, and prints seconds back the same way.
+value the schema accepted into seconds, and prints seconds back in two styles,
+the only duration texts dmpipe shows:
+
+- ``format_duration``: a configured duration (timeouts, delays, estimates) exactly,
+  the way a pipeline file would write it (``1d``, ``1h30m``, ``500ms``);
+- ``format_elapsed``: a measured time, rounded for reading (``12.3s``, ``2m 05s``,
+  ``1h 02m``, ``1d 00h``).
 """
 
 from __future__ import annotations
@@ -50,3 +56,21 @@ def format_duration(seconds: float) -> str:
         if amount:
             parts.append(f"{amount}{unit}")
     return "".join(parts) or "0s"
+
+
+def format_elapsed(seconds: float | None) -> str:
+    """``0.4s``, ``12.3s``, ``2m 05s``, ``1h 02m``, ``1d 03h``; an em dash when unknown.
+
+    The two largest units, the second zero-padded so that columns line up.
+    """
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    whole = round(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours:02d}h"
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"

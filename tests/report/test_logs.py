@@ -52,6 +52,10 @@ def test_run_wide_events_have_no_job() -> None:
         pytest.param("run_finished", {"exit_code": 0}, "info", id="run-ok"),
         pytest.param("run_finished", {"exit_code": 1}, "error", id="run-failed"),
         pytest.param("status", {"status": "RUNNING"}, "info", id="status"),
+        pytest.param("credentials_refused", {}, "error", id="credentials-refused"),
+        pytest.param("sequence_unknown", {}, "warning", id="sequence-unknown"),
+        pytest.param("wrong_execution", {}, "warning", id="wrong-execution"),
+        pytest.param("progress", {"progress": 50.0}, "info", id="progress"),
     ],
 )
 def test_severity(kind: str, data: dict[str, Any], expected: str) -> None:
@@ -70,6 +74,11 @@ def test_quiet_keeps_the_end_even_when_it_went_well() -> None:
             "GET https://etl:s3cret@dm.example.com/api failed",
             "GET https://dm.example.com/api failed",
             id="url-user-info",
+        ),
+        pytest.param(
+            "GET http://etl:p@ss:w@[::1]:99999/api failed, ask ops@example.com",
+            "GET http://[::1]:99999/api failed, ask ops@example.com",
+            id="url-password-with-@",
         ),
         pytest.param(
             "Authorization: Basic ZXRsOnMzY3JldA==", "Authorization: Basic [redacted]", id="basic"

@@ -9,7 +9,6 @@ import pytest
 from runner.engine.outcome import JobOutcome
 from runner.report.load import parse_report
 from runner.report.wording import (
-    duration,
     one_line,
     outcome_word,
     runner_time,
@@ -18,20 +17,6 @@ from runner.report.wording import (
     verdict,
 )
 from tests.report.support import report_document
-
-
-@pytest.mark.parametrize(
-    ("seconds", "expected"),
-    [
-        pytest.param(None, "—", id="unknown"),
-        pytest.param(0.44, "0.4s", id="sub-second"),
-        pytest.param(59.96, "60.0s", id="just-under-a-minute"),
-        pytest.param(125, "2m 05s", id="minutes"),
-        pytest.param(3725, "1h 02m", id="hours"),
-    ],
-)
-def test_duration(seconds: float | None, expected: str) -> None:
-    assert duration(seconds) == expected
 
 
 def test_times_say_which_clock() -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runner.spec.durations import format_duration, parse_duration
+from runner.spec.durations import format_duration, format_elapsed, parse_duration
 from runner.spec.patterns import compile_pattern
 from runner.spec.schema_files import load_schema
 
@@ -64,11 +64,39 @@ def test_parse_duration_rejects(value: float | str) -> None:
         pytest.param(30, "30s", id="s"),
         pytest.param(5400, "1h30m", id="h-m"),
         pytest.param(90061, "1d1h1m1s", id="every-unit"),
+        pytest.param(86400, "1d", id="a-day"),
+        pytest.param(90000, "1d1h", id="over-a-day"),
+        pytest.param(600, "10m", id="m"),
+        pytest.param(3725, "1h2m5s", id="h-m-s"),
         pytest.param(1.5, "1.5s", id="fraction"),
     ],
 )
 def test_format_duration(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        pytest.param(None, "—", id="unknown"),
+        pytest.param(0.44, "0.4s", id="sub-second"),
+        pytest.param(59.96, "60.0s", id="just-under-a-minute"),
+        pytest.param(125, "2m 05s", id="minutes"),
+        pytest.param(3725, "1h 02m", id="hours"),
+        pytest.param(86399.6, "1d 00h", id="rounds-up-to-a-day"),
+        pytest.param(86400, "1d 00h", id="a-day"),
+        pytest.param(97200, "1d 03h", id="over-a-day"),
+    ],
+)
+def test_format_elapsed(seconds: float | None, expected: str) -> None:
+    assert format_elapsed(seconds) == expected
+
+
+@pytest.mark.parametrize("seconds", [86400, 90000, 3725, 125])
+def test_both_styles_name_the_same_largest_unit(seconds: float) -> None:
+    largest = re.match(r"[0-9]+[a-z]", format_duration(seconds))
+    assert largest is not None
+    assert format_elapsed(seconds).split()[0] == largest[0]
 
 
 def _schema_pattern(name: str) -> re.Pattern[str]:
