@@ -61,7 +61,7 @@ def _newest_first(run: ListedRun) -> tuple[float, str]:
 
 def render_listing(runs: list[ListedRun]) -> str:
     """Aligned columns, never cut: a pipe or a CI log gets every character."""
-    from runner.report.wording import duration
+    from runner.spec.durations import format_elapsed as duration
 
     if not runs:
         return "no runs\n"

@@ -302,7 +302,7 @@ def test_graph_needs_no_server(
     )
 
     assert main(["graph", str(path)]) == 0
-    assert 'job_a["a<br/>file id 1"]' in capsys.readouterr().out
+    assert 'job_a["a<br/>file 1"]' in capsys.readouterr().out
 
 
 def test_var_file_gives_variables_and_var_wins(
