@@ -19,6 +19,10 @@ FORMATS = {
 }
 
 
+# Wide enough for any line a report holds: the text is never folded where no terminal asks it.
+UNCUT_WIDTH = 10_000
+
+
 def register(subparsers: Any) -> None:
     """Add ``dmpipe report`` and its subcommands to the command line."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
@@ -94,7 +98,9 @@ def show_run(args: argparse.Namespace) -> int:
     from runner.report.load import read_report
     from runner.report.terminal import render_report
 
-    console = Console(no_color=no_color(os.environ), highlight=False)
+    # On a terminal, fit its width; in a pipe or a CI log nothing is cut or wrapped.
+    width = None if sys.stdout.isatty() else UNCUT_WIDTH
+    console = Console(no_color=no_color(os.environ), highlight=False, width=width)
     console.print(render_report(read_report(args.dir)))
     return EXIT_OK
 

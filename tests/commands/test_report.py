@@ -154,6 +154,19 @@ def test_report_show(saved_run: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "attempts that went wrong" in out
 
 
+def test_report_show_in_a_pipe_cuts_nothing(
+    saved_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = json.loads((saved_run / "report.json").read_text(encoding="utf-8"))
+    reasons = [job["reason"] for job in report["jobs"] if job.get("reason")]
+    assert reasons
+    assert main(["report", "show", str(saved_run)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    for reason in reasons:  # each whole, on one line, however long
+        assert any(reason in line for line in lines), reason
+    assert not any(line.rstrip().endswith("…") for line in lines)
+
+
 @pytest.mark.parametrize(
     ("action", "file_name", "marker"),
     [
