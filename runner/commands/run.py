@@ -80,6 +80,14 @@ def _add_output(parser: argparse.ArgumentParser) -> None:
         "--quiet", "-q", action="store_true", help="print only errors and the closing line"
     )
     group.add_argument(
+        "--heartbeat",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="plain and --quiet output: after this many silent seconds, say which jobs still "
+        "run (CI runners end silent steps; default 60, 0: never)",
+    )
+    group.add_argument(
         "--log-format",
         choices=["text", "json"],
         default="text",
@@ -125,7 +133,9 @@ def run(args: argparse.Namespace) -> int:
     )
     with (
         graceful_interrupts() as cancelled,
-        event_display(display, sys.stderr, os.environ, quiet=args.quiet) as events,
+        event_display(
+            display, sys.stderr, os.environ, quiet=args.quiet, heartbeat=args.heartbeat
+        ) as events,
     ):
         outcome = run_file(args.file, options, events, cancelled)
     return outcome.exit_code

@@ -15,6 +15,9 @@ from typing import TextIO
 
 from runner.engine.events import EventSink, RunEvent
 
+# Seconds of silence after which plain output says which jobs still run (CI kills silent steps).
+DEFAULT_EVERY = 60.0
+
 PROGRESS_CHOICES = ("auto", "live", "plain", "none")
 LOG_FORMATS = ("text", "json")
 
@@ -59,9 +62,18 @@ def no_color(environ: Mapping[str, str]) -> bool:
 
 @contextmanager
 def event_display(
-    display: Display, stream: TextIO, environ: Mapping[str, str], *, quiet: bool = False
+    display: Display,
+    stream: TextIO,
+    environ: Mapping[str, str],
+    *,
+    quiet: bool = False,
+    heartbeat: float = DEFAULT_EVERY,
 ) -> Iterator[EventSink]:
-    """The event sink for ``display``, writing to ``stream``; a live table is closed at exit."""
+    """The event sink for ``display``, writing to ``stream``; a live table is closed at exit.
+
+    Plain and quiet output get a heartbeat line when nothing was printed for ``heartbeat``
+    seconds while jobs run (0: never).
+    """
     from runner.engine.events import ProgressLines
     from runner.report.severity import shown_when_quiet
 
@@ -79,12 +91,19 @@ def event_display(
 
         yield JsonEventLines(stream, keep=shown_when_quiet if quiet else None)
         return
-    sinks: dict[Display, EventSink] = {
-        Display.PLAIN: ProgressLines(stream),
-        Display.QUIET: _only(shown_when_quiet, ProgressLines(stream)),
-        Display.NONE: _only(lambda _: False, ProgressLines(stream)),
-    }
-    yield sinks[display]
+    if display is Display.NONE:
+        yield _only(lambda _: False, ProgressLines(stream))
+        return
+    from runner.report.heartbeat import Heartbeat, WatchedStream
+
+    watched = WatchedStream(stream)
+    lines = ProgressLines(watched)  # type: ignore[arg-type]  # a TextIO for what it uses
+    sink = lines if display is Display.PLAIN else _only(shown_when_quiet, lines)
+    if heartbeat <= 0:
+        yield sink
+        return
+    with Heartbeat(sink, watched, heartbeat) as beating:
+        yield beating
 
 
 def _only(keep: Callable[[RunEvent], bool], sink: EventSink) -> EventSink:
