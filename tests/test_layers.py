@@ -11,7 +11,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "runner"
 
-BASE = {"runner.errors", "runner.model", "runner.reference", "runner.clock"}
+BASE = {"runner.errors", "runner.model", "runner.reference", "runner.clock", "runner.github"}
 
 # Each layer and what it may import besides itself and the base layer.
 MAY_IMPORT: dict[str, set[str]] = {

@@ -138,7 +138,26 @@ def run(args: argparse.Namespace) -> int:
         ) as events,
     ):
         outcome = run_file(args.file, options, events, cancelled)
+    _tell_the_workflow(outcome.report_path)
     return outcome.exit_code
+
+
+def _tell_the_workflow(report_path: Path) -> None:
+    """Inside GitHub Actions: a folded group per job, annotations on failed jobs' lines."""
+    from runner.github import in_github_actions
+
+    if not in_github_actions(os.environ):
+        return
+    from runner.errors import DmpipeError
+    from runner.report.load import read_report
+    from runner.report.workflow import workflow_commands
+
+    try:
+        report = read_report(report_path)
+    except DmpipeError as error:  # the run's exit code matters more than its annotations
+        print(f"dmpipe: warning: no workflow annotations: {error}", file=sys.stderr)
+        return
+    print("\n".join(workflow_commands(report, os.environ)), flush=True)
 
 
 def _check_report_dir(path: Path | None) -> None:

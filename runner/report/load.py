@@ -117,6 +117,8 @@ def _job(job: Mapping[str, Any]) -> JobRecord:
         configuration_id=job.get("configuration_id"),
         file_id=job.get("file_id"),
         attempts=tuple(_attempt(attempt) for attempt in job.get("attempts", ())),
+        line=job.get("line"),
+        col=job.get("col"),
     )
 
 

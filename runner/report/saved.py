@@ -58,6 +58,8 @@ class JobRecord:
     configuration_id: int | None = None
     file_id: int | None = None
     attempts: tuple[AttemptRecord, ...] = ()
+    line: int | None = None  # where the job is written in the pipeline file
+    col: int | None = None
 
     @property
     def observed_seconds(self) -> float | None:

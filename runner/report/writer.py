@@ -134,6 +134,9 @@ def _job(pipeline: Pipeline, state: JobState) -> dict[str, Any]:
     return {
         "name": state.name,
         "ref": {"kind": job.ref.kind.value, "value": job.ref.value},
+        # Where the job is written in the pipeline file (CI annotations point there).
+        "line": job.location.line if job.location else None,
+        "col": job.location.col if job.location else None,
         "needs": list(job.needs),
         "outcome": state.outcome.value,
         "reason": state.reason,

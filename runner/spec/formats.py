@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from runner.errors import FileProblem
+from runner.github import command
 from runner.spec.loader import Inspection
 
 FORMATS = ("text", "github", "json")
@@ -69,17 +70,7 @@ def _count(number: int, noun: str) -> str:
 
 def _annotation(problem: FileProblem) -> str:
     level = "error" if problem.severity == "error" else "warning"
-    where = f"file={_property(problem.file)},line={problem.line},col={problem.col}"
-    return f"::{level} {where}::{_data(problem.message)}"
-
-
-def _data(text: str) -> str:
-    # GitHub's workflow-command escaping for the message part.
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _property(text: str) -> str:
-    return _data(text).replace(":", "%3A").replace(",", "%2C")
+    return command(level, problem.message, file=problem.file, line=problem.line, col=problem.col)
 
 
 def _problem_record(problem: FileProblem) -> dict[str, object]:
