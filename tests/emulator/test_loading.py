@@ -91,7 +91,9 @@ def test_durations(text: Any, seconds: float) -> None:
 @pytest.mark.parametrize(
     ("data", "key", "message"),
     [
-        pytest.param({"colour": 1}, "at the top level", "unknown key 'colour'", id="unknown-top-key"),
+        pytest.param(
+            {"colour": 1}, "at the top level", "unknown key 'colour'", id="unknown-top-key"
+        ),
         pytest.param({"version": "latest"}, "version", "Datameer version", id="bad-version"),
         pytest.param({"time_scale": 0}, "time_scale", ">=", id="zero-time-scale"),
         pytest.param(
@@ -101,12 +103,16 @@ def test_durations(text: Any, seconds: float) -> None:
         pytest.param({"max_concurrent": -1}, "max_concurrent", "at least 0", id="negative-limit"),
         pytest.param({"status_lag": "soon"}, "status_lag", "duration", id="bad-lag"),
         pytest.param({"users": {}}, "users", "at least 1", id="no-users"),
-        pytest.param({"users": {"bob": {}}}, "users.bob", "missing required key 'password'", id="no-password"),
+        pytest.param(
+            {"users": {"bob": {}}}, "users.bob", "missing required key 'password'", id="no-password"
+        ),
         pytest.param(
             {"users": {"bob": {"password": "x", "can": "some"}}}, "users.bob.can", "list", id="can"
         ),
         pytest.param({"artifacts": {}}, "artifacts", "list of artifacts", id="artifacts-map"),
-        pytest.param({"artifacts": [{}]}, "artifacts[0]", "missing required key 'file_id'", id="no-file-id"),
+        pytest.param(
+            {"artifacts": [{}]}, "artifacts[0]", "missing required key 'file_id'", id="no-file-id"
+        ),
         pytest.param(
             {"artifacts": [{"file_id": "x"}]}, "artifacts[0].file_id", "whole number", id="file-id"
         ),
@@ -206,7 +212,9 @@ def test_durations(text: Any, seconds: float) -> None:
         pytest.param(
             {"faults": {"error_rate": 0.6, "drop_rate": 0.6}}, "faults", "exceed 1", id="rates-sum"
         ),
-        pytest.param({"faults": {"error_status": 404}}, "faults.error_status", "at least 500", id="status"),
+        pytest.param(
+            {"faults": {"error_status": 404}}, "faults.error_status", "at least 500", id="status"
+        ),
         pytest.param(
             {"faults": {"latency": {"min": 1, "max": 0}}}, "faults.latency", "above max", id="lat"
         ),
@@ -244,7 +252,9 @@ def test_yaml_errors_give_the_line(tmp_path: Path) -> None:
     ("content", "message"),
     [
         pytest.param(None, "cannot read the scenario", id="missing"),
-        pytest.param(b"version: \xff\xfe\n", r"scenario\.yaml:1:10: the file is not UTF-8", id="not-utf8"),
+        pytest.param(
+            b"version: \xff\xfe\n", r"scenario\.yaml:1:10: the file is not UTF-8", id="not-utf8"
+        ),
     ],
 )
 def test_unreadable_files(tmp_path: Path, content: bytes | None, message: str) -> None:
