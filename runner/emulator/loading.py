@@ -319,14 +319,19 @@ def _history_runs(scenario: Scenario) -> Iterator[_Finding]:
 
 
 def _unique(scenario: Scenario) -> Iterator[_Finding]:
+    """Ids used twice; after a file id used twice, not the ids derived from it as well."""
     for label in ("file_id", "configuration_id", "uuid", "path", "data_id"):
         seen: dict[Any, int] = {}
+        found = False
         for index, artifact in enumerate(scenario.artifacts):
             value = getattr(artifact, label)
             if value is not None and value in seen:
+                found = True
                 message = f"{value!r} is already used by artifacts[{seen[value]}]"
                 yield ("artifacts", index, label), message, False
             seen.setdefault(value, index)
+        if found and label == "file_id":
+            return
 
 
 def _downstream(scenario: Scenario) -> Iterator[_Finding]:

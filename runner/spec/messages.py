@@ -67,9 +67,7 @@ _EXPECTED = {
     "Emulated path": (
         "a path that starts with '/' and has no empty segment, like /Analytics/Sales"
     ),
-    "Counters": (
-        "a mapping of counter name to whole number (or a list of them, one per run)"
-    ),
+    "Counters": ("a mapping of counter name to whole number (or a list of them, one per run)"),
     "Counter values": "a mapping of counter name to whole number",
     "File ids": "a file id or a list of file ids",
     "Permissions": "'all' or a list of file ids, uuids and path globs",
