@@ -254,6 +254,13 @@ def test_a_duration_that_is_not_a_length_of_time_is_refused(value: Any) -> None:
         scenario_from_dict({"status_lag": value})
 
 
+def test_a_cached_number_of_seconds_does_not_make_true_a_duration() -> None:
+    # The parser caches its answers: 1 and True are equal keys unless the cache is typed.
+    assert parse_duration(1) == 1.0
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration(True)
+
+
 def test_both_schemas_share_one_duration_grammar() -> None:
     assert SCHEMA["$defs"]["duration"] == load_schema("pipeline")["$defs"]["duration"]
 
