@@ -1,4 +1,4 @@
-"""``dmpipe schema NAME``: print one of the JSON Schemas dmpipe ships (pipeline, report, scenario)."""
+"""``dmpipe schema NAME``: print a JSON Schema dmpipe ships (pipeline, report, scenario)."""
 
 from __future__ import annotations
 
