@@ -356,3 +356,39 @@ def test_the_quick_check_accepts_every_shipped_scenario(name: str) -> None:
 def test_the_quick_check_agrees_with_jsonschema(value: dict[str, Any]) -> None:
     valid = not list(Draft202012Validator(SCHEMA).iter_errors(value))
     assert compile_check(SCHEMA)(value) is valid
+
+
+def test_the_defaults_the_schema_documents_are_the_loaders() -> None:
+    loaded = scenario_from_dict({"artifacts": [{"file_id": 1, "history": [{"status": "ERROR"}]}]})
+    top, defs = SCHEMA["properties"], SCHEMA["$defs"]
+    (item,) = loaded.artifacts
+    documented = {
+        "version": (top["version"]["default"], loaded.version),
+        "time_scale": (top["time_scale"]["default"], loaded.time_scale),
+        "max_concurrent": (top["max_concurrent"]["default"], loaded.max_concurrent),
+        "status_lag": (top["status_lag"]["default"], loaded.status_lag),
+        "api_v2": (top["api_v2"]["default"], loaded.api_v2),
+        "seed": (top["seed"]["default"], loaded.seed),
+        "kind": (defs["artifact"]["properties"]["kind"]["default"], item.kind),
+        "duration": (defs["artifact"]["properties"]["duration"]["default"], item.duration[0]),
+        "queue_time": (defs["artifact"]["properties"]["queue_time"]["default"], item.queue_time),
+        "outcomes": (defs["artifact"]["properties"]["outcomes"]["default"], list(item.outcomes)),
+        "data_driven": (defs["artifact"]["properties"]["data_driven"]["default"], item.data_driven),
+        "data": (defs["artifact"]["properties"]["data"]["default"], item.data_state),
+        "history.duration": (
+            defs["history_run"]["properties"]["duration"]["default"],
+            item.history[0].duration,
+        ),
+        "history.user": (
+            defs["history_run"]["properties"]["user"]["default"],
+            item.history[0].user,
+        ),
+        "error_status": (
+            defs["faults"]["properties"]["error_status"]["default"],
+            loaded.faults.error_status,
+        ),
+        "paths": (defs["faults"]["properties"]["paths"]["default"], list(loaded.faults.paths)),
+    }
+    assert {key: a for key, (a, _) in documented.items()} == {
+        key: b for key, (_, b) in documented.items()
+    }
