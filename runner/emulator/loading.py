@@ -158,9 +158,11 @@ def _scenario(data: Mapping[str, Any], source: str) -> Scenario:
 
 def _time_scale(data: Mapping[str, Any]) -> float | None:
     scale = data.get("time_scale", 1)
-    if values.choice(data.get("clock", "real"), ("real", "manual")) == "manual":
-        return None
-    return None if scale == "manual" else float(scale)
+    return None if _manual(data) or scale == "manual" else float(scale)
+
+
+def _manual(data: Mapping[str, Any]) -> bool:
+    return values.choice(data.get("clock", "real"), ("real", "manual")) == "manual"
 
 
 def _user(name: str, spec: Mapping[str, Any]) -> User:
@@ -267,58 +269,41 @@ def _list_running_fault(value: Any) -> ListRunningFault | None:
 # -- what the schema cannot say ---------------------------------------------------------
 
 
-def _checks(data: Mapping[str, Any], scenario: Scenario, source: _Source) -> list[FileProblem]:
-    return [
-        source.problem(path, message, at_key=at_key)
-        for path, message, at_key in (
-            *_clock(data),
-            *_ranges(scenario),
-            *_history_runs(scenario),
-            *_unique(scenario),
-            *_downstream(scenario),
-        )
-    ]
-
-
-_Finding = tuple[JsonPath, str, bool]
-
-
-def _clock(data: Mapping[str, Any]) -> Iterator[_Finding]:
-    manual = values.choice(data.get("clock", "real"), ("real", "manual")) == "manual"
-    if manual and data.get("time_scale", "manual") != "manual":
-        yield ("clock",), "a manual clock has no time_scale: remove one of the two", False
-
-
-def _ranges(scenario: Scenario) -> Iterator[_Finding]:
+def _checks(data: Mapping[str, Any], scenario: Scenario, source: _Source) -> Iterator[FileProblem]:
+    if _manual(data) and data.get("time_scale", "manual") != "manual":
+        yield source.problem(("clock",), "a manual clock has no time_scale: remove one of the two")
     for index, artifact in enumerate(scenario.artifacts):
-        yield from _range(("artifacts", index, "duration"), artifact.duration)
+        yield from _range(source, ("artifacts", index, "duration"), artifact.duration)
     faults = scenario.faults
-    yield from _range(("faults", "latency"), faults.latency)
+    yield from _range(source, ("faults", "latency"), faults.latency)
     if faults.error_rate + faults.drop_rate > 1:
-        yield ("faults",), "error_rate + drop_rate cannot exceed 1", True
+        yield source.problem(("faults",), "error_rate + drop_rate cannot exceed 1", at_key=True)
+    yield from _history_runs(scenario, source)
+    yield from _unique(scenario, source)
+    yield from _downstream(scenario, source)
 
 
-def _range(path: JsonPath, bounds: tuple[float, float]) -> Iterator[_Finding]:
+def _range(source: _Source, path: JsonPath, bounds: tuple[float, float]) -> Iterator[FileProblem]:
     low, high = bounds
     if low > high:
-        yield path, f"min {low:g} is above max {high:g}", False
+        yield source.problem(path, f"min {low:g} is above max {high:g}")
 
 
-def _history_runs(scenario: Scenario) -> Iterator[_Finding]:
+def _history_runs(scenario: Scenario, source: _Source) -> Iterator[FileProblem]:
     seen: set[int] = set()
     for index, artifact in enumerate(scenario.artifacts):
         for number, run in enumerate(artifact.history):
             if run.status == "RUNNING" and run.started_ago >= run.duration:
                 message = "a RUNNING execution must have started less than its duration ago"
-                yield ("artifacts", index, "history", number), message, False
+                yield source.problem(("artifacts", index, "history", number), message)
             if run.execution_id in seen:
                 message = f"execution id {run.execution_id} is used twice"
-                yield ("artifacts", index, "history"), message, False
+                yield source.problem(("artifacts", index, "history"), message)
             if run.execution_id is not None:
                 seen.add(run.execution_id)
 
 
-def _unique(scenario: Scenario) -> Iterator[_Finding]:
+def _unique(scenario: Scenario, source: _Source) -> Iterator[FileProblem]:
     """Ids used twice; after a file id used twice, not the ids derived from it as well."""
     for label in ("file_id", "configuration_id", "uuid", "path", "data_id"):
         seen: dict[Any, int] = {}
@@ -328,23 +313,20 @@ def _unique(scenario: Scenario) -> Iterator[_Finding]:
             if value is not None and value in seen:
                 found = True
                 message = f"{value!r} is already used by artifacts[{seen[value]}]"
-                yield ("artifacts", index, label), message, False
+                yield source.problem(("artifacts", index, label), message)
             seen.setdefault(value, index)
         if found and label == "file_id":
             return
 
 
-def _downstream(scenario: Scenario) -> Iterator[_Finding]:
+def _downstream(scenario: Scenario, source: _Source) -> Iterator[FileProblem]:
     graph = nx.DiGraph()
     graph.add_nodes_from(artifact.file_id for artifact in scenario.artifacts)
     for index, artifact in enumerate(scenario.artifacts):
         for target in artifact.downstream:
             if target not in graph:
-                yield (
-                    ("artifacts", index, "downstream"),
-                    f"file id {target} is not an artifact",
-                    False,
-                )
+                message = f"file id {target} is not an artifact"
+                yield source.problem(("artifacts", index, "downstream"), message)
             else:
                 graph.add_edge(artifact.file_id, target)
     try:
@@ -352,7 +334,8 @@ def _downstream(scenario: Scenario) -> Iterator[_Finding]:
     except nx.NetworkXNoCycle:
         return
     links = " → ".join(map(str, [*cycle, cycle[0]]))
-    yield ("artifacts",), f"downstream links form a cycle: {links}", True
+    message = f"downstream links form a cycle: {links}"
+    yield source.problem(("artifacts",), message, at_key=True)
 
 
 def with_overrides(scenario: Scenario, **overrides: Any) -> Scenario:
