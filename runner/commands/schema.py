@@ -1,4 +1,4 @@
-"""``dmpipe schema NAME``: print one of the JSON Schemas dmpipe ships (pipeline, report)."""
+"""``dmpipe schema NAME``: print a JSON Schema dmpipe ships (pipeline, report, scenario)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ def register(subparsers: Any) -> None:
     """Add ``dmpipe schema`` to the command line."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "schema",
-        help="print a JSON Schema (pipeline, report)",
+        help="print a JSON Schema (pipeline, report, scenario)",
         description="Print a JSON Schema dmpipe ships, for editors and other tools: "
         "`dmpipe schema pipeline > pipeline.schema.json`.",
     )
-    parser.add_argument("name", metavar="NAME", help="which schema: pipeline or report")
+    parser.add_argument("name", metavar="NAME", help="which schema: pipeline, report or scenario")
     parser.set_defaults(func=run)
 
 

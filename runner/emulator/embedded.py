@@ -21,12 +21,13 @@ def pipeline_emulator(pipeline: Pipeline) -> Iterator[tuple[EmulatorServer, str,
     """Start the pipeline's emulator; yields the server, a user name and its password."""
     from runner.emulator import EmulatorServer, load_scenario, scenario_from_dict
     from runner.emulator.derive import derive_scenario
+    from runner.emulator.loading import scenario_in_pipeline
 
     source = pipeline.emulator_scenario
     if isinstance(source, str):
         scenario = load_scenario(source)
     elif source is not None:
-        scenario = scenario_from_dict(dict(source), source=f"{pipeline.path} (emulator:)")
+        scenario = scenario_in_pipeline(dict(source), pipeline.path)
     else:
         scenario = scenario_from_dict(derive_scenario(pipeline), source="derived from the jobs")
     user, password = scenario.first_user()

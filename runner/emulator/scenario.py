@@ -1,8 +1,8 @@
 """The typed emulator scenario: what ``load_scenario`` returns and the simulation serves.
 
 Every record is frozen.  Durations are emulated seconds.  The keys of the YAML
-file, their defaults and their meaning are documented in ``docs/emulator.md``;
-``runner.emulator.loading`` turns a mapping into these records.
+file, their defaults and their meaning are ``schemas/scenario.schema.json`` (and
+``docs/emulator.md``); ``runner.emulator.loading`` turns a mapping into these records.
 """
 
 from __future__ import annotations

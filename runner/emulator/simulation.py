@@ -17,6 +17,8 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import networkx as nx  # type: ignore[import-untyped]
+
 from runner.emulator.emulated_clock import Clock
 from runner.emulator.execution import Execution, ExecutionView, Phase
 from runner.emulator.ledger import Ledger
@@ -503,22 +505,10 @@ class _IdAllocator:
 
 
 def _topological(artifacts: list[Artifact], upstream: Mapping[int, list[int]]) -> list[Artifact]:
-    """Kahn's order; ties keep discovery order, so the plan is deterministic."""
+    """Dependency order; ties keep discovery order, so the plan is deterministic."""
     rank = {a.file_id: i for i, a in enumerate(artifacts)}
     by_id = {a.file_id: a for a in artifacts}
-    missing = {file_id: len(ups) for file_id, ups in upstream.items()}
-    downstream: dict[int, list[int]] = defaultdict(list)
-    for file_id, ups in upstream.items():
-        for up in ups:
-            downstream[up].append(file_id)
-    ready = [(rank[f], f) for f, count in missing.items() if count == 0]
-    heapq.heapify(ready)
-    order: list[Artifact] = []
-    while ready:
-        _, file_id = heapq.heappop(ready)
-        order.append(by_id[file_id])
-        for target in downstream[file_id]:
-            missing[target] -= 1
-            if missing[target] == 0:
-                heapq.heappush(ready, (rank[target], target))
-    return order
+    graph = nx.DiGraph()
+    graph.add_nodes_from(by_id)
+    graph.add_edges_from((up, file_id) for file_id, ups in upstream.items() for up in ups)
+    return [by_id[file_id] for file_id in nx.lexicographical_topological_sort(graph, rank.get)]

@@ -23,7 +23,8 @@ _COMPOUND = re.compile(
 _COMPOUND_UNITS = ("d", "h", "m", "s", "ms")
 
 
-@functools.lru_cache(maxsize=1024)  # a big pipeline repeats a few durations thousands of times
+# A big pipeline repeats a few durations thousands of times; typed: 1 is cached, True is not.
+@functools.lru_cache(maxsize=1024, typed=True)
 def parse_duration(value: float | str) -> float:
     """Seconds in ``value`` (a number of seconds or a duration text); ValueError if neither."""
     if isinstance(value, bool):

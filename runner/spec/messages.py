@@ -44,6 +44,40 @@ _EXPECTED = {
     "Positive duration": "a duration longer than 0, like 30s, 5m or 2h",
     "Counter expectation": "a number or a comparison like '> 0', '>= 10' or '== 0'",
     "Job": "a mapping with file_id, uuid or path",
+    # Titles of the emulator's scenario.schema.json.
+    "Whole number": "a whole number",
+    "Datameer version": "a Datameer version like '7.5.2'",
+    "Time scale": "a number >= 0.000001 (emulated seconds per real second) or 'manual'",
+    "Clock": "one of real, manual",
+    "Duration range": "a duration like 20s, 2m or 1h30m, or [min, max] of two durations",
+    "Outcomes": (
+        "at least one outcome of COMPLETED, COMPLETED_WITH_WARNINGS, ERROR, CANCELED "
+        "(or KILLED, FAILED, ABORTED, null), or a list of them"
+    ),
+    "Run outcome": (
+        "one of COMPLETED, COMPLETED_WITH_WARNINGS, ERROR, CANCELED (or KILLED, FAILED, "
+        "ABORTED, null)"
+    ),
+    "History status": (
+        "one of COMPLETED, COMPLETED_WITH_WARNINGS, ERROR, CANCELED, RUNNING, QUEUED"
+    ),
+    "Final outcome": "one of COMPLETED, COMPLETED_WITH_WARNINGS, ERROR, CANCELED",
+    "Artifact kind": "one of import_job, workbook, export_job",
+    "Data state": "one of present, deleted",
+    "Emulated path": (
+        "a path that starts with '/' and has no empty segment, like /Analytics/Sales"
+    ),
+    "Counters": ("a mapping of counter name to whole number (or a list of them, one per run)"),
+    "Counter values": "a mapping of counter name to whole number",
+    "File ids": "a file id or a list of file ids",
+    "Permissions": "'all' or a list of file ids, uuids and path globs",
+    "Latency": "a duration, [min, max] or {min: ..., max: ...}",
+    "List-running answer": "one of html, garbage, huge, 429",
+    "List-running fault": (
+        "one of html, garbage, huge, 429, or a mapping {answer, rate, after, calls}"
+    ),
+    "Artifacts": "a list of artifacts",
+    "Scenario user": "a mapping like {password: ..., can: [...]}",
 }
 # For an anyOf whose every branch wants another type than the value has.
 _EXPECTED_TYPES = {
@@ -136,8 +170,10 @@ def _unknown_key(
 
 def _elsewhere(key: str, known: Mapping[str, Any], schema: Mapping[str, Any]) -> str:
     """``"; max_parallel belongs under policies"`` when ``key`` is valid in another place."""
-    defs = schema["$defs"]
     top = schema["properties"]
+    if "defaults" not in top:  # not the pipeline schema: no other place to point at
+        return ""
+    defs = schema["$defs"]
     places = (
         ("under defaults", top["defaults"]["properties"]),
         ("under policies", top["policies"]["properties"]),

@@ -13,7 +13,13 @@ SECRET_KEYS = frozenset({"password"})
 
 def is_secret(path: JsonPath) -> bool:
     """True for a value that must never be printed (a password)."""
-    return bool(path) and path[-1] in SECRET_KEYS
+    return bool(path) and (path[-1] in SECRET_KEYS or _is_scenario_user(path))
+
+
+def _is_scenario_user(path: JsonPath) -> bool:
+    """An emulator scenario's ``users.<name>`` (or a pipeline's ``emulator.users.<name>``):
+    written as ``bob: s3cret`` instead of a mapping, the value is a password."""
+    return len(path) >= 2 and path[-2] == "users" and path[:-2] in ((), ("emulator",))
 
 
 def dotted(parts: Iterable[str | int]) -> str:

@@ -83,6 +83,8 @@ class _Compiler:
             "exclusiveMaximum": lambda n: _when_number(lambda v: v < n),
             "required": lambda keys: _when(dict, lambda v: all(k in v for k in keys)),
             "minProperties": lambda n: _when(dict, lambda v: len(v) >= n),
+            "minItems": lambda n: _when(list, lambda v: len(v) >= n),
+            "maxItems": lambda n: _when(list, lambda v: len(v) <= n),
             "propertyNames": self._property_names,
             "items": self._items,
             "uniqueItems": lambda unique: _when(list, _all_different if unique else _anything),

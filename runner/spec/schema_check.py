@@ -1,4 +1,5 @@
-"""Validate a document against ``pipeline.schema.json``; each error becomes a FileProblem."""
+"""Validate a document against ``pipeline.schema.json`` (or another shipped schema, e.g. the
+emulator's ``scenario.schema.json``); each error becomes a FileProblem."""
 
 from __future__ import annotations
 
@@ -28,36 +29,49 @@ def _pattern(
 _Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
 
 
-@functools.cache
 def pipeline_validator() -> Any:
     """The validator of the pipeline schema (built once per process)."""
-    return _Validator(load_schema("pipeline"))
+    return schema_validator("pipeline")
 
 
 @functools.cache
-def _quick_check() -> Check | None:
+def schema_validator(name: str) -> Any:
+    """The validator of shipped schema ``name`` (built once per process)."""
+    return _Validator(load_schema(name))
+
+
+@functools.cache
+def _quick_check(name: str) -> Check | None:
     try:
-        return compile_check(load_schema("pipeline"))
+        return compile_check(load_schema(name))
     except UnsupportedKeywordError:  # a keyword added to the schema that quick_check lacks
         return None
 
 
 def schema_problems(
-    document: Document, value: Any, *, skip: frozenset[JsonPath] = frozenset()
+    document: Document,
+    value: Any,
+    *,
+    skip: frozenset[JsonPath] = frozenset(),
+    schema_name: str = "pipeline",
+    at: JsonPath = (),
 ) -> list[FileProblem]:
     """Every schema error in ``value``, located through ``document``.
 
     Findings at or under a path in ``skip`` are dropped: those values were
     already reported (a failed interpolation) and the schema would only add noise.
+    ``value`` is checked against schema ``schema_name``; ``at`` is where it sits in
+    ``document`` (a pipeline's inline ``emulator:`` scenario is at ``("emulator",)``),
+    so that messages name and locate it from the document's root.
     """
-    quick = _quick_check()
+    quick = _quick_check(schema_name)
     if quick is not None and quick(value):
         return []  # valid: skip jsonschema, which takes seconds on a big file
-    schema = load_schema("pipeline")
+    schema = load_schema(schema_name)
     findings = [
         (finding, error.instance is None)
-        for error in pipeline_validator().iter_errors(value)
-        for finding in describe(error, schema)
+        for error in schema_validator(schema_name).iter_errors(value)
+        for finding in describe(_placed(error, at), schema)
         if not any(finding.path[: len(path)] == path for path in skip)
     ]
     misspelt = {(f.path[:-1], f.suggested_key) for f, _ in findings if f.suggested_key}
@@ -66,3 +80,9 @@ def schema_problems(
         for finding, empty in findings
         if (finding.path, finding.missing_key) not in misspelt
     ]
+
+
+def _placed(error: ValidationError, at: JsonPath) -> ValidationError:
+    """``error`` with its path starting at ``at`` (its sub-errors' paths follow it)."""
+    error.path.extendleft(reversed(at))
+    return error

@@ -75,9 +75,12 @@ class Parsed:
     problems: tuple[FileProblem, ...]
 
 
-def parse_document(text: str, filename: str) -> Parsed:
-    """Compose ``text``; raises PipelineFileError for bad YAML, too deep nesting, an alias bomb."""
-    composer = _Composer(filename)
+def parse_document(text: str, filename: str, *, kind: str = "pipeline") -> Parsed:
+    """Compose ``text``; raises PipelineFileError for bad YAML, too deep nesting, an alias bomb.
+
+    ``kind`` names the file in messages (``"scenario"`` for an emulator scenario).
+    """
+    composer = _Composer(filename, kind)
     handlers = composer.handlers
     try:
         for event in events(text):
@@ -103,8 +106,9 @@ def _position(event: Event) -> Position:
 class _Composer:
     """Builds plain values from parser events with an explicit stack (no recursion)."""
 
-    def __init__(self, filename: str) -> None:
+    def __init__(self, filename: str, kind: str = "pipeline") -> None:
         self.filename = filename
+        self.kind = kind
         self.stack: list[_Collection] = []
         self.top: _Collection | None = None
         self.root: Any = None
@@ -133,7 +137,7 @@ class _Composer:
         self.documents += 1
         if self.documents > 1:
             raise _FatalError(
-                _position(event), "a pipeline file holds one YAML document; found a second one"
+                _position(event), f"a {self.kind} file holds one YAML document; found a second one"
             )
 
     def _awaits_key(self) -> bool:

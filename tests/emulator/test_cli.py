@@ -109,7 +109,7 @@ def test_a_bad_scenario_names_the_key(tmp_path: Path, capsys: pytest.CaptureFixt
     file = tmp_path / "bad.yaml"
     file.write_text("artifacts:\n  - {file_id: 1, duration: soon}\n")
     assert main(["emulator", "--port", "0", "--scenario", str(file)]) == 2
-    assert "bad.yaml: artifacts[0].duration: expected a duration" in capsys.readouterr().err
+    assert "bad.yaml:2:28: artifacts[0].duration: expected a duration" in capsys.readouterr().err
 
 
 def test_a_busy_port_is_an_error(capsys: pytest.CaptureFixture[str]) -> None:

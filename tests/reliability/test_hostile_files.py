@@ -78,13 +78,13 @@ SCENARIOS = [
         "description:\n"
         + "".join(f"  - &c{n} [{', '.join([f'*c{n - 1}'] * 9)}]\n" for n in range(1, 10))
         + "users: {admin: {password: admin, can: *c9}}\n",
-        "aliases expand to more than 1000000 values (an alias bomb?)",
+        "aliases expand to more than 500000 values (an alias bomb?)",
         id="alias-bomb",
     ),
-    pytest.param("artifacts: &a [{file_id: 1}, *a]\n", "an alias refers to", id="cycle"),
+    pytest.param("artifacts: &a [{file_id: 1}, *a]\n", "1:30: unknown alias '*a'", id="cycle"),
     pytest.param(
         "artifacts: " + "[" * 10_000 + "]" * 10_000 + "\n",
-        "invalid YAML: exceeded maximum nesting depth",
+        "the file nests deeper than 100 levels",
         id="10000-deep",
     ),
 ]
