@@ -55,3 +55,14 @@ def test_the_sdist_runs_its_own_tests(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+
+
+def test_the_shipped_schemas_are_real_files_equal_to_the_repository_ones() -> None:
+    shipped = ROOT / "runner" / "schemas"
+    assert shipped.is_dir()
+    assert not shipped.is_symlink()  # a symlink breaks Windows checkouts and some builds
+    repository = {p.name: p.read_bytes() for p in (ROOT / "schemas").glob("*.json")}
+    copies = {p.name: p.read_bytes() for p in shipped.glob("*.json")}
+    assert set(copies) == set(repository), "copy schemas/*.json to runner/schemas/"
+    for name, text in repository.items():
+        assert copies[name] == text, f"runner/schemas/{name} differs from schemas/{name}"
