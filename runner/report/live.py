@@ -118,7 +118,11 @@ def _next_row(row: Row | None, event: RunEvent) -> Row:
     if kind in _ENDING:
         state = _ending_state(kind, data)
         note = "" if state == "succeeded" else event.message
-        return replace(row, state=state, ended=event.at, note=note)
+        # The last figures the server gave are stale now: a finished job is 100 % or none.
+        progress = 100.0 if state == "succeeded" and row.progress is not None else None
+        return replace(
+            row, state=state, ended=event.at, note=note, progress=progress, estimate_seconds=None
+        )
     if kind in (EventKind.WAITING, EventKind.CHAIN_WAIT):
         return replace(row, state="waiting", note=event.message)
     if kind is EventKind.STOP_REQUESTED:
@@ -148,8 +152,9 @@ def _with_figures(row: Row, data: dict[str, Any]) -> Row:
     )
 
 
-def render_board(snapshot: Snapshot, now: datetime) -> RenderableType:
-    """The table for ``snapshot``, elapsed times measured up to ``now``."""
+def render_board(snapshot: Snapshot, now: datetime, width: int | None = None) -> RenderableType:
+    """The table for ``snapshot``, elapsed times measured up to ``now``; on a terminal
+    ``width`` columns wide the least useful columns are left out rather than every one cut."""
     from rich.table import Table
     from rich.text import Text
 
@@ -166,12 +171,45 @@ def render_board(snapshot: Snapshot, now: datetime) -> RenderableType:
     # Datameer's progress and estimate get columns once some event has carried them.
     figures = any(r.progress is not None or r.estimate_seconds is not None for r in snapshot.rows)
     shown = [(h, j) for h, j in _COLUMNS if figures or h not in _FIGURE_COLUMNS]
+    cells = [_cells(row, end) for row in snapshot.rows]
+    if width is not None:
+        shown = _fitting(shown, cells, width)
     for header, justify in shown:
         table.add_column(header, justify=justify, no_wrap=header != "note")
-    for row in snapshot.rows:
-        cells = _cells(row, end)
-        table.add_row(*(Text(cells[h]) for h, _ in shown), style=TERMINAL_STYLE.get(row.state))
+    for row, row_cells in zip(snapshot.rows, cells, strict=True):
+        texts = (Text(row_cells[h]) for h, _ in shown)
+        table.add_row(*texts, style=TERMINAL_STYLE.get(row.state))
     return table
+
+
+# Left out first when the terminal is narrow; job, state and elapsed always stay, and the
+# note wraps instead (it says why a job failed).
+_DROPPED_FIRST = ("try", "execution", "left (est.)", "Datameer", "progress")
+_NOTE_MIN = 16
+
+
+def _fitting(
+    shown: list[tuple[str, Any]], cells: list[dict[str, str]], width: int
+) -> list[tuple[str, Any]]:
+    """``shown`` less the fewest columns that make the table fit ``width``."""
+
+    def needed(columns: list[tuple[str, Any]]) -> int:
+        widths = [
+            min(_NOTE_MIN, _widest(h, cells)) if h == "note" else _widest(h, cells)
+            for h, _ in columns
+        ]
+        return sum(widths) + 3 * len(columns) + 1  # padding and rules of rich's box
+
+    columns = list(shown)
+    for header in _DROPPED_FIRST:
+        if needed(columns) <= width:
+            break
+        columns = [(h, j) for h, j in columns if h != header]
+    return columns
+
+
+def _widest(header: str, cells: list[dict[str, str]]) -> int:
+    return max([len(header), *(len(row[header]) for row in cells)])
 
 
 _COLUMNS: tuple[tuple[str, Any], ...] = (
@@ -263,7 +301,7 @@ class LiveView:
             self._console.print(self._closing_line, markup=False, highlight=False, soft_wrap=True)
 
     def _render(self) -> RenderableType:
-        return render_board(self.board.snapshot(), self._now())
+        return render_board(self.board.snapshot(), self._now(), self._console.width)
 
 
 @contextmanager

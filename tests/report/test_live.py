@@ -120,3 +120,53 @@ def test_progress_columns_appear_only_with_figures() -> None:
     board.apply(event(1, "progress", "load", 1, progress=10))
     assert "progress" in plain(draw(board, 2))
     assert "█░░░░░░░░░  10%" in plain(draw(board, 2))
+
+
+def headers(text: str) -> list[str]:
+    line = next(line for line in plain(text).splitlines() if "job" in line and "state" in line)
+    return [cell.strip() for cell in line.strip("┃│ ").split("┃" if "┃" in line else "│")]
+
+
+def draw_at(board: Board, width: int) -> str:
+    out = io.StringIO()
+    target = Console(file=out, force_terminal=True, width=width)
+    target.print(render_board(board.snapshot(), T0 + timedelta(seconds=13), width))
+    return out.getvalue()
+
+
+def test_a_narrow_terminal_drops_columns_instead_of_cutting_every_one() -> None:
+    board = running_board()
+    board.apply(event(3, "triggered", "report", 1, execution_id=1234567))
+    board.apply(event(4, "finished", "report", 1, outcome="FAILED", message="x " * 40))
+
+    wide = draw_at(board, 160)
+    narrow = draw_at(board, 80)
+
+    assert headers(wide) == [
+        "job", "state", "try", "execution", "elapsed", "Datameer", "progress", "left (est.)",
+        "note",
+    ]  # fmt: skip
+    kept = headers(narrow)
+    assert kept[:2] == ["job", "state"]
+    assert {"elapsed", "note"} <= set(kept)
+    assert not {"try", "execution"} & set(kept)  # the least useful go first
+    for text in (wide, narrow):
+        assert "…" not in plain(text)  # nothing cut: dropped, or wrapped (the note)
+        assert all(len(line) <= 160 for line in plain(text).splitlines())
+    assert all(len(line) <= 80 for line in plain(narrow).splitlines())
+    assert "running" in plain(narrow)
+    assert "failed" in plain(narrow)
+
+
+def test_a_finished_job_shows_no_stale_progress() -> None:
+    board = running_board()  # load at 52 %, 1m 05s left
+    board.apply(event(20, "finished", "load", 1, outcome="SUCCEEDED"))
+    load = next(line for line in plain(draw(board, 21)).splitlines() if "load" in line)
+    assert "100%" in load
+    assert "52%" not in load
+    assert "1m 05s" not in load
+
+    failed = running_board()
+    failed.apply(event(20, "finished", "load", 1, outcome="FAILED"))
+    load = next(line for line in plain(draw(failed, 21)).splitlines() if "load" in line)
+    assert "%" not in load
