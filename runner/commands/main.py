@@ -96,6 +96,15 @@ def _looks_like_a_file(word: str) -> bool:
     return word.endswith((".yaml", ".yml", ".json")) or "/" in word or Path(word).is_file()
 
 
+class _Lowercase(logging.Formatter):
+    """``dmpipe: warning: ...``, in the same case as ``dmpipe: error: ...``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record = logging.makeLogRecord(record.__dict__)
+        record.levelname = record.levelname.lower()
+        return super().format(record)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every subcommand registered."""
     parser = _Parser(
@@ -142,9 +151,10 @@ def _main(argv: Sequence[str] | None) -> int:
         if unknown is not None:
             raise UsageError(unknown)
         args = parser.parse_args(_file_before_selection(words))
+        handler = logging.StreamHandler()
+        handler.setFormatter(_Lowercase("dmpipe: %(levelname)s: %(message)s"))
         logging.basicConfig(
-            level=logging.DEBUG if args.verbose else logging.WARNING,
-            format="dmpipe: %(levelname)s: %(message)s",
+            level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler]
         )
         if not args.verbose:
             # urllib3 announces each retry; dmpipe reports what matters in its own words.

@@ -103,8 +103,8 @@ def load_pipeline_text(
 def _accept(inspection: Inspection) -> Pipeline:
     if inspection.pipeline is None:
         raise PipelineFileError(list(inspection.problems))
-    for warning in inspection.warnings:
-        log.warning("%s", warning)
+    for warning in inspection.warnings:  # the log line says "warning:" already
+        log.warning("%s:%d:%d: %s", warning.file, warning.line, warning.col, warning.message)
     return inspection.pipeline
 
 

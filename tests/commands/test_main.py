@@ -82,3 +82,16 @@ def test_select_before_the_file_leaves_the_file_alone(
 ) -> None:
     argv = ["plan", *before, str(pipeline_file), *after]
     assert plan_json_jobs(argv, capsys) == jobs
+
+
+def test_a_warning_is_labelled_once(tmp_path: Path) -> None:
+    import subprocess
+
+    path = tmp_path / "w.yaml"
+    path.write_text("version: 1\nname: w\nvariables: {a: $b}\njobs:\n  a: {file_id: 1}\n", "utf-8")
+    result = subprocess.run(
+        ["dmpipe", "plan", str(path)], capture_output=True, text=True, check=True, timeout=60
+    )
+    (line,) = [line for line in result.stderr.splitlines() if "$b" in line]
+    assert line.startswith(f"dmpipe: warning: {path}:3:16: '$b' is not interpolated")
+    assert line.count("warning:") == 1  # the test folder itself is named after the test

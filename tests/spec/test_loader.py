@@ -353,9 +353,12 @@ def test_warnings_are_logged_and_do_not_stop_loading(caplog: pytest.LogCaptureFi
         pipeline = load_pipeline_text(text, filename="p.yaml", env={})
 
     assert pipeline.server.password == "hunter2"
-    assert caplog.messages == [
-        "p.yaml:3:20: warning: the password is written in the file: "
-        "use ${DATAMEER_PASSWORD} or ~/.netrc instead"
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",  # the log line's own label: the message does not repeat "warning:"
+            "p.yaml:3:20: the password is written in the file: "
+            "use ${DATAMEER_PASSWORD} or ~/.netrc instead",
+        )
     ]
 
 
