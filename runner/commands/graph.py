@@ -20,7 +20,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("file", type=Path, help="the pipeline file")
     parser.add_argument(
-        "--format", choices=["mermaid", "dot"], default="mermaid", help="default: mermaid"
+        "--format",
+        choices=["mermaid", "dot", "json"],
+        default="mermaid",
+        help="default: mermaid; json (as --json) for tools",
+    )
+    parser.add_argument(
+        "--json", action="store_const", const="json", dest="format", help="as --format json"
     )
     parser.add_argument(
         "--output", "-o", type=Path, metavar="FILE", help="write to FILE instead of stdout"
@@ -33,12 +39,13 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load, select and draw; exit 0, or 2 for an invalid file or selection."""
     from runner.graph import select_jobs
-    from runner.graph.render import to_dot, to_mermaid
+    from runner.graph.render import to_dot, to_json, to_mermaid
     from runner.spec import load_pipeline
 
     pipeline = load_pipeline(args.file, variables=common.variables(args))
     pipeline = select_jobs(pipeline, args.select, args.exclude)
-    text = to_mermaid(pipeline) if args.format == "mermaid" else to_dot(pipeline)
+    render = {"mermaid": to_mermaid, "dot": to_dot, "json": to_json}[args.format]
+    text = render(pipeline)
     if args.output is None:
         sys.stdout.write(text)
     else:

@@ -52,6 +52,9 @@ def register(subparsers: Any) -> None:
         show.add_argument("dir", type=Path, metavar="DIR", help="a run directory or a report.json"),
         folders,
     )
+    show.add_argument(
+        "--json", action="store_true", help="the report.json document (checked), for tools"
+    )
     show.set_defaults(func=show_run)
     for name, (file_name, what) in FORMATS.items():
         action = actions.add_parser(name, help=f"write {what}")
@@ -98,6 +101,15 @@ def show_run(args: argparse.Namespace) -> int:
     from runner.report.load import read_report
     from runner.report.terminal import render_report
 
+    if args.json:
+        import json
+
+        from runner.report.load import read_document, report_file
+
+        read_report(args.dir)  # refuses what the report schema does not describe
+        document = read_document(report_file(args.dir))
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return EXIT_OK
     # On a terminal, fit its width; in a pipe or a CI log nothing is cut or wrapped.
     width = None if sys.stdout.isatty() else UNCUT_WIDTH
     console = Console(no_color=no_color(os.environ), highlight=False, width=width)

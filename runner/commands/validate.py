@@ -30,6 +30,9 @@ def register(subparsers: Any) -> None:
         default="text",
         help="text (default), github (workflow annotations) or json",
     )
+    parser.add_argument(
+        "--json", action="store_const", const="json", dest="format", help="as --format json"
+    )
     common.add_variables(parser)
     parser.set_defaults(func=run)
 

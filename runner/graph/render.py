@@ -98,3 +98,35 @@ def _dot_escape(text: str) -> str:
 
 def _dot_string(text: str) -> str:
     return f'"{_dot_escape(text)}"'
+
+
+GRAPH_JSON_VERSION = 1
+
+
+def to_json(pipeline: Pipeline) -> str:
+    """The graph as a JSON document for tools: jobs with their reference and levels,
+    edges from a needed job to the job that needs it (``when`` says on what)."""
+    import json
+
+    from runner.graph.dag import build_graph, levels
+
+    graph = build_graph(pipeline)
+    document = {
+        "version": GRAPH_JSON_VERSION,
+        "pipeline": pipeline.name,
+        "jobs": [
+            {
+                "name": job.name,
+                "ref": {"kind": job.ref.kind.value, "value": job.ref.value},
+                "describe": job.ref.describe(),
+                "needs": list(job.needs),
+                "when": job.when.value,
+            }
+            for job in pipeline.jobs.values()
+        ],
+        "edges": [
+            {"from": need, "to": name, "when": when.value} for need, name, when in _edges(pipeline)
+        ],
+        "levels": levels(graph),
+    }
+    return json.dumps(document, indent=2) + "\n"

@@ -76,3 +76,32 @@ def test_graph_unknown_selection_exits_2(
 def test_graph_bad_format_exits_2(pipeline_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["graph", str(pipeline_file), "--format", "png"]) == 2
     assert "invalid choice: 'png'" in capsys.readouterr().err
+
+
+def test_graph_json_for_tools(pipeline_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert main(["graph", str(pipeline_file), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["version"] == 1
+    assert document["pipeline"] == "customer-360"
+    assert [job["name"] for job in document["jobs"]] == [
+        "import_web", "import_app", "join", "export", "notify_failure",
+    ]  # fmt: skip
+    assert document["jobs"][3]["ref"] == {
+        "kind": "uuid",
+        "value": "f8d450cd-f065-4abb-a232-27cd20c48c2b",
+    }
+    assert {"from": "export", "to": "notify_failure", "when": "any_failed"} in document["edges"]
+    assert [sorted(level) for level in document["levels"]] == [
+        ["import_app", "import_web"], ["join"], ["export"], ["notify_failure"],
+    ]  # fmt: skip
+
+
+def test_graph_format_json_is_json_too(
+    pipeline_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["graph", str(pipeline_file), "--format", "json"]) == 0
+    first = capsys.readouterr().out
+    assert main(["graph", str(pipeline_file), "--json"]) == 0
+    assert capsys.readouterr().out == first

@@ -154,6 +154,15 @@ def test_report_show(saved_run: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "attempts that went wrong" in out
 
 
+def test_report_show_json_is_the_checked_report(
+    saved_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", "show", str(saved_run), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown == json.loads((saved_run / "report.json").read_text(encoding="utf-8"))
+    assert shown["version"] == 1
+
+
 def test_report_show_in_a_pipe_cuts_nothing(
     saved_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
