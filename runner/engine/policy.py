@@ -57,6 +57,12 @@ def execution_verdict(job: Job, status: JobStatus) -> tuple[JobOutcome, str | No
     return JobOutcome.FAILED, f"Datameer reported {status.value}"
 
 
+def gate_met(gate: CounterExpectation, counters: Mapping[str, int]) -> bool | None:
+    """Whether ``counters`` meet ``gate``; None when the counter is not among them."""
+    value = counters.get(gate.counter)
+    return None if value is None else _COMPARE[gate.operator](float(value), gate.value)
+
+
 def failed_gates(
     expectations: Iterable[CounterExpectation], counters: Mapping[str, int]
 ) -> list[str]:

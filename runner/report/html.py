@@ -54,6 +54,7 @@ def to_html(report: RunReport) -> str:
     body = [
         _header(report),
         _summary(report),
+        _counters_overview(report),
         _timeline(timeline, outcomes),
         _graph(timeline, outcomes),
         "<h2>Jobs</h2>",
@@ -222,6 +223,38 @@ def _counters(attempts: Sequence[AttemptRecord]) -> str:
     ]
     numeric = tuple(range(1, len(head)))
     return "<p>Datameer's counters</p>" + _table(head, rows, numeric=numeric)
+
+
+def _counters_overview(report: RunReport) -> str:
+    """Records, dropped records and bytes per job, then the expect gates with verdicts."""
+    from runner.report.counters import COLUMNS_NOTE, counter_lines, gate_lines
+
+    lines, gates = counter_lines(report), gate_lines(report)
+    if not lines and not gates:
+        return ""
+    parts = ["<h2>Counters</h2>"]
+    if lines:
+        rows = [
+            (_e(c.job), _number(c.records), _number(c.dropped), _number(c.bytes)) for c in lines
+        ]
+        parts.append(_table(("job", "records", "dropped", "bytes"), rows, numeric=(1, 2, 3)))
+        parts.append(f'<p class="note">{_e(COLUMNS_NOTE)}</p>')
+    if gates:
+        rows = [
+            (_e(g.job), f"<code>{_e(g.gate)}</code>", _number(g.actual), _badge(_GATE[g.verdict]))
+            for g in gates
+        ]
+        parts.append("<p>Expect gates</p>")
+        parts.append(_table(("job", "gate", "value", "verdict"), rows, numeric=(2,)))
+    return "\n".join(parts)
+
+
+# A gate's verdict shown with the badge of the outcome it leads to.
+_GATE = {"met": "succeeded", "not met": "failed", "not judged": "skipped"}
+
+
+def _number(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()) -> str:

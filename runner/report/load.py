@@ -14,7 +14,7 @@ from typing import Any
 
 from runner.engine.outcome import JobOutcome
 from runner.errors import UsageError
-from runner.report.saved import AttemptRecord, Drift, JobRecord, RunReport
+from runner.report.saved import AttemptRecord, Drift, GateRecord, JobRecord, RunReport
 from runner.report.writer import REPORT_NAME
 
 _SHOWN_PROBLEMS = 5
@@ -119,6 +119,10 @@ def _job(job: Mapping[str, Any]) -> JobRecord:
         attempts=tuple(_attempt(attempt) for attempt in job.get("attempts", ())),
         line=job.get("line"),
         col=job.get("col"),
+        gates=tuple(
+            GateRecord(str(gate["gate"]), gate.get("actual"), gate.get("met"))
+            for gate in job.get("expect", ())
+        ),
     )
 
 

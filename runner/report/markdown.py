@@ -38,6 +38,7 @@ def to_markdown(report: RunReport) -> str:
         *(_row(job) for job in report.jobs),
         "",
         *_facts(report),
+        *_counters(report),
         *_failures(report),
     ]
     return "\n".join(lines) + "\n"
@@ -62,6 +63,48 @@ def _row(job: JobRecord) -> str:
         escape_markdown(job.reason),
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def _counters(report: RunReport) -> list[str]:
+    from runner.report.counters import COLUMNS_NOTE, counter_lines, gate_lines
+
+    lines: list[str] = []
+    counted = counter_lines(report)
+    if counted:
+        lines += [
+            "",
+            "### Counters",
+            "",
+            "| job | records | dropped | bytes |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {escape_markdown(c.job)} | {_n(c.records)} | {_n(c.dropped)} | {_n(c.bytes)} |"
+            for c in counted
+        ]
+        lines += ["", f"_{escape_markdown(COLUMNS_NOTE)}_"]
+    gates = gate_lines(report)
+    if gates:
+        lines += [
+            "",
+            "### Expect gates",
+            "",
+            "| job | gate | value | verdict |",
+            "|---|---|---:|---|",
+        ]
+        lines += [
+            f"| {escape_markdown(g.job)} | `{g.gate}` | {_n(g.actual)} | "
+            f"{_GATE_MARK[g.verdict]} {g.verdict} |"
+            for g in gates
+        ]
+    return lines
+
+
+_GATE_MARK = {"met": "✅", "not met": "❌", "not judged": "➖"}
+
+
+def _n(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
 
 
 def _facts(report: RunReport) -> list[str]:

@@ -45,6 +45,15 @@ class AttemptRecord:
 
 
 @dataclass(frozen=True)
+class GateRecord:
+    """One ``expect`` gate of a job and how the run judged it."""
+
+    gate: str
+    actual: int | None
+    met: bool | None  # None: no counters to judge
+
+
+@dataclass(frozen=True)
 class JobRecord:
     """A job of the run with every attempt, in trigger order."""
 
@@ -60,6 +69,13 @@ class JobRecord:
     attempts: tuple[AttemptRecord, ...] = ()
     line: int | None = None  # where the job is written in the pipeline file
     col: int | None = None
+    gates: tuple[GateRecord, ...] = ()
+
+    @property
+    def counters(self) -> Mapping[str, int]:
+        """The counters of the last attempt that has any (empty when none has)."""
+        counted = [attempt for attempt in self.attempts if attempt.counters]
+        return counted[-1].counters if counted else {}
 
     @property
     def observed_seconds(self) -> float | None:

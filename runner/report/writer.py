@@ -24,7 +24,7 @@ from runner.engine.outcome import Attempt, JobOutcome, JobState
 from runner.engine.scheduler import MAX_START_ROUNDS
 from runner.engine.sequential import PlanDrift
 from runner.engine.trigger import MAX_TRIGGER_SENDS
-from runner.model import Pipeline
+from runner.model import Job, Pipeline
 from runner.report.saved import span
 
 REPORT_NAME = "report.json"
@@ -138,6 +138,7 @@ def _job(pipeline: Pipeline, state: JobState) -> dict[str, Any]:
         "line": job.location.line if job.location else None,
         "col": job.location.col if job.location else None,
         "needs": list(job.needs),
+        "expect": _gates(job, state),
         "outcome": state.outcome.value,
         "reason": state.reason,
         "resumed": state.resumed,
@@ -145,6 +146,25 @@ def _job(pipeline: Pipeline, state: JobState) -> dict[str, Any]:
         "file_id": state.file_id,
         "attempts": [_attempt(attempt) for attempt in state.attempts],
     }
+
+
+def _gates(job: Job, state: JobState) -> list[dict[str, Any]]:
+    """The job's ``expect`` gates, judged on the counters of its last attempt that has any."""
+    from runner.engine.policy import gate_met
+
+    counted = [attempt for attempt in state.attempts if attempt.counters]
+    counters = counted[-1].counters if counted else {}
+    return [
+        {
+            "gate": str(gate),
+            "counter": gate.counter,
+            "operator": gate.operator,
+            "value": gate.value,
+            "actual": counters.get(gate.counter),
+            "met": gate_met(gate, counters) if counted else None,
+        }
+        for gate in job.expect
+    ]
 
 
 def _attempt(attempt: Attempt) -> dict[str, Any]:
