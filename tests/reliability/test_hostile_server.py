@@ -3,7 +3,7 @@ and time, and credentials never sent anywhere but the configured server.
 
 Each case runs ``dmpipe job`` and ``dmpipe run`` (whose first call is list-running)
 in-process against ``testing.hostile_server``; the client-level shapes of the same
-failures are pinned in tests/test_client.py.
+failures are pinned in tests/datameer/test_client.py.
 """
 
 from __future__ import annotations

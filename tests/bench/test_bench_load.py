@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from testing.scenarios import ROOT
+
 JOBS = 20
 STATUS = "GET /api/job-execution/{ref}/status"
 TRIGGER = "POST /api/job-execution/{ref}/trigger"

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from testing.scenarios import ROOT
+
 MUST_BE_ZERO = (
     "duplicates",
     "orphans",

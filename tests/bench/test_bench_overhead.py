@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from testing.scenarios import ROOT
 
 
 def run_bench(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:

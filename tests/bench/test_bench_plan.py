@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from testing.scenarios import ROOT
 
 
 def test_bench_plan_small(tmp_path: Path) -> None:
