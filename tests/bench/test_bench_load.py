@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from testing.scenarios import ROOT
+
+pytestmark = pytest.mark.bench
 
 JOBS = 20
 STATUS = "GET /api/job-execution/{ref}/status"

@@ -9,7 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from testing.scenarios import ROOT
+
+pytestmark = pytest.mark.bench
 
 
 def run_bench(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:

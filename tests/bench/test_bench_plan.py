@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from testing.scenarios import ROOT
+
+pytestmark = pytest.mark.bench
 
 
 def test_bench_plan_small(tmp_path: Path) -> None:

@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from testing.scenarios import ROOT
+
+pytestmark = pytest.mark.bench
 
 
 def test_scale_small(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ import pytest
 
 from testing.scenarios import ROOT
 
+pytestmark = pytest.mark.bench
+
 MUST_BE_ZERO = (
     "duplicates",
     "orphans",

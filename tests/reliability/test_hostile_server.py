@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from runner.commands.main import main
+from testing.environment import server_env
 from testing.hostile_server import Answer, HostileServer, hostile_server, json_answer
-from tests.reliability.support import server_env, write_pipeline
+from testing.pipeline_files import write_pipeline
 
 MB = 1024 * 1024
 HTML = "text/html; charset=utf-8"

@@ -14,14 +14,11 @@ from runner.emulator import EmulatorServer
 from runner.errors import UsageError
 from testing.certs import Certificate, make_certificate, openssl_available
 from testing.emulators import build_scenario
+from testing.environment import server_env, subprocess_env
+from testing.ledger_counts import triggered_executions
+from testing.pipeline_files import write_pipeline
+from testing.processes import start_dmpipe
 from testing.scenarios import artifact, scenario
-from tests.reliability.support import (
-    server_env,
-    start_dmpipe,
-    subprocess_env,
-    triggered_executions,
-    write_pipeline,
-)
 
 pytestmark = pytest.mark.skipif(not openssl_available(), reason="no openssl to make a cert")
 

@@ -17,7 +17,7 @@ from runner.report.wording import (
     stop_word,
     verdict,
 )
-from tests.report.support import report_document
+from testing.reports import report_document
 
 
 @pytest.mark.parametrize(
