@@ -244,9 +244,9 @@ def test_insecure_warns_on_stderr(
     serve: Callable[..., EmulatorServer], capsys: pytest.CaptureFixture[str]
 ) -> None:
     serve()
-    code, out, err = run(capsys, "--insecure", "status", "48")
+    code, out, err = run(capsys, "--insecure", "status", "48", "--json")
     assert code == 0
-    assert "COMPLETED" in out
+    assert json.loads(out)["status"] == "COMPLETED"
     assert err == "dmpipe: warning: TLS certificate verification is off\n"
 
 
