@@ -246,6 +246,7 @@ def test_plan_invalid_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert f"{path}:4:" in err
 
 
+@pytest.mark.slow
 def test_plan_as_a_subprocess(pipeline_file: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "runner", "plan", str(pipeline_file), "--mode", "client", "--json"],

@@ -42,6 +42,7 @@ def inline_emulator(outcome: str) -> str:
     )
 
 
+@pytest.mark.slow
 def test_quickstart_succeeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         ["run", str(ROOT / "examples/quickstart.yaml"), "--emulator", "--report-dir", str(tmp_path)]
@@ -68,6 +69,7 @@ def test_invalid_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_unreachable_server_exits_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -152,6 +154,7 @@ def test_a_user_without_a_password_exits_3_before_any_call(
     assert server.stats().get("total", 0) == 0, "not one request reached the server"
 
 
+@pytest.mark.slow
 def test_sigint_stops_started_jobs_writes_report_exits_130(
     make_emulator: MakeEmulator, tmp_path: Path
 ) -> None:

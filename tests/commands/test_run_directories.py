@@ -24,6 +24,8 @@ from testing.ledger_counts import effective_triggers, triggered_executions
 from testing.processes import dmpipe_command
 from testing.scenarios import artifact, scenario
 
+pytestmark = pytest.mark.slow
+
 POLICIES = "{poll_interval: 0.02s, max_poll_interval: 0.1s}"
 
 

@@ -268,6 +268,7 @@ STALLS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("answer", STALLS)
 def test_a_stalling_server_cannot_hold_a_read_past_the_deadline(
     connect: Callable[..., DatameerClient], answer: Answer
@@ -279,6 +280,7 @@ def test_a_stalling_server_cannot_hold_a_read_past_the_deadline(
     assert len(server.received) >= 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("answer", STALLS)
 def test_a_stalling_server_makes_a_trigger_an_unknown_outcome(
     connect: Callable[..., DatameerClient], answer: Answer

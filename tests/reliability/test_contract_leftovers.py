@@ -31,6 +31,8 @@ from testing.emulators import MakeEmulator
 from testing.pipeline_files import write_pipeline
 from testing.scenarios import PASSWORD, USER, artifact, scenario
 
+pytestmark = pytest.mark.slow
+
 SCALE = 10  # emulated seconds per real second
 Jobs = list[tuple[str, int, tuple[str, ...], int]]
 

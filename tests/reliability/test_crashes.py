@@ -27,6 +27,8 @@ from testing.pipeline_files import write_pipeline
 from testing.processes import journal_lines, kill_when, start_dmpipe
 from testing.scenarios import artifact, scenario
 
+pytestmark = pytest.mark.slow
+
 # (name, file id, needs, retries): a diamond of eight, one job failing once then retried.
 JOBS = [
     ("extract_a", 1, (), 0),

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from runner.datameer.client import DatameerClient
 from runner.emulator import EmulatorServer
 from runner.engine.driver import RunRequest, run_pipeline
@@ -23,6 +25,8 @@ from testing.pipeline_files import write_pipeline
 from testing.processes import start_dmpipe
 from testing.scenarios import PASSWORD, USER, artifact, scenario
 from tests.engine.support import job, pipeline, run
+
+pytestmark = pytest.mark.slow
 
 LEVELS, WIDTH = 10, 30  # 300 jobs; each needs two jobs of the level above
 FAULTS = {

@@ -218,6 +218,7 @@ def test_a_50_mb_answer_is_refused_in_bounded_memory(
     assert peak < 24 * MB, f"peak {peak / MB:.1f} MB"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

@@ -27,6 +27,8 @@ from testing.processes import start_dmpipe
 from testing.raw_http import call
 from testing.scenarios import USER, artifact, scenario
 
+pytestmark = pytest.mark.slow
+
 CANARY = "Cnry-7fQ2-zX9p-4Lm"
 # The forms a password leaks in: as written, and inside a Basic Authorization header.
 LEAKS = (

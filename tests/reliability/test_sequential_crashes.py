@@ -24,6 +24,8 @@ from testing.ledger_counts import effective_triggers, triggered_executions
 from testing.processes import journal_lines, kill_when, start_dmpipe
 from testing.scenarios import artifact, scenario
 
+pytestmark = pytest.mark.slow
+
 UUID = "f8d450cd-f065-4abb-a232-27cd20c48c2b"
 # import (file id) → categorize (path, never ran) → enrich (uuid, never ran) → export
 PIPELINE = f"""\

@@ -21,6 +21,8 @@ from testing.pipeline_files import write_pipeline
 from testing.processes import dmpipe_command, start_dmpipe
 from testing.scenarios import ROOT, artifact, scenario
 
+pytestmark = pytest.mark.slow
+
 PARALLEL = 6
 
 

@@ -153,6 +153,7 @@ def test_unusable_certificate_files_are_a_usage_error(tmp_path: Path) -> None:
         EmulatorServer(build_scenario(scenario()), tls=(tmp_path / "no.pem", tmp_path / "no.key"))
 
 
+@pytest.mark.slow
 def test_the_emulator_command_serves_https(certificate: Certificate, tmp_path: Path) -> None:
     process = start_dmpipe(
         "emulator",

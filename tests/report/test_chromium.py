@@ -23,6 +23,8 @@ import pytest
 from runner.report.html import CSP
 from testing.reports import MIXED_OUTCOMES, MixedRun
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 
