@@ -304,6 +304,7 @@ def test_the_deadline_bounds_retries_of_failing_reads(
     assert len(server.received) < 11
 
 
+@pytest.mark.slow
 def test_a_client_keeps_working_after_a_call_was_cut(
     connect: Callable[..., DatameerClient],
 ) -> None:

@@ -23,10 +23,11 @@ import pytest
 from runner.report.html import CSP
 from testing.reports import MIXED_OUTCOMES, MixedRun
 
-pytestmark = pytest.mark.slow
-
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed"),
+]
 
 FLAGS = (
     "--headless",

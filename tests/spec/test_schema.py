@@ -134,6 +134,7 @@ def test_quick_check_agrees_with_jsonschema(value: dict[str, Any]) -> None:
     assert agrees(value)
 
 
+@pytest.mark.slow
 def test_the_near_valid_strategy_reaches_both_answers() -> None:
     found: list[bool] = []
 
