@@ -566,7 +566,6 @@ def test_server_answering_html(
 # -- a real process ----------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_as_a_subprocess(serve: Callable[..., EmulatorServer]) -> None:
     server = serve()
     env = {**os.environ}
