@@ -7,6 +7,10 @@ never waits.  ``make_emulator(source, **overrides)``: a started server from a
 overrides replace top-level scenario keys (``time_scale=500``, ``version="7.4"``,
 ``faults={...}``).  Every server is stopped at teardown.  ``connect(url, **kw)``: a
 ``DatameerClient`` for it.
+
+Tests marked ``slow`` (child processes, signals, crashes, real clocks, a browser) or
+``bench`` (the benchmarks' smoke runs) are skipped unless ``--run-slow`` is given: plain
+``pytest`` is the quick check while working, ``pytest -n auto --run-slow`` the full run (CI).
 """
 
 from __future__ import annotations
@@ -20,6 +24,27 @@ from runner.datameer.client import DatameerClient
 from runner.emulator import EmulatorServer
 from testing.emulators import MakeEmulator, ScenarioSource, build_scenario
 from testing.scenarios import PASSWORD, REFERENCE, USER
+
+OPT_IN_MARKERS = ("slow", "bench")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help="also run the tests marked slow or bench (the full suite, as CI runs it)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    for item in items:
+        marked = [name for name in OPT_IN_MARKERS if item.get_closest_marker(name)]
+        if marked:
+            reason = f"{marked[0]} test: run it with --run-slow (CI runs them all)"
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture

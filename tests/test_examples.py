@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -95,8 +96,12 @@ def test_example_plans_and_draws(
     for name in ("DATAMEER_URL", "DATAMEER_USER", "DATAMEER_PASSWORD", "RUN_DATE"):
         monkeypatch.delenv(name, raising=False)
     assert main(["plan", str(path)]) == 0
-    assert main(["plan", str(path), "--curl"]) == 0
     assert main(["graph", str(path), "--format", "dot"]) == 0
-    out = capsys.readouterr().out
-    assert f"Plan for {load(path).name}" in out
-    assert "/trigger" in out or "sequence=" in out
+    capsys.readouterr()
+    assert main(["plan", str(path), "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["pipeline"] == load(path).name
+    assert sorted(job["name"] for job in plan["jobs"]) == sorted(load(path).jobs)
+    assert main(["plan", str(path), "--curl"]) == 0
+    curl = capsys.readouterr().out
+    assert "/trigger" in curl or "sequence=" in curl

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ import pytest
 
 from runner.commands.main import main
 from runner.emulator import EmulatorServer
+from testing.environment import closed_port_url
 
 SALES = "/Analytics/Sales categorization"
 COUNTERS = {"IMPORT_RECORDS": 494400, "IMPORT_DROPPED_RECORDS": 0}
@@ -244,19 +244,13 @@ def test_insecure_warns_on_stderr(
     serve: Callable[..., EmulatorServer], capsys: pytest.CaptureFixture[str]
 ) -> None:
     serve()
-    code, out, err = run(capsys, "--insecure", "status", "48")
+    code, out, err = run(capsys, "--insecure", "status", "48", "--json")
     assert code == 0
-    assert "COMPLETED" in out
+    assert json.loads(out)["status"] == "COMPLETED"
     assert err == "dmpipe: warning: TLS certificate verification is off\n"
 
 
 # -- bad input: one line on stderr, the documented exit code -----------------------------
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 @pytest.mark.parametrize(

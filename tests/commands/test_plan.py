@@ -87,24 +87,35 @@ def test_plan_text(pipeline_file: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 def test_plan_var_and_mode_flags(pipeline_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_plan(
-        capsys, str(pipeline_file), "--var", "run_date=2026-12-01", "--mode", "client"
+        capsys, str(pipeline_file), "--var", "run_date=2026-12-01", "--mode", "client", "--json"
     )
     assert code == 0
-    assert "Mode:      client (set with --mode)" in out
-    assert "Variables: run_date=2026-12-01" in out
-    assert "Warning:   the workbook variables (run_date) are NOT applied in client mode" in out
+    document = json.loads(out)
+    assert document["mode"] == {
+        "mode": "client",
+        "fallback_to_client": False,
+        "reason": "set with --mode",
+        "warnings": ["the workbook variables (run_date) are NOT applied in client mode"],
+    }
+    assert document["variables"] == {"run_date": "2026-12-01"}
 
 
 def test_plan_select_and_exclude(pipeline_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_plan(
-        capsys, str(pipeline_file), "--select", "categorize+", "--exclude", "notify_failure"
+        capsys,
+        str(pipeline_file),
+        *("--select", "categorize+", "--exclude", "notify_failure", "--json"),
     )
     assert code == 0
-    assert "Jobs:      2 in 2 levels" in out
-    assert "Assumed done (not selected): import_logs" in out
-    assert "Left out downstream: notify_failure" in out
+    document = json.loads(out)
+    assert document["levels"] == [["categorize"], ["export"]]
+    assert document["selection"] == {
+        "assumed_done": {"categorize": ["import_logs"]},
+        "downstream_left_out": ["notify_failure"],
+    }
     # notify_failure is a failure handler, never part of the data-driven chain.
-    assert "Datameer runs everything downstream" not in out
+    assert document["mode"]["mode"] == "sequential"
+    assert document["mode"]["fallback_to_client"] is True
 
 
 def test_plan_json(pipeline_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -235,16 +246,17 @@ def test_plan_invalid_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert f"{path}:4:" in err
 
 
+@pytest.mark.slow
 def test_plan_as_a_subprocess(pipeline_file: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "runner", "plan", str(pipeline_file), "--mode", "client"],
+        [sys.executable, "-m", "runner", "plan", str(pipeline_file), "--mode", "client", "--json"],
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    assert "Mode:      client (set with --mode)" in result.stdout
+    assert json.loads(result.stdout)["mode"]["reason"] == "set with --mode"
 
 
 def test_plan_and_graph_commands_import_nothing_heavy_at_start_up() -> None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from runner.commands.main import main
-from runner.emulator import EmulatorServer
+from testing.emulators import MakeEmulator
 from testing.scenarios import PASSWORD, USER, artifact, scenario
-
-MakeEmulator = Callable[..., EmulatorServer]
 
 PIPELINE = """\
 version: 1

@@ -5,20 +5,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from runner.commands.main import main
-from runner.emulator import EmulatorServer
+from testing.emulators import MakeEmulator
+from testing.environment import closed_port_url, server_env
 from testing.scenarios import PASSWORD, ROOT, USER, artifact, scenario
-
-MakeEmulator = Callable[..., EmulatorServer]
 
 PIPELINE = """\
 version: 1
@@ -45,14 +42,7 @@ def inline_emulator(outcome: str) -> str:
     )
 
 
-def server_env(monkeypatch: pytest.MonkeyPatch, server_url: str, password: str = PASSWORD) -> None:
-    monkeypatch.setenv("DATAMEER_URL", server_url)
-    monkeypatch.setenv("DATAMEER_USER", USER)
-    monkeypatch.setenv("DATAMEER_PASSWORD", password)
-    monkeypatch.setenv("NETRC", "/nonexistent")
-    monkeypatch.setenv("HOME", "/nonexistent")
-
-
+@pytest.mark.slow
 def test_quickstart_succeeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         ["run", str(ROOT / "examples/quickstart.yaml"), "--emulator", "--report-dir", str(tmp_path)]
@@ -79,16 +69,11 @@ def test_invalid_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "Traceback" not in err
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
+@pytest.mark.slow
 def test_unreachable_server_exits_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    server_env(monkeypatch, f"http://127.0.0.1:{_closed_port()}")
+    server_env(monkeypatch, closed_port_url())
     path = write_pipeline(tmp_path)
     code = main(["run", str(path), "--report-dir", str(tmp_path / "r")])
     err = capsys.readouterr().err
@@ -169,6 +154,7 @@ def test_a_user_without_a_password_exits_3_before_any_call(
     assert server.stats().get("total", 0) == 0, "not one request reached the server"
 
 
+@pytest.mark.slow
 def test_sigint_stops_started_jobs_writes_report_exits_130(
     make_emulator: MakeEmulator, tmp_path: Path
 ) -> None:

@@ -12,22 +12,20 @@ import stat
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from runner.emulator import EmulatorServer
 from runner.engine.journal import JOURNAL_NAME, read_journal
+from testing.emulators import MakeEmulator
+from testing.environment import subprocess_env
+from testing.ledger_counts import effective_triggers, triggered_executions
+from testing.processes import dmpipe_command
 from testing.scenarios import artifact, scenario
-from tests.reliability.support import (
-    dmpipe_command,
-    effective_triggers,
-    subprocess_env,
-    triggered_executions,
-)
 
-MakeEmulator = Callable[..., EmulatorServer]
+pytestmark = pytest.mark.slow
+
 POLICIES = "{poll_interval: 0.02s, max_poll_interval: 0.1s}"
 
 

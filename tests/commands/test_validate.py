@@ -229,6 +229,7 @@ def test_schema_unknown_name_lists_the_known_ones(capsys: pytest.CaptureFixture[
     assert "no such schema 'pipelines'; known schemas: pipeline" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_validate_as_a_subprocess_and_its_start_up_imports(files: dict[str, str]) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "runner", "validate", "--format", "json", files["invalid"]],

@@ -188,6 +188,7 @@ def test_faults_over_http(make_emulator: MakeEmulator) -> None:
     assert outcomes(server, 1) == ["200"]
 
 
+@pytest.mark.slow
 def test_faulty_example_is_flaky_but_reproducible(make_emulator: MakeEmulator) -> None:
     from testing.scenarios import EXAMPLES
 

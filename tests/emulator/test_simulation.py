@@ -71,6 +71,7 @@ def test_a_slot_freed_late_is_used_at_that_moment(make_emulator: MakeEmulator) -
     assert server.state.execution(second).start_time == server.state.execution(first).stop_time == 4
 
 
+@pytest.mark.slow
 def test_many_jobs_never_exceed_the_limit(make_emulator: MakeEmulator) -> None:
     artifacts = [artifact(i, duration=[5, 15], queue_time=1) for i in range(1, 501)]
     server = make_emulator(scenario(*artifacts, max_concurrent=10, seed=3))
@@ -335,6 +336,7 @@ def test_advance_over_http(make_emulator: MakeEmulator) -> None:
     )
 
 
+@pytest.mark.slow
 def test_concurrent_triggers_get_distinct_ids(make_emulator: MakeEmulator) -> None:
     server = make_emulator(scenario(*(artifact(i) for i in range(1, 9))))
     ids: list[int] = []

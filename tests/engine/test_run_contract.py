@@ -121,6 +121,7 @@ def test_the_trigger_time_is_taken_at_the_post(make_emulator: MakeEmulator, tmp_
     assert (landed.at - attempt.triggered_at).total_seconds() >= 0.4
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(60)
 def test_an_interrupt_is_honoured_when_the_server_stops_answering(
     make_emulator: MakeEmulator, tmp_path: Path

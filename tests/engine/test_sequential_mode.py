@@ -51,6 +51,7 @@ def test_sequential_runs_the_chain_with_variables(
     assert report["drift"] == {"found": False, "added": [], "left_out": [], "out_of_order": []}
 
 
+@pytest.mark.slow
 def test_sequential_reports_drift(make_emulator: MakeEmulator, tmp_path: Path) -> None:
     server = make_emulator(
         scenario(

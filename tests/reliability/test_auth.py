@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from runner.commands.main import main
-from runner.emulator import EmulatorServer
+from testing.emulators import MakeEmulator
+from testing.environment import server_env
 from testing.hostile_server import hostile_server, json_answer
+from testing.ledger_counts import triggered_executions
+from testing.pipeline_files import write_pipeline
 from testing.scenarios import artifact, scenario
-from tests.reliability.support import server_env, triggered_executions, write_pipeline
-
-MakeEmulator = Callable[..., EmulatorServer]
 
 
 def pipeline_file(tmp_path: Path) -> Path:

@@ -28,8 +28,10 @@ from testing.contract import (
     wait_for,
 )
 from testing.emulators import MakeEmulator
+from testing.pipeline_files import write_pipeline
 from testing.scenarios import PASSWORD, USER, artifact, scenario
-from tests.reliability.support import write_pipeline
+
+pytestmark = pytest.mark.slow
 
 SCALE = 10  # emulated seconds per real second
 Jobs = list[tuple[str, int, tuple[str, ...], int]]

@@ -26,8 +26,10 @@ from testing.contract import (
     start_run,
 )
 from testing.emulators import MakeEmulator, build_scenario
+from testing.pipeline_files import write_pipeline
 from testing.scenarios import PASSWORD, USER, artifact, scenario
-from tests.reliability.support import write_pipeline
+
+pytestmark = pytest.mark.slow
 
 # Emulated seconds per real second: a 10 s job takes 1 s.
 SCALE = 10

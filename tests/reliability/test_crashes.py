@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,17 +20,14 @@ import pytest
 from runner.commands.main import main
 from runner.emulator import EmulatorServer
 from runner.engine.journal import JOURNAL_NAME, read_journal
+from testing.emulators import MakeEmulator
+from testing.environment import server_env, subprocess_env
+from testing.ledger_counts import effective_triggers, triggered_executions
+from testing.pipeline_files import write_pipeline
+from testing.processes import journal_lines, kill_when, start_dmpipe
 from testing.scenarios import artifact, scenario
-from tests.reliability.support import (
-    effective_triggers,
-    server_env,
-    start_dmpipe,
-    subprocess_env,
-    triggered_executions,
-    write_pipeline,
-)
 
-MakeEmulator = Callable[..., EmulatorServer]
+pytestmark = pytest.mark.slow
 
 # (name, file id, needs, retries): a diamond of eight, one job failing once then retried.
 JOBS = [
@@ -55,13 +50,6 @@ def emulator_for_crashes(make_emulator: MakeEmulator) -> EmulatorServer:
     artifacts = [artifact(file_id, duration=[15, 35]) for _, file_id, *_ in JOBS]
     artifacts[4] = artifact(5, duration=[15, 35], outcomes=["ERROR", "COMPLETED"])
     return make_emulator(scenario(*artifacts, clock="real", time_scale=100, seed=9))
-
-
-def journal_lines(report_dir: Path) -> int:
-    try:
-        return (report_dir / JOURNAL_NAME).read_bytes().count(b"\n")
-    except FileNotFoundError:
-        return 0
 
 
 def triggers(server: EmulatorServer, report_dir: Path) -> int:
@@ -88,12 +76,7 @@ def kill_run(server: EmulatorServer, report_dir: Path, point: str, more: int, *a
         server.set_faults(latency=[0.3, 0.3], paths=POLL_PATHS)
     target = count(server, report_dir) + more
     process = start_dmpipe("run", *args, env=subprocess_env(server.url))
-    try:
-        while count(server, report_dir) < target and process.poll() is None:
-            time.sleep(0.001)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.communicate(timeout=30)
+    kill_when(process, lambda: count(server, report_dir) >= target)
     server.set_faults()
     assert process.returncode == -signal.SIGKILL, f"the run ended before {point} {target}"
 

@@ -10,23 +10,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from runner.datameer.client import DatameerClient
 from runner.emulator import EmulatorServer
 from runner.engine.driver import RunRequest, run_pipeline
 from runner.engine.events import RunEvent
 from runner.engine.options import EngineOptions
 from runner.model import Job, OnFailure, Pipeline
+from testing.emulators import MakeEmulator
+from testing.environment import subprocess_env
+from testing.ledger_counts import effective_triggers, triggered_executions
+from testing.pipeline_files import write_pipeline
+from testing.processes import start_dmpipe
 from testing.scenarios import PASSWORD, USER, artifact, scenario
 from tests.engine.support import job, pipeline, run
-from tests.reliability.support import (
-    effective_triggers,
-    start_dmpipe,
-    subprocess_env,
-    triggered_executions,
-    write_pipeline,
-)
-
-MakeEmulator = Callable[..., EmulatorServer]
 
 LEVELS, WIDTH = 10, 30  # 300 jobs; each needs two jobs of the level above
 FAULTS = {
@@ -89,6 +87,7 @@ def layered() -> tuple[list[dict[str, Any]], list[Job], dict[str, tuple[str, int
     return artifacts, jobs, expected
 
 
+@pytest.mark.slow
 def test_300_jobs_through_5xx_drops_lost_answers_and_latency(
     make_emulator: MakeEmulator, tmp_path: Path
 ) -> None:
@@ -132,6 +131,7 @@ def test_300_jobs_through_5xx_drops_lost_answers_and_latency(
     assert not server.state.active(), "nothing left running on the server"
 
 
+@pytest.mark.slow
 def test_a_restarted_server_is_ridden_through_with_backoff(
     make_emulator: MakeEmulator, tmp_path: Path
 ) -> None:
@@ -178,6 +178,7 @@ def run_with_sink(
         return run_pipeline(pipe, api, request, sink).exit_code
 
 
+@pytest.mark.slow
 def test_the_cli_says_when_the_server_went_away_and_came_back(
     make_emulator: MakeEmulator, tmp_path: Path
 ) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from runner.commands.main import main
-from tests.reliability.support import server_env
+from testing.environment import server_env
 
 
 def alias_bomb(levels: int = 12) -> str:

@@ -3,7 +3,7 @@ and time, and credentials never sent anywhere but the configured server.
 
 Each case runs ``dmpipe job`` and ``dmpipe run`` (whose first call is list-running)
 in-process against ``testing.hostile_server``; the client-level shapes of the same
-failures are pinned in tests/test_client.py.
+failures are pinned in tests/datameer/test_client.py.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from runner.commands.main import main
+from testing.environment import server_env
 from testing.hostile_server import Answer, HostileServer, hostile_server, json_answer
-from tests.reliability.support import server_env, write_pipeline
+from testing.pipeline_files import write_pipeline
 
 MB = 1024 * 1024
 HTML = "text/html; charset=utf-8"
@@ -217,6 +218,7 @@ def test_a_50_mb_answer_is_refused_in_bounded_memory(
     assert peak < 24 * MB, f"peak {peak / MB:.1f} MB"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

@@ -12,26 +12,22 @@ from __future__ import annotations
 import base64
 import logging
 import signal
-import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from runner.commands.main import main
-from runner.emulator import EmulatorServer
+from testing.emulators import MakeEmulator
+from testing.environment import CONNECTION_VARIABLES, closed_port_url, subprocess_env
+from testing.processes import start_dmpipe
 from testing.raw_http import call
 from testing.scenarios import USER, artifact, scenario
-from tests.reliability.support import (
-    CONNECTION_VARIABLES,
-    start_dmpipe,
-    subprocess_env,
-)
 
-MakeEmulator = Callable[..., EmulatorServer]
+pytestmark = pytest.mark.slow
 
 CANARY = "Cnry-7fQ2-zX9p-4Lm"
 # The forms a password leaks in: as written, and inside a Basic Authorization header.
@@ -127,12 +123,6 @@ def pipeline(folder: Path, name: str, first: int, second: int, extra: str = "") 
     text = PIPELINE.format(name=name, first=first, second=second, extra=extra)
     path.write_text(text, encoding="utf-8")
     return str(path)
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def files_under(folder: Path, written: set[Path]) -> Iterator[Path]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,16 +18,14 @@ import pytest
 from runner.commands.main import main
 from runner.emulator import EmulatorServer
 from runner.engine.journal import JOURNAL_NAME, read_journal
+from testing.emulators import MakeEmulator
+from testing.environment import server_env, subprocess_env
+from testing.ledger_counts import effective_triggers, triggered_executions
+from testing.processes import journal_lines, kill_when, start_dmpipe
 from testing.scenarios import artifact, scenario
-from tests.reliability.support import (
-    effective_triggers,
-    server_env,
-    start_dmpipe,
-    subprocess_env,
-    triggered_executions,
-)
 
-MakeEmulator = Callable[..., EmulatorServer]
+pytestmark = pytest.mark.slow
+
 UUID = "f8d450cd-f065-4abb-a232-27cd20c48c2b"
 # import (file id) → categorize (path, never ran) → enrich (uuid, never ran) → export
 PIPELINE = f"""\
@@ -65,17 +62,10 @@ def finished(server: EmulatorServer) -> int:
     return sum(1 for e in server.state.executions() if e.status in ("COMPLETED", "ERROR"))
 
 
-def journal_lines(server: EmulatorServer, report_dir: Path) -> int:
-    try:
-        return (report_dir / JOURNAL_NAME).read_bytes().count(b"\n")
-    except FileNotFoundError:
-        return 0
-
-
 KILL_POINTS: dict[str, Callable[[EmulatorServer, Path], int]] = {
     "after_sequence": lambda server, _: len(server.ledger.triggers()),
     "mid_chain": lambda server, _: finished(server),
-    "journal_write": journal_lines,
+    "journal_write": lambda _, report_dir: journal_lines(report_dir),
 }
 
 
@@ -83,12 +73,7 @@ def kill_run(server: EmulatorServer, report_dir: Path, point: str, more: int, *a
     count = KILL_POINTS[point]
     target = count(server, report_dir) + more
     process = start_dmpipe("run", *args, env=subprocess_env(server.url))
-    try:
-        while count(server, report_dir) < target and process.poll() is None:
-            time.sleep(0.001)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.communicate(timeout=30)
+    kill_when(process, lambda: count(server, report_dir) >= target)
     assert process.returncode == -signal.SIGKILL, f"the run ended before {point} {target}"
 
 

@@ -9,23 +9,19 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from runner.emulator import EmulatorServer
 from runner.engine.journal import JOURNAL_NAME, read_journal
+from testing.emulators import MakeEmulator
+from testing.environment import subprocess_env
+from testing.ledger_counts import triggered_executions
+from testing.pipeline_files import write_pipeline
+from testing.processes import dmpipe_command, start_dmpipe
 from testing.scenarios import ROOT, artifact, scenario
-from tests.reliability.support import (
-    dmpipe_command,
-    start_dmpipe,
-    subprocess_env,
-    triggered_executions,
-    write_pipeline,
-)
 
-MakeEmulator = Callable[..., EmulatorServer]
+pytestmark = pytest.mark.slow
 
 PARALLEL = 6
 

@@ -14,14 +14,11 @@ from runner.emulator import EmulatorServer
 from runner.errors import UsageError
 from testing.certs import Certificate, make_certificate, openssl_available
 from testing.emulators import build_scenario
+from testing.environment import server_env, subprocess_env
+from testing.ledger_counts import triggered_executions
+from testing.pipeline_files import write_pipeline
+from testing.processes import start_dmpipe
 from testing.scenarios import artifact, scenario
-from tests.reliability.support import (
-    server_env,
-    start_dmpipe,
-    subprocess_env,
-    triggered_executions,
-    write_pipeline,
-)
 
 pytestmark = pytest.mark.skipif(not openssl_available(), reason="no openssl to make a cert")
 
@@ -156,6 +153,7 @@ def test_unusable_certificate_files_are_a_usage_error(tmp_path: Path) -> None:
         EmulatorServer(build_scenario(scenario()), tls=(tmp_path / "no.pem", tmp_path / "no.key"))
 
 
+@pytest.mark.slow
 def test_the_emulator_command_serves_https(certificate: Certificate, tmp_path: Path) -> None:
     process = start_dmpipe(
         "emulator",

@@ -21,10 +21,13 @@ from pathlib import Path
 import pytest
 
 from runner.report.html import CSP
-from tests.report.support import MIXED_OUTCOMES, MixedRun
+from testing.reports import MIXED_OUTCOMES, MixedRun
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed"),
+]
 
 FLAGS = (
     "--headless",

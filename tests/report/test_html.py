@@ -10,7 +10,7 @@ import pytest
 
 from runner.report.html import CSP, to_html
 from runner.report.load import parse_report, read_report
-from tests.report.support import (
+from testing.reports import (
     MARKUP_PATH,
     MIXED_OUTCOMES,
     MixedRun,

@@ -9,7 +9,7 @@ import pytest
 from runner.report.junit import to_junit
 from runner.report.load import parse_report, read_report
 from runner.report.timeline import elapsed_seconds
-from tests.report.support import (
+from testing.reports import (
     MARKUP_PATH,
     MIXED_OUTCOMES,
     MixedRun,

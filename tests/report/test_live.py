@@ -11,7 +11,7 @@ from rich.console import Console
 
 from runner.engine.events import RunEvent
 from runner.report.live import Board, render_board
-from tests.report.support import MIXED_OUTCOMES, MixedRun
+from testing.reports import MIXED_OUTCOMES, MixedRun
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 

@@ -13,13 +13,7 @@ from runner.engine.outcome import JobOutcome
 from runner.errors import UsageError
 from runner.report.load import parse_report, read_report, schema_problems
 from runner.spec.schema_files import load_schema
-from tests.report.support import (
-    MIXED_OUTCOMES,
-    MixedRun,
-    attempt,
-    report_document,
-    report_job,
-)
+from testing.reports import MIXED_OUTCOMES, MixedRun, attempt, report_document, report_job
 
 
 def test_engine_report_validates_against_the_schema(mixed_run: MixedRun) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from runner.report.load import parse_report
 from runner.report.markdown import escape_markdown, to_markdown
-from tests.report.support import (
+from testing.reports import (
     MARKUP_PATH,
     MIXED_OUTCOMES,
     MixedRun,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from runner.report.publish import publish_reports
-from tests.report.support import MixedRun, attempt, report_document, report_job
+from testing.reports import MixedRun, attempt, report_document, report_job
 
 
 def saved(tmp_path: Path) -> Path:

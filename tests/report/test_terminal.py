@@ -9,7 +9,7 @@ from rich.console import Console
 from runner.report.load import parse_report, read_report
 from runner.report.saved import RunReport
 from runner.report.terminal import render_report
-from tests.report.support import MIXED_OUTCOMES, MixedRun, attempt, report_document, report_job
+from testing.reports import MIXED_OUTCOMES, MixedRun, attempt, report_document, report_job
 
 
 def shown(report: RunReport) -> str:

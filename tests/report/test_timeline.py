@@ -7,7 +7,7 @@ import pytest
 from runner.engine.outcome import JobOutcome
 from runner.report.load import parse_report
 from runner.report.timeline import Bar, build_timeline, elapsed_seconds
-from tests.report.support import attempt, report_document, report_job
+from testing.reports import attempt, report_document, report_job
 
 
 def at(seconds: int) -> str:

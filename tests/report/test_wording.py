@@ -16,7 +16,7 @@ from runner.report.wording import (
     stop_word,
     verdict,
 )
-from tests.report.support import report_document
+from testing.reports import report_document
 
 
 def test_times_say_which_clock() -> None:

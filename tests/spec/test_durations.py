@@ -107,6 +107,7 @@ def _schema_pattern(name: str) -> re.Pattern[str]:
 DURATION_TEXT = st.text(alphabet="0123456789.dhms \n", max_size=10) | st.text(max_size=8)
 
 
+@pytest.mark.slow
 @given(DURATION_TEXT)
 def test_the_schema_pattern_accepts_exactly_what_the_parser_parses(text: str) -> None:
     try:

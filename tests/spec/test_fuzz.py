@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,8 @@ from runner.errors import DmpipeError
 from runner.model import Pipeline
 from runner.spec import inspect_pipeline_text, load_pipeline_text
 from tests.spec.strategies import NEAR_VALID, PIPELINES
+
+pytestmark = pytest.mark.slow
 
 FRAGMENTS = [
     "version: 1\n", "name: fuzz\n", "jobs:\n", "  load: {file_id: 1}\n", "  b:\n",

@@ -127,12 +127,14 @@ def test_quick_check_agrees_on_the_corpus_and_the_examples() -> None:
     assert [agrees(value) for value in values] == [True] * len(values)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(PIPELINES | NEAR_VALID)
 def test_quick_check_agrees_with_jsonschema(value: dict[str, Any]) -> None:
     assert agrees(value)
 
 
+@pytest.mark.slow
 def test_the_near_valid_strategy_reaches_both_answers() -> None:
     found: list[bool] = []
 

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
 
+from testing.bench_runs import run_bench
 
-def run_bench(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
-    out = tmp_path / "figures.json"
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_overhead.py"), *args, "--json-out", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=100,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(out.read_text(encoding="utf-8")), result.stdout
+pytestmark = pytest.mark.bench
 
 
 def test_overhead_small(tmp_path: Path) -> None:
     figures, stdout = run_bench(
-        tmp_path, "--levels", "3", "--width", "4", "--time-scale", "20", "--seed", "3"
-    )
+        tmp_path, "bench_overhead.py",
+        "--levels", "3", "--width", "4", "--time-scale", "20", "--seed", "3",
+    )  # fmt: skip
     assert (figures["version"], figures["benchmark"]) == (1, "overhead")
     assert (figures["jobs"], figures["succeeded"], figures["exit_code"]) == (12, 12, 0)
     assert figures["critical_path_jobs"] == 3  # every job needs one of the level before

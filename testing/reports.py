@@ -1,4 +1,4 @@
-"""Report tests' helpers: a real run on the emulator with every outcome, and report documents."""
+"""Report documents for tests: schema-valid report.json pieces, and a finished run's files."""
 
 from __future__ import annotations
 
@@ -7,12 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from runner.emulator import EmulatorServer
 from runner.engine.events import RunEvent
-from runner.model import OnFailure
-from runner.reference import JobRef
-from testing.emulators import build_scenario
-from tests.engine.support import artifact, job, pipeline, run, scenario
 
 # A path no server has, holding markup: the client's failure message quotes it.
 MARKUP_PATH = "/Shared/<script>alert('path')</script>"
@@ -40,49 +35,6 @@ class MixedRun:
         """The report.json the engine wrote."""
         data: dict[str, Any] = json.loads((self.directory / "report.json").read_text("utf-8"))
         return data
-
-
-def run_mixed(directory: Path) -> MixedRun:
-    """Run a pipeline where a job is retried then succeeds, one fails twice (retried),
-    a long one is cancelled by it, a dependant is skipped and an independent one succeeds.
-    """
-    server = EmulatorServer(
-        build_scenario(
-            scenario(
-                artifact(1, duration=20, outcomes=["ERROR", "COMPLETED"]),
-                artifact(2, duration=30),
-                artifact(3, duration=30, outcomes=["ERROR"]),
-                artifact(4, duration=100_000),
-                artifact(5),
-                artifact(6, duration=20),
-            )
-        )
-    ).start()
-    try:
-        pipe = pipeline(
-            job("extract", 1, retries=1),
-            job("transform", 2, "extract"),
-            job("load_bad", 3, "extract", retries=1),
-            job("long_running", 4, "extract"),
-            job("publish", 5, "transform", "load_bad"),
-            job("other", 6),
-            on_failure=OnFailure.CANCEL,
-        )
-        result = run(server, pipe, directory)
-    finally:
-        server.stop()
-    return MixedRun(directory, tuple(result.events))
-
-
-def run_markup(directory: Path) -> MixedRun:
-    """A run whose only job names an artifact by a path full of markup; it fails."""
-    server = EmulatorServer(build_scenario(scenario(artifact(1)))).start()
-    try:
-        ghost = dataclasses.replace(job("ghost", 1), ref=JobRef.parse(MARKUP_PATH))
-        result = run(server, pipeline(ghost), directory)
-    finally:
-        server.stop()
-    return MixedRun(directory, tuple(result.events))
 
 
 def attempt(number: int = 1, **fields: Any) -> dict[str, Any]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
+
+from testing.bench_runs import run_bench
+
+pytestmark = pytest.mark.bench
+
 JOBS = 20
 STATUS = "GET /api/job-execution/{ref}/status"
 TRIGGER = "POST /api/job-execution/{ref}/trigger"
@@ -17,21 +18,10 @@ LIST_RUNNING = "GET /rest/jobs/list-running"
 
 
 def test_load_small(tmp_path: Path) -> None:
-    out = tmp_path / "figures.json"
-    result = subprocess.run(
-        [
-            sys.executable, str(ROOT / "bench" / "bench_load.py"),
-            "--jobs", str(JOBS), "--duration", "2", "--time-scale", "10",
-            "--poll-interval", "0.5", "--json-out", str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=100,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
+    figures, stdout = run_bench(
+        tmp_path, "bench_load.py",
+        "--jobs", str(JOBS), "--duration", "2", "--time-scale", "10", "--poll-interval", "0.5",
     )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    figures = json.loads(out.read_text(encoding="utf-8"))
     rows = {row["variant"]: row for row in figures["variants"]}
     assert set(rows) == {
         "dmpipe batched",
@@ -61,4 +51,4 @@ def test_load_small(tmp_path: Path) -> None:
     assert naive["ticks"] >= 1
     assert naive["by_endpoint"][STATUS] >= JOBS * 1  # each job asked at least once
     assert naive["by_endpoint"][STATUS] <= JOBS * naive["ticks"]
-    assert "met" in result.stdout
+    assert "met" in stdout

@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
+
+from testing.bench_runs import run_bench
+
+pytestmark = pytest.mark.bench
 
 
 def test_scale_small(tmp_path: Path) -> None:
-    out = tmp_path / "figures.json"
-    result = subprocess.run(
-        [
-            sys.executable, str(ROOT / "bench" / "bench_scale.py"),
-            "--levels", "3", "--width", "10", "--time-scale", "20", "--json-out", str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=100,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    figures = json.loads(out.read_text(encoding="utf-8"))
+    figures, stdout = run_bench(
+        tmp_path, "bench_scale.py", "--levels", "3", "--width", "10", "--time-scale", "20"
+    )
     assert (figures["benchmark"], figures["jobs"], figures["triggers"]) == ("scale", 30, 30)
     runner, startup = figures["runner"], figures["startup"]
     assert runner["exit_code"] == startup["exit_code"] == 0
@@ -37,4 +26,4 @@ def test_scale_small(tmp_path: Path) -> None:
     # Status look, trigger and details per job, one list-running call per tick + preflight.
     assert figures["requests"] >= 3 * 30 + figures["poll_ticks"] + 1
     assert figures["poll_ticks"] >= 1
-    assert "peak RSS (MB)" in result.stdout
+    assert "peak RSS (MB)" in stdout

@@ -268,6 +268,7 @@ STALLS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("answer", STALLS)
 def test_a_stalling_server_cannot_hold_a_read_past_the_deadline(
     connect: Callable[..., DatameerClient], answer: Answer
@@ -279,6 +280,7 @@ def test_a_stalling_server_cannot_hold_a_read_past_the_deadline(
     assert len(server.received) >= 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("answer", STALLS)
 def test_a_stalling_server_makes_a_trigger_an_unknown_outcome(
     connect: Callable[..., DatameerClient], answer: Answer
@@ -302,6 +304,7 @@ def test_the_deadline_bounds_retries_of_failing_reads(
     assert len(server.received) < 11
 
 
+@pytest.mark.slow
 def test_a_client_keeps_working_after_a_call_was_cut(
     connect: Callable[..., DatameerClient],
 ) -> None:

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
+
+from testing.bench_runs import run_bench
+
+pytestmark = pytest.mark.bench
 
 
 def test_bench_plan_small(tmp_path: Path) -> None:
-    out = tmp_path / "figures.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "bench_plan.py"),
-            "--levels", "10", "--width", "20", "--repeat", "2", "--json-out", str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=100,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    figures = json.loads(out.read_text(encoding="utf-8"))
+    figures, stdout = run_bench(
+        tmp_path, "bench_plan.py", "--levels", "10", "--width", "20", "--repeat", "2"
+    )
     assert figures["version"] == 1
     assert (figures["jobs"], figures["levels"]) == (200, 10)
     # every job has an estimate and needs the level before: the longest chain crosses all levels
@@ -41,5 +31,5 @@ def test_bench_plan_small(tmp_path: Path) -> None:
         assert 0 < timing["best"] <= timing["median"], name
         assert timing["runs"] == (5 if name == "help_subprocess" else 2)
     assert figures["heavy_imports_at_help"] == []
-    assert "200 jobs in 10 levels" in result.stdout
-    assert "plan_subprocess" in result.stdout
+    assert "200 jobs in 10 levels" in stdout
+    assert "plan_subprocess" in stdout

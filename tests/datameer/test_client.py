@@ -48,6 +48,7 @@ from runner.errors import (
 from runner.model import ServerSettings
 from runner.reference import JobRef, RefKind
 from testing.certs import make_certificate, openssl_available
+from testing.environment import closed_port_url
 
 USER, PASSWORD = "admin", "admin"
 SALES = "/Analytics/Sales categorization"
@@ -733,13 +734,6 @@ def test_a_trigger_whose_connection_dropped_is_an_unknown_outcome(
     with pytest.raises(OutcomeUnknownError):
         connect(server.url, retries=5).trigger(JobRef.parse(48))
     assert server.stats()["total"] == 1
-
-
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
 
 
 @pytest.mark.parametrize(

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
+
+from testing.bench_runs import run_bench
+
+pytestmark = pytest.mark.bench
+
 LENGTH = 4
 
 
 def test_modes_small(tmp_path: Path) -> None:
-    out = tmp_path / "figures.json"
-    result = subprocess.run(
-        [
-            sys.executable, str(ROOT / "bench" / "bench_modes.py"),
-            "--length", str(LENGTH), "--time-scale", "20", "--json-out", str(out),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=100,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    figures = json.loads(out.read_text(encoding="utf-8"))
+    figures, stdout = run_bench(
+        tmp_path, "bench_modes.py", "--length", str(LENGTH), "--time-scale", "20"
+    )
     rows = {row["mode"]: row for row in figures["modes"]}
     assert set(rows) == {"sequential", "client"}
     for mode, row in rows.items():
@@ -40,4 +30,4 @@ def test_modes_small(tmp_path: Path) -> None:
     assert sequential["POST /rest/job-execution?sequence="] == 1
     assert "POST /api/job-execution/{ref}/trigger" not in sequential  # Datameer chains them
     assert client["POST /api/job-execution/{ref}/trigger"] == LENGTH
-    assert "requests by endpoint" in result.stdout
+    assert "requests by endpoint" in stdout

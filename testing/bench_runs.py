@@ -1,0 +1,28 @@
+"""Running a script of bench/ at a small size, as its smoke test does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from testing.scenarios import ROOT
+
+
+def run_bench(tmp_path: Path, script: str, *args: str, timeout: float = 100) -> tuple[Any, str]:
+    """Run ``bench/SCRIPT ARGS --json-out FILE`` (temporary files below ``tmp_path``); assert
+    it exited 0 and return the figures it wrote and what it printed."""
+    out = tmp_path / "figures.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args, "--json-out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(out.read_text(encoding="utf-8")), result.stdout
