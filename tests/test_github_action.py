@@ -86,6 +86,7 @@ def workspace(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_a_failing_run_annotates_the_job_and_says_where_its_report_is(workspace: Path) -> None:
     result, outputs = run_action(
         workspace,
@@ -113,6 +114,7 @@ def test_a_failing_run_annotates_the_job_and_says_where_its_report_is(workspace:
     assert any(record.get("kind") == "sequence_triggered" for record in records)
 
 
+@pytest.mark.slow
 def test_a_second_run_in_the_same_job_moves_the_first_aside(workspace: Path) -> None:
     first, _ = run_action(workspace, pipeline="pipelines/nightly.yaml", args="--emulator")
     assert first.returncode == 1

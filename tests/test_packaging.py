@@ -9,6 +9,8 @@ import tarfile
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -21,6 +23,7 @@ def test_the_license_file_is_the_license_pyproject_names() -> None:
     assert "Version 2.0, January 2004" in text
 
 
+@pytest.mark.slow
 def test_the_sdist_runs_its_own_tests(tmp_path: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(tmp_path)],

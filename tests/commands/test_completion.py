@@ -61,6 +61,7 @@ def complete(line: str, cwd: Path) -> list[str]:
     return [word.strip() for word in result.stdout.splitlines() if word.strip()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
@@ -84,6 +85,7 @@ def test_bash_completes(line: str, expected: list[str], workdir: Path) -> None:
     assert complete(line, workdir) == expected
 
 
+@pytest.mark.slow
 def test_fish_completes_job_names(workdir: Path) -> None:
     if shutil.which("fish") is None or shutil.which("dmpipe") is None:
         pytest.skip("needs fish and the dmpipe executable")
@@ -100,6 +102,7 @@ def test_completion_prints_a_script_for_each_shell(capsys: pytest.CaptureFixture
         assert "dmpipe" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("shell", "check"),
     [

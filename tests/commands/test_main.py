@@ -84,6 +84,7 @@ def test_select_before_the_file_leaves_the_file_alone(
     assert plan_json_jobs(argv, capsys) == jobs
 
 
+@pytest.mark.slow
 def test_a_warning_is_labelled_once(tmp_path: Path) -> None:
     import subprocess
 

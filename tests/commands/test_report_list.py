@@ -110,6 +110,7 @@ def test_an_empty_or_missing_folder_lists_nothing(
 COLOUR = re.compile(r"\x1b\[(?:[0-9]+;)*(?:3[0-9]|9[0-7]|38;5;[0-9]+)m")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("place", ["before", "after"])
 def test_no_color_anywhere_on_the_line_takes_the_colours_out(runs: Path, place: str) -> None:
     (run,) = runs.glob("nightly-sales-2*")

@@ -63,6 +63,7 @@ def test_nothing_running_means_no_heartbeat() -> None:
     assert out.getvalue() == ""
 
 
+@pytest.mark.slow
 def test_lines_the_run_prints_put_the_heartbeat_off() -> None:
     out = io.StringIO()
     stream = WatchedStream(out)
@@ -90,6 +91,7 @@ emulator:
 """
 
 
+@pytest.mark.slow
 def test_dmpipe_run_prints_heartbeats_in_plain_output(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
