@@ -55,11 +55,11 @@ class _Parser(argparse.ArgumentParser):
 
 def _unknown_command(argv: Sequence[str]) -> str | None:
     """The first word of ``argv`` when it should name a command and names none."""
-    from runner.spec.naming import did_you_mean
-
     words = [word for word in argv if word not in ("-v", "--verbose")]
     if not words or words[0].startswith("-") or words[0] in COMMANDS:
         return None
+    from runner.spec.naming import did_you_mean  # only now: it loads the pipeline stack
+
     return f"unknown command '{words[0]}'{did_you_mean(words[0], COMMANDS)}; see dmpipe --help"
 
 
