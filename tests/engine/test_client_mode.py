@@ -261,7 +261,9 @@ def test_interrupt_stops_started_jobs_and_writes_report(
     cancelled = threading.Event()
     timer = threading.Timer(0.3, cancelled.set)
     timer.start()
-    result = run(server, pipeline(job("a", 1), job("b", 2)), tmp_path, cancelled=cancelled)
+    result = run(
+        server, pipeline(job("a", 1), job("b", 2)), tmp_path, cancelled=cancelled, real_time=True
+    )
     assert result.outcome.exit_code == 130
     assert {e.file_id for e in stops(server)} == {1, 2}
     report = json.loads((tmp_path / "report.json").read_text())
