@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from runner.clock import VirtualClock
 from runner.emulator import shapes
 from runner.emulator.emulated_clock import Clock, v2_time
 from runner.emulator.faults import NO_FAULT, FaultDecision, FaultInjector
@@ -58,7 +59,8 @@ _sleep = time.sleep  # the latency fault's seam: tests record it instead of wait
 class EmulatorServer:
     """A Datameer double serving ``scenario`` at ``url`` until ``stop()``.
 
-    ``tls=(certfile, keyfile)`` serves HTTPS with that PEM certificate chain and key.
+    ``tls=(certfile, keyfile)`` serves HTTPS with that PEM certificate chain and key;
+    ``clock`` runs the emulated time on an engine's virtual clock.
     """
 
     def __init__(
@@ -67,12 +69,14 @@ class EmulatorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         tls: tuple[str | Path, str | Path] | None = None,
+        clock: VirtualClock | None = None,
     ) -> None:
         self.scenario = scenario
         self.host = host
         self.port = port
         self.tls = None if tls is None else _tls_context(*tls)
-        self.clock = Clock(scenario.time_scale)
+        # ``clock``: run on the engine's virtual time (see emulated_clock.Clock.follow).
+        self.clock = Clock(scenario.time_scale, clock)
         self.ledger = Ledger()
         self.state = Simulation(scenario, self.clock, self.ledger)
         self._faults = FaultInjector(scenario.faults)

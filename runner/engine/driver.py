@@ -11,7 +11,8 @@ from typing import Any
 
 from runner.clock import Clock, SystemClock
 from runner.datameer.protocol import JobApi
-from runner.engine.events import EventFanout, EventSink, RunEvent
+from runner.engine.client_start import ClientStart
+from runner.engine.events import EventFanout, EventKind, EventSink, RunEvent
 from runner.engine.journal import (
     JOURNAL_NAME,
     Journal,
@@ -22,20 +23,22 @@ from runner.engine.journal import (
 )
 from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobState
-from runner.engine.scheduler import ClientScheduler
-from runner.engine.sequential import PlanDrift, SequenceRefusedError, SequentialScheduler
+from runner.engine.plan_drift import PlanDrift
+from runner.engine.scheduler import Scheduler
+from runner.engine.sequential import SequenceUnavailableError, SequentialStart
+from runner.engine.strategy import StartFactory
 from runner.errors import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SERVER,
     DmpipeError,
-    EndpointUnavailableError,
     ServerError,
     ThrottledError,
 )
 from runner.model import Mode, Pipeline
 from runner.report.writer import RunSummary, build_report, write_report
+from runner.spec.durations import format_elapsed
 
 log = logging.getLogger("runner.engine")
 
@@ -68,25 +71,6 @@ class RunOutcome:
     drift: PlanDrift | None = None
 
 
-class _SequenceUnavailableError(Exception):
-    """Raised inside an auto-mode run when the server lacks the sequential trigger."""
-
-
-class _AutoSequentialScheduler(SequentialScheduler):
-    """Sequential mode that hands over to client mode when the endpoint is missing."""
-
-    allow_fallback = True
-
-    def begin(self) -> None:
-        try:
-            super().begin()
-        except EndpointUnavailableError as error:
-            reason = f"the server has no sequential trigger ({error})"
-            raise _SequenceUnavailableError(reason) from error
-        except SequenceRefusedError as error:
-            raise _SequenceUnavailableError(str(error)) from error
-
-
 def run_pipeline(
     pipeline: Pipeline,
     api: JobApi,
@@ -108,13 +92,13 @@ def run_pipeline(
     fanout = EventFanout([events, journal])
     started = clock.now()
     mode, reason = request.mode, request.mode_reason
-    scheduler: ClientScheduler | None = None
+    scheduler: Scheduler | None = None
     failure: DmpipeError | None = None
     try:
         fanout(
             RunEvent(
                 started,
-                "run_started",
+                EventKind.RUN_STARTED,
                 message=f"run of {pipeline.name} ({mode.value} mode: {reason})",
                 data={
                     **request.identity,
@@ -126,24 +110,25 @@ def run_pipeline(
             )
         )
         # One cheap call first: a wrong URL or password stops the run before any trigger.
-        _preflight(api, cancelled)
+        _preflight(api, cancelled, clock)
         scheduler = _scheduler(pipeline, api, request, fanout, clock, cancelled, resumed)
         try:
             states = scheduler.execute()
-        except _SequenceUnavailableError as error:
+        except SequenceUnavailableError as error:
             mode, reason = Mode.CLIENT, str(error)
             fanout(
                 RunEvent(
                     clock.now(),
-                    "mode_fallback",
+                    EventKind.MODE_FALLBACK,
                     message=f"falling back to client "
                     f"mode: {reason}; workbook variables are NOT applied",
                 )
             )
-            scheduler = ClientScheduler(
+            scheduler = Scheduler(
                 pipeline,
                 api,
                 fanout,
+                start=ClientStart,
                 clock=clock,
                 options=request.options,
                 cancelled=cancelled,
@@ -169,7 +154,8 @@ def run_pipeline(
             error=str(failure) if failure else (scheduler.run.error if scheduler else None),
             ended_by=scheduler.run.ended_by if scheduler else None,
         )
-        drift = scheduler.drift if isinstance(scheduler, SequentialScheduler) else None
+        strategy = scheduler.strategy if scheduler is not None else None
+        drift = strategy.drift if isinstance(strategy, SequentialStart) else None
         report = build_report(
             pipeline,
             states,
@@ -182,7 +168,7 @@ def run_pipeline(
         fanout(
             RunEvent(
                 summary.finished_at,
-                "run_finished",
+                EventKind.RUN_FINISHED,
                 message=_closing_line(states, summary, path),
                 data={"exit_code": summary.exit_code},
             )
@@ -191,7 +177,7 @@ def run_pipeline(
     return RunOutcome(summary.exit_code, states, path, summary, drift)
 
 
-def _preflight(api: JobApi, cancelled: threading.Event) -> None:
+def _preflight(api: JobApi, cancelled: threading.Event, clock: Clock) -> None:
     """``list-running`` before anything is triggered.  A refused connection, refused
     credentials or an answer that is not the API's (a proxy's login page, garbage) end the
     run at once: nothing has started, and a wrong address is the likely cause.  A busy
@@ -199,17 +185,19 @@ def _preflight(api: JobApi, cancelled: threading.Event) -> None:
     ends the wait at once (the scheduler then skips every job: nothing was started)."""
     for delay in (*PREFLIGHT_RETRY_DELAYS, None):
         try:
-            _call_interruptibly(api.list_running, cancelled)
+            _call_interruptibly(api.list_running, cancelled, clock)
             return
         except (ServerError, ThrottledError) as error:
             if delay is None:
                 raise
             log.warning("%s; asking again in %.0fs", error, delay)
-            if cancelled.wait(delay):
+            if clock.wait(delay, cancelled):
                 return
 
 
-def _call_interruptibly(call: Callable[[], object], cancelled: threading.Event) -> None:
+def _call_interruptibly(
+    call: Callable[[], object], cancelled: threading.Event, clock: Clock
+) -> None:
     """``call()`` in a thread of its own, raising what it raises; returns early (with the
     call abandoned) when ``cancelled`` is set."""
     answer: list[BaseException | None] = []
@@ -223,9 +211,10 @@ def _call_interruptibly(call: Callable[[], object], cancelled: threading.Event) 
 
     # A daemon thread: a server that never answers must not hold the process at exit.
     thread = threading.Thread(target=run, name="dmpipe-preflight", daemon=True)
-    thread.start()
-    while thread.is_alive() and not cancelled.is_set():
-        thread.join(0.1)
+    with clock.work():  # virtual time stands still while the call is in flight
+        thread.start()
+        while thread.is_alive() and not cancelled.is_set():
+            thread.join(0.1)
     if answer and answer[0] is not None:
         raise answer[0]
 
@@ -238,16 +227,17 @@ def _scheduler(
     clock: Clock,
     cancelled: threading.Event,
     resumed: Mapping[str, ResumedJob] | None,
-) -> ClientScheduler:
-    kinds: dict[Mode, type[ClientScheduler]] = {
-        Mode.CLIENT: ClientScheduler,
-        Mode.SEQUENTIAL: SequentialScheduler,
-        Mode.AUTO: _AutoSequentialScheduler,
+) -> Scheduler:
+    strategies: dict[Mode, StartFactory] = {
+        Mode.CLIENT: ClientStart,
+        Mode.SEQUENTIAL: SequentialStart,
+        Mode.AUTO: SequentialStart.with_fallback,
     }
-    return kinds[request.mode](
+    return Scheduler(
         pipeline,
         api,
         events,
+        start=strategies[request.mode],
         clock=clock,
         options=request.options,
         cancelled=cancelled,
@@ -255,7 +245,7 @@ def _scheduler(
     )
 
 
-def _exit_code(states: dict[str, JobState], scheduler: ClientScheduler | None) -> int:
+def _exit_code(states: dict[str, JobState], scheduler: Scheduler | None) -> int:
     if scheduler is not None and scheduler.run.interrupted:
         return EXIT_INTERRUPTED
     if scheduler is not None and (scheduler.run.server_lost or scheduler.run.refused):
@@ -273,4 +263,4 @@ def _closing_line(states: dict[str, JobState], summary: RunSummary, path: Path) 
         counts[state.outcome.value.lower()] = counts.get(state.outcome.value.lower(), 0) + 1
     tally = ", ".join(f"{n} {word}" for word, n in sorted(counts.items()))
     seconds = (summary.finished_at - summary.started_at).total_seconds()
-    return f"run finished in {seconds:.1f}s: {tally or 'no jobs'} — report {path}"
+    return f"run finished in {format_elapsed(seconds)}: {tally or 'no jobs'} — report {path}"

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from runner.clock import Clock, SystemClock
 from runner.datameer.protocol import JobApi
 from runner.datameer.records import ExecutionStatus
 from runner.errors import (
@@ -46,15 +46,16 @@ class StartControl:
     looked for until ``grace`` seconds after the halt (never longer than its own window).
     """
 
-    def __init__(self, grace: float) -> None:
+    def __init__(self, grace: float, clock: Clock | None = None) -> None:
         self.grace = grace
+        self.clock = clock or SystemClock()
         self._halted = threading.Event()
         self._halted_at: float | None = None
 
     def halt(self) -> None:
         """Send nothing more; cut searches short."""
         if self._halted_at is None:
-            self._halted_at = time.monotonic()
+            self._halted_at = self.clock.monotonic()
         self._halted.set()
 
     @property
@@ -71,9 +72,9 @@ class StartControl:
     def pause(self, seconds: float) -> None:
         """Wait ``seconds``, waking early when the run halts (sends are then over)."""
         if not self._halted.is_set():
-            self._halted.wait(seconds)
+            self.clock.wait(seconds, self._halted)
         else:
-            time.sleep(max(0.0, seconds))
+            self.clock.wait(max(0.0, seconds))
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,8 @@ def resolve_lost_trigger(api: JobApi, request: StartRequest, previous: int | Non
     an earlier attempt's execution as the newest.  The search ends after
     ``resolve_timeout``, or ``StartControl.grace`` after the run halted.
     """
-    deadline = time.monotonic() + request.resolve_timeout
+    clock = request.control.clock
+    deadline = clock.monotonic() + request.resolve_timeout
     while True:
         try:
             status = api.execution_status(request.job.ref)
@@ -252,7 +254,7 @@ def resolve_lost_trigger(api: JobApi, request: StartRequest, previous: int | Non
         is_new = newest is not None and (previous is None or newest > previous)
         if is_new and newest not in request.own:
             return newest
-        remaining = request.control.search_deadline(deadline) - time.monotonic()
+        remaining = request.control.search_deadline(deadline) - clock.monotonic()
         if remaining <= 0:
             return None
         request.control.pause(min(request.poll_interval, remaining))

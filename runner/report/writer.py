@@ -21,9 +21,9 @@ from runner import __version__
 from runner.datameer.credentials import redact_url
 from runner.engine.options import EngineOptions
 from runner.engine.outcome import Attempt, JobOutcome, JobState
-from runner.engine.scheduler import MAX_START_ROUNDS
-from runner.engine.sequential import PlanDrift
+from runner.engine.plan_drift import PlanDrift
 from runner.engine.trigger import MAX_TRIGGER_SENDS
+from runner.engine.verdicts import MAX_START_ROUNDS
 from runner.model import Job, Pipeline
 from runner.report.saved import span
 

@@ -13,7 +13,7 @@ from runner.engine.identity import normal_server
 from runner.engine.outcome import JobState
 from runner.plan.outline import build_plan
 from runner.report.writer import RunSummary, build_report
-from tests.engine.support import job, pipeline
+from testing.engine_runs import job, pipeline
 
 AT = datetime(2026, 11, 30, tzinfo=UTC)
 

@@ -16,7 +16,7 @@ from runner.emulator import EmulatorServer
 from runner.engine.outcome import JobOutcome
 from runner.model import AlreadyRunning, CounterExpectation, OnFailure, WarningsAs, When
 from runner.reference import JobRef
-from tests.engine.support import PASSWORD, USER, artifact, job, pipeline, run, scenario
+from testing.engine_runs import PASSWORD, USER, artifact, job, pipeline, run, scenario
 
 MakeEmulator = Callable[..., EmulatorServer]
 S, F, K, C, T = (
@@ -261,7 +261,9 @@ def test_interrupt_stops_started_jobs_and_writes_report(
     cancelled = threading.Event()
     timer = threading.Timer(0.3, cancelled.set)
     timer.start()
-    result = run(server, pipeline(job("a", 1), job("b", 2)), tmp_path, cancelled=cancelled)
+    result = run(
+        server, pipeline(job("a", 1), job("b", 2)), tmp_path, cancelled=cancelled, real_time=True
+    )
     assert result.outcome.exit_code == 130
     assert {e.file_id for e in stops(server)} == {1, 2}
     report = json.loads((tmp_path / "report.json").read_text())

@@ -17,7 +17,7 @@ from runner.errors import EXIT_FAILED, EXIT_INTERRUPTED
 from runner.model import OnFailure
 from runner.reference import JobRef
 from testing.emulators import MakeEmulator
-from tests.engine.support import artifact, job, pipeline, run, scenario
+from testing.engine_runs import artifact, job, pipeline, run, scenario
 
 OPTIONS = EngineOptions(trigger_resolve_timeout=1.0, stop_confirm_timeout=5.0, interrupt_grace=1.0)
 
@@ -63,7 +63,7 @@ def test_a_stop_hits_this_runs_execution_and_spares_another_users(
         target=_when_triggered, args=(server, 1, other_user_queues_the_same_artifact)
     )
     watcher.start()
-    result = run(server, pipe, tmp_path, options=OPTIONS)
+    result = run(server, pipe, tmp_path, options=OPTIONS, real_time=True)
     watcher.join()
 
     assert result.outcome.exit_code == EXIT_FAILED
@@ -96,7 +96,14 @@ def test_an_interrupt_before_the_trigger_skips_the_job(
     cancelled = threading.Event()
     threading.Timer(0.3, cancelled.set).start()
 
-    result = run(server, pipeline(job("only", 1)), tmp_path, options=OPTIONS, cancelled=cancelled)
+    result = run(
+        server,
+        pipeline(job("only", 1)),
+        tmp_path,
+        options=OPTIONS,
+        cancelled=cancelled,
+        real_time=True,
+    )
 
     assert result.outcome.exit_code == EXIT_INTERRUPTED
     assert result.outcome_of("only") is JobOutcome.SKIPPED
@@ -112,7 +119,7 @@ def test_the_trigger_time_is_taken_at_the_post(make_emulator: MakeEmulator, tmp_
     slow_trigger = {"latency": [0.4, 0.4], "paths": ["/api/job-execution/*/trigger"]}
     server = make_emulator(scenario(artifact(1), faults=slow_trigger))
 
-    result = run(server, pipeline(job("only", 1)), tmp_path, options=OPTIONS)
+    result = run(server, pipeline(job("only", 1)), tmp_path, options=OPTIONS, real_time=True)
 
     attempt = result.outcome.states["only"].current
     assert attempt is not None
@@ -138,7 +145,14 @@ def test_an_interrupt_is_honoured_when_the_server_stops_answering(
 
     helper = threading.Thread(target=hang_then_interrupt)
     helper.start()
-    result = run(server, pipeline(job("long", 1)), tmp_path, options=OPTIONS, cancelled=cancelled)
+    result = run(
+        server,
+        pipeline(job("long", 1)),
+        tmp_path,
+        options=OPTIONS,
+        cancelled=cancelled,
+        real_time=True,
+    )
     helper.join()
 
     assert result.outcome.exit_code == EXIT_INTERRUPTED

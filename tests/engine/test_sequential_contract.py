@@ -19,7 +19,7 @@ from runner.engine.outcome import JobOutcome
 from runner.errors import UsageError
 from runner.model import Job, Mode, OnFailure, When
 from runner.reference import JobRef
-from tests.engine.support import artifact, job, pipeline, run, scenario
+from testing.engine_runs import artifact, job, pipeline, run, scenario
 
 MakeEmulator = Callable[..., EmulatorServer]
 S, F, K = JobOutcome.SUCCEEDED, JobOutcome.FAILED, JobOutcome.SKIPPED
@@ -31,7 +31,7 @@ EARLIER_RUN = [{"status": "COMPLETED", "ago": "1d", "duration": "1m"}]
 
 
 def named(name: str, ref: str | int, *needs: str, **fields: Any) -> Job:
-    """A job of tests.engine.support, named by file id, uuid or path."""
+    """A job of testing.engine_runs, named by file id, uuid or path."""
     return replace(job(name, 1, *needs, **fields), ref=JobRef.parse(ref))
 
 

@@ -12,7 +12,7 @@ from runner.emulator import EmulatorServer
 from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome
 from runner.model import Mode, OnFailure
-from tests.engine.support import artifact, job, pipeline, run, scenario
+from testing.engine_runs import artifact, job, pipeline, run, scenario
 
 MakeEmulator = Callable[..., EmulatorServer]
 S, F, K = JobOutcome.SUCCEEDED, JobOutcome.FAILED, JobOutcome.SKIPPED

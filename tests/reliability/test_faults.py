@@ -19,12 +19,12 @@ from runner.engine.events import RunEvent
 from runner.engine.options import EngineOptions
 from runner.model import Job, OnFailure, Pipeline
 from testing.emulators import MakeEmulator
+from testing.engine_runs import job, pipeline, run
 from testing.environment import subprocess_env
 from testing.ledger_counts import effective_triggers, triggered_executions
 from testing.pipeline_files import write_pipeline
 from testing.processes import start_dmpipe
 from testing.scenarios import PASSWORD, USER, artifact, scenario
-from tests.engine.support import job, pipeline, run
 
 LEVELS, WIDTH = 10, 30  # 300 jobs; each needs two jobs of the level above
 FAULTS = {

@@ -12,8 +12,8 @@ from runner.model import OnFailure
 from runner.reference import JobRef
 from runner.report.publish import publish_reports
 from testing.emulators import build_scenario
+from testing.engine_runs import artifact, job, pipeline, run, scenario
 from testing.reports import MARKUP_PATH, MixedRun
-from tests.engine.support import artifact, job, pipeline, run, scenario
 
 
 def run_mixed(directory: Path) -> MixedRun:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runner.clock import Clock, SystemClock, VirtualClock
 from runner.datameer.client import DatameerClient
 from runner.emulator import EmulatorServer
 from runner.engine.driver import RunOutcome, RunRequest, run_pipeline
@@ -118,9 +119,18 @@ def run(
     options: EngineOptions | None = None,
     cancelled: threading.Event | None = None,
     resume: bool = False,
+    real_time: bool = False,
 ) -> Run:
-    """Run ``pipe`` against the emulator through the real client."""
+    """Run ``pipe`` against the emulator through the real client.
+
+    The run and the emulator share a virtual clock (waits take no real time) unless
+    ``real_time``: tests whose helper threads act after real delays need real time.
+    """
     events: list[RunEvent] = []
+    clock: Clock = SystemClock()
+    if not real_time:
+        clock = VirtualClock()
+        server.clock.follow(clock)
     request = RunRequest(
         mode=mode or pipe.mode,
         mode_reason="test",
@@ -130,5 +140,5 @@ def run(
         options=options or EngineOptions(trigger_resolve_timeout=2.0, stop_confirm_timeout=5.0),
     )
     with DatameerClient(server.url, user=USER, password=PASSWORD, backoff_factor=0.01) as api:
-        outcome = run_pipeline(pipe, api, request, events.append, cancelled=cancelled)
+        outcome = run_pipeline(pipe, api, request, events.append, clock=clock, cancelled=cancelled)
     return Run(outcome, events)

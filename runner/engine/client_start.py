@@ -1,0 +1,183 @@
+"""Client mode's start strategy: dmpipe triggers every job itself, one attempt at a time.
+
+Each start runs ``trigger.start_attempt`` (the already-running check, the trigger, the
+search for a lost answer) in the worker pool; the next tick harvests what it found.
+"""
+
+from __future__ import annotations
+
+from runner.engine.events import EventKind
+from runner.engine.outcome import JobOutcome
+from runner.engine.slots import Slot
+from runner.engine.strategy import EngineParts
+from runner.engine.trigger import StartRequest, StartResult, start_attempt
+from runner.errors import AuthenticationError
+from runner.model import OnFailure, When
+
+
+class ClientStart:
+    """Triggers each job by its reference."""
+
+    def __init__(self, parts: EngineParts) -> None:
+        self.ctx = parts.ctx
+        self.verdicts = parts.verdicts
+        self.stopper = parts.stopper
+
+    def begin(self) -> None:
+        """Nothing to do before the first tick."""
+
+    def holds(self, slot: Slot, outcome: JobOutcome) -> bool:
+        """A failed attempt is always its job's verdict."""
+        return False
+
+    def start(self, slot: Slot) -> None:
+        """Begin an attempt: the trigger runs in the pool, harvested on a later tick."""
+        ctx = self.ctx
+        state = slot.state
+        # An attempt that waited for a foreign execution is still unused: reuse it.
+        slot.new_attempt()
+        state.outcome = JobOutcome.RUNNING
+        slot.errors = 0
+        resolve_first, slot.resolve_pending = slot.resolve_pending, False
+        ctx.emit(EventKind.TRIGGERING, slot, "triggering")
+        request = StartRequest(
+            job=slot.job,
+            own=frozenset(ctx.own_executions()),
+            resolve_timeout=ctx.options.trigger_resolve_timeout,
+            poll_interval=ctx.pipeline.policies.poll_interval,
+            control=ctx.control,
+            now=ctx.clock.now,
+            previous_execution_id=slot.resolve_from,
+            resolve_first=resolve_first,
+            on_send=lambda previous: ctx.emit(
+                EventKind.TRIGGER_SENT, slot, "sending trigger", previous_execution_id=previous
+            ),
+        )
+        api = ctx.api
+        slot.starting = ctx.workers.submit(lambda: start_attempt(api, request))
+
+    def harvest(self) -> bool:
+        """Apply every start that landed."""
+        changed = False
+        for slot in self.ctx.slots.values():
+            if slot.starting is None or not slot.starting.done():
+                continue
+            future, slot.starting = slot.starting, None
+            try:
+                result = future.result()
+            except AuthenticationError as error:  # 401: nothing was started by this call
+                self.ctx.run.refused = self.ctx.run.refused or str(error)
+                result = StartResult(aborted=True)
+            self._apply(slot, result)
+            changed = True
+        return changed
+
+    def await_starts(self, deadline: float) -> None:
+        """Let triggers in flight land (or be found) until ``deadline``; harvest them."""
+        for slot in self.ctx.slots.values():
+            if slot.starting is not None:
+                self.ctx.workers.await_result(slot.starting, deadline)
+        self.harvest()  # what landed is this run's job: it is stopped by the caller
+
+    def abandon(self, reason: str) -> None:
+        """Starts still in flight when the run must end: the server did not answer their
+        trigger in time.  Their outcome is unknown; the report says so."""
+        for slot in self.ctx.slots.values():
+            if slot.starting is None:
+                continue
+            slot.starting = None
+            attempt = slot.state.current
+            assert attempt is not None
+            attempt.error = (
+                "the server did not answer the trigger before the run ended: an execution "
+                "may have started (look for it on the server)"
+            )
+            attempt.outcome = JobOutcome.FAILED
+            attempt.trigger_sends = max(attempt.trigger_sends, 1)
+            slot.state.outcome, slot.state.reason = JobOutcome.FAILED, f"{reason}; {attempt.error}"
+            self.ctx.emit(
+                EventKind.FINISHED, slot, f"trigger outcome unknown: {reason}", outcome="FAILED"
+            )
+
+    def _apply(self, slot: Slot, result: StartResult) -> None:
+        attempt = slot.state.current
+        assert attempt is not None
+        if result.waiting_on is not None:
+            self._wait_for(slot, result.waiting_on)
+            return
+        slot.waiting_on = None
+        slot.state.file_id = slot.state.file_id or result.file_id
+        if result.aborted:
+            self._unstarted(slot)
+            return
+        if result.transient and self.verdicts.start_again_later(slot, result):
+            return
+        if result.execution_id is None:
+            slot.start_rounds = 0
+            attempt.error = result.error
+            reason = result.error or "trigger failed"
+            self.verdicts.attempt_over(
+                slot, JobOutcome.FAILED, reason, None, retry=not result.permanent
+            )
+            return
+        if not result.attached and result.execution_id in self.ctx.own_executions():
+            why = f"is already this run's ({self._owner(result)})"
+            self.verdicts.not_its_execution(slot, result, why)
+            return
+        self._started(slot, result)
+
+    def _wait_for(self, slot: Slot, execution_id: int) -> None:
+        slot.waiting_on = execution_id
+        slot.state.outcome = JobOutcome.WAITING
+        self.ctx.emit(
+            EventKind.WAITING,
+            slot,
+            f"waiting for execution {execution_id}, started outside this run",
+            execution_id=execution_id,
+        )
+
+    def _started(self, slot: Slot, result: StartResult) -> None:
+        ctx = self.ctx
+        attempt = slot.state.current
+        assert attempt is not None
+        assert result.execution_id is not None
+        slot.start_rounds = 0
+        ctx.note_reachability(None)
+        if ctx.owned is not None and not result.attached:
+            ctx.owned.add(result.execution_id)  # the next start of this pass must see it
+        attempt.execution_id = result.execution_id
+        attempt.attached = result.attached
+        attempt.triggered_at = result.sent_at or ctx.clock.now()
+        attempt.trigger_sends = result.sends
+        attempt.recovered = result.recovered
+        slot.started_at = ctx.clock.monotonic()
+        slot.unseen_since = None
+        slot.resolve_from = result.previous_execution_id
+        kind = EventKind.ATTACHED if result.attached else EventKind.TRIGGERED
+        how = " (its answer was lost; found it by status)" if result.recovered else ""
+        ctx.emit(
+            kind,
+            slot,
+            f"{kind} execution {result.execution_id}{how}",
+            execution_id=result.execution_id,
+            recovered=result.recovered,
+            triggered_at=attempt.triggered_at.isoformat(),
+        )
+        cancelling = ctx.pipeline.policies.on_failure is OnFailure.CANCEL
+        halted_by = ctx.run.halted_by
+        if halted_by is not None and cancelling and slot.job.when is When.ALL_SUCCESS:
+            # Its trigger was in flight when another job failed: cancel it like the rest.
+            self.stopper.request_stop(slot, JobOutcome.CANCELED, f"canceled: {halted_by} failed")
+
+    def _unstarted(self, slot: Slot) -> None:
+        """The run halted before the trigger went out: the job did not run."""
+        state = slot.state
+        if state.current is not None and state.current.execution_id is None:
+            state.attempts.pop()
+        state.outcome = JobOutcome.PENDING
+
+    def _owner(self, result: StartResult) -> str:
+        for other in self.ctx.slots.values():
+            if any(a.execution_id == result.execution_id for a in other.state.attempts):
+                return other.job.name
+        return "another job"

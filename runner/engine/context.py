@@ -1,0 +1,96 @@
+"""What every part of a running engine shares: the pipeline, the API, the clock, the
+job slots, the run's state, the worker threads, and the event sink."""
+
+from __future__ import annotations
+
+import random
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from runner.clock import Clock
+from runner.datameer.protocol import JobApi
+from runner.engine.events import EventKind, EventSink, RunEvent
+from runner.engine.options import EngineOptions
+from runner.engine.slots import RunState, Slot
+from runner.engine.trigger import StartControl
+from runner.engine.workers import Workers
+from runner.model import Pipeline
+from runner.spec.durations import format_elapsed
+
+
+@dataclass
+class RunContext:
+    """The shared state of one scheduler run (no behaviour beyond small look-ups)."""
+
+    pipeline: Pipeline
+    api: JobApi
+    sink: EventSink
+    clock: Clock
+    options: EngineOptions
+    cancelled: threading.Event
+    slots: dict[str, Slot]
+    run: RunState
+    workers: Workers
+    control: StartControl
+    rng: random.Random
+    # Stops in flight, with the job they are for (None: a plan step no job matched).
+    stops: list[tuple[Slot | None, Future[None]]] = field(default_factory=list)
+    owned: set[int] | None = None  # own_executions' answer during one start pass
+
+    def emit(
+        self, kind: EventKind, slot: Slot | None = None, message: str = "", **data: object
+    ) -> None:
+        """Tell the listeners about a transition."""
+        attempt = slot.state.current if slot else None
+        self.sink(
+            RunEvent(
+                at=self.clock.now(),
+                kind=kind,
+                job=slot.job.name if slot else "",
+                attempt=attempt.number if attempt else 0,
+                message=message,
+                data=dict(data),
+            )
+        )
+
+    def own_executions(self) -> set[int]:
+        """The executions this run triggered.  Asked once per start; the ids only change
+        when triggers are harvested, so one scan serves a whole start pass (reset
+        ``owned`` to None to scan again)."""
+        if self.owned is None:
+            self.owned = {
+                attempt.execution_id
+                for slot in self.slots.values()
+                for attempt in slot.state.attempts
+                if attempt.execution_id is not None and not attempt.attached
+            }
+        return self.owned
+
+    def own_executions_now(self) -> set[int]:
+        """``own_executions`` scanned afresh."""
+        self.owned = None
+        own = set(self.own_executions())
+        self.owned = None
+        return own
+
+    def note_reachability(self, transient: str | None) -> None:
+        """Keep track of how long the server has not been answering."""
+        now = self.clock.monotonic()
+        if transient is not None and self.run.unreachable_since is None:
+            self.run.unreachable_since = now
+            self.emit(
+                EventKind.SERVER_UNREACHABLE,
+                message=f"server not answering, will keep trying: {transient}",
+            )
+        elif transient is None and self.run.unreachable_since is not None:
+            down = now - self.run.unreachable_since
+            self.run.unreachable_since = None
+            self.emit(
+                EventKind.SERVER_BACK,
+                message=f"server answering again after {format_elapsed(down)}",
+            )
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` on the run's clock, waking early for an interrupt."""
+        self.clock.wait(seconds, self.cancelled)

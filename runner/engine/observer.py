@@ -1,0 +1,229 @@
+"""Watching the executions a run started: one poll of them all, and what each observation
+makes of its job (progress, status changes, the end of an execution, a wrong artifact)."""
+
+from __future__ import annotations
+
+import logging
+
+from runner.datameer.records import JobDetails, RunningJob
+from runner.datameer.status import JobStatus
+from runner.engine.context import RunContext
+from runner.engine.events import EventKind
+from runner.engine.outcome import Attempt, JobOutcome
+from runner.engine.poller import Observation, TickResult, Watch, poll
+from runner.engine.slots import Slot
+from runner.engine.stopper import Stopper
+from runner.engine.trigger import StartResult
+from runner.engine.verdicts import Verdicts
+from runner.reference import RefKind
+
+log = logging.getLogger("runner.engine")
+
+# Consecutive failed look-ups of one execution before its attempt is given up.
+MAX_OBSERVATION_ERRORS = 5
+
+
+class Observer:
+    """Polls the watched executions and applies what the server said to their jobs."""
+
+    def __init__(self, ctx: RunContext, verdicts: Verdicts, stopper: Stopper) -> None:
+        self.ctx = ctx
+        self.verdicts = verdicts
+        self.stopper = stopper
+
+    def watches(self) -> dict[int, Slot]:
+        """Every execution to look at, with its job."""
+        watched: dict[int, Slot] = {}
+        for slot in self.ctx.slots.values():
+            attempt = slot.state.current
+            if slot.waiting_on is not None and slot.state.outcome is JobOutcome.WAITING:
+                watched[slot.waiting_on] = slot
+            elif (
+                slot.state.outcome is JobOutcome.RUNNING
+                and slot.starting is None
+                and attempt is not None
+                and attempt.execution_id is not None
+            ):
+                watched[attempt.execution_id] = slot
+        return watched
+
+    def poll(self, deadline: float | None = None) -> bool:
+        """One look at every watched execution; gives up waiting for the server at
+        ``deadline`` (or, without one, when the run is interrupted).  True on a change."""
+        ctx = self.ctx
+        watched = self.watches()
+        if not watched:
+            return False
+        watches = [Watch(eid, slot.state.configuration_id) for eid, slot in watched.items()]
+        pool, batch = ctx.workers.pool, ctx.options.batch_polling
+        future = ctx.workers.submit_poll(lambda: poll(ctx.api, watches, pool, batch=batch))
+        tick = ctx.workers.await_result(future, deadline)
+        if tick is None:
+            return False
+        return self._apply(watched, tick)
+
+    def _apply(self, watched: dict[int, Slot], tick: TickResult) -> bool:
+        run = self.ctx.run
+        if tick.refused is not None:
+            run.refused = run.refused or str(tick.refused)
+            return True
+        self.ctx.note_reachability(tick.transient)
+        changed = False
+        for execution_id, observation in tick.observations.items():
+            slot = watched[execution_id]
+            if slot.state.outcome is JobOutcome.WAITING:
+                changed = self._observe_foreign(slot, observation) or changed
+            else:
+                changed = self._observe(slot, observation) or changed
+        return changed
+
+    def _observe_foreign(self, slot: Slot, observation: Observation) -> bool:
+        status = _observed_status(observation)
+        if observation.error is not None:
+            slot.errors += 1
+            if slot.errors < MAX_OBSERVATION_ERRORS:
+                return False
+        elif status is None or not status.is_terminal:
+            return False
+        slot.errors = 0
+        self.ctx.emit(
+            EventKind.WAITED,
+            slot,
+            f"execution {slot.waiting_on} ended ({status.value if status else 'gone'}); "
+            "triggering now",
+        )
+        slot.waiting_on = None
+        slot.state.outcome = JobOutcome.PENDING
+        slot.not_before = 0.0
+        return True
+
+    def _observe(self, slot: Slot, observation: Observation) -> bool:
+        attempt = slot.state.current
+        assert attempt is not None
+        if observation.error is not None:
+            return self._observation_failed(slot, attempt, observation)
+        slot.errors = 0
+        slot.unseen_since = None
+        if observation.running is not None:
+            return self._update_running(slot, attempt, observation.running)
+        assert observation.details is not None
+        return self._update_details(slot, attempt, observation.details)
+
+    def _observation_failed(self, slot: Slot, attempt: Attempt, observation: Observation) -> bool:
+        """A look-up of the execution failed.  A new execution the server does not show
+        yet is given ``unseen_grace``; past it, or after repeated other failures, the
+        execution is of unknown fate: it is stopped (it may be alive) and never re-triggered."""
+        now, grace = self.ctx.clock.monotonic(), self.ctx.options.unseen_grace
+        if observation.missing:
+            slot.unseen_since = slot.unseen_since if slot.unseen_since is not None else now
+            if now - slot.unseen_since < grace:
+                return False
+            why = f"execution {attempt.execution_id} not found for {grace:g}s: {observation.error}"
+        else:
+            slot.errors += 1
+            if slot.errors < MAX_OBSERVATION_ERRORS:
+                return False
+            why = f"execution {attempt.execution_id} could not be watched: {observation.error}"
+        attempt.error = why
+        if slot.stop_outcome is not None:  # a stop is in flight: let it be confirmed or expire
+            return False
+        log.warning("%s: %s; stopping it", slot.job.name, why)
+        self.stopper.request_stop(slot, JobOutcome.FAILED, why, retry=False)
+        return True
+
+    def _update_running(self, slot: Slot, attempt: Attempt, entry: RunningJob) -> bool:
+        known = slot.state.configuration_id
+        if known is not None and entry.configuration_id not in (None, known):
+            return self._wrong_artifact(
+                slot, attempt, f"runs configuration {entry.configuration_id}, not {known}"
+            )
+        if (entry.progress, entry.estimate_seconds) != (attempt.progress, attempt.estimate_seconds):
+            attempt.progress = entry.progress
+            attempt.estimate_seconds = entry.estimate_seconds
+            self.ctx.emit(
+                EventKind.PROGRESS,
+                slot,
+                f"{entry.progress or 0:g}% done",
+                progress=entry.progress,
+                estimate_seconds=entry.estimate_seconds,
+            )
+        attempt.server_start = attempt.server_start or entry.start_time
+        slot.state.configuration_id = slot.state.configuration_id or entry.configuration_id
+        return self._status_changed(slot, attempt, entry.status, entry.raw_status)
+
+    def _update_details(self, slot: Slot, attempt: Attempt, details: JobDetails) -> bool:
+        mismatch = _other_artifact(slot, details)
+        if mismatch is not None:
+            return self._wrong_artifact(slot, attempt, mismatch)
+        attempt.server_start = details.start_time or attempt.server_start
+        attempt.server_stop = details.stop_time
+        slot.state.configuration_id = details.configuration_id or slot.state.configuration_id
+        slot.state.file_id = details.file_id or slot.state.file_id
+        changed = self._status_changed(slot, attempt, details.status, details.raw_status)
+        status = details.status
+        if not status.is_terminal and not _ended_unknown(details):
+            return changed
+        if not status.is_terminal:
+            # Off the running list, with a stop time, in a status dmpipe does not know:
+            # the execution is over; it counts as a failure, reported once, raw.
+            log.warning(
+                "%s: execution %s ended in a status dmpipe does not know (%r): counted as failed",
+                slot.job.name,
+                attempt.execution_id,
+                details.raw_status,
+            )
+            attempt.error = f"ended in an unknown status {details.raw_status!r}"
+        attempt.counters = dict(details.counters)
+        attempt.detected_at = self.ctx.clock.now()
+        self.verdicts.finish_attempt(slot, attempt, status)
+        return True
+
+    def _wrong_artifact(self, slot: Slot, attempt: Attempt, why: str) -> bool:
+        """The execution the trigger named runs another artifact: never this job's success."""
+        execution_id = attempt.execution_id
+        attempt.execution_id = None
+        attempt.status = attempt.raw_status = None
+        slot.last_status = None
+        unknown = StartResult(execution_id=execution_id, previous_execution_id=slot.resolve_from)
+        self.verdicts.not_its_execution(slot, unknown, why)
+        return True
+
+    def _status_changed(self, slot: Slot, attempt: Attempt, status: JobStatus, raw: str) -> bool:
+        attempt.status, attempt.raw_status = status, raw
+        if status is slot.last_status:
+            return False
+        slot.last_status = status
+        shown = raw if status is JobStatus.UNKNOWN else status.value
+        self.ctx.emit(
+            EventKind.STATUS, slot, f"execution {attempt.execution_id} is {shown}", status=shown
+        )
+        return True
+
+
+def _other_artifact(slot: Slot, details: JobDetails) -> str | None:
+    """Why ``details`` belong to another artifact than the slot's job, or None."""
+    ref, state = slot.job.ref, slot.state
+    expected_file = int(ref.value) if ref.kind is RefKind.FILE_ID else state.file_id
+    if expected_file is not None and details.file_id not in (None, expected_file):
+        return f"runs file {details.file_id}, not file {expected_file}"
+    if ref.kind is RefKind.UUID and details.file_uuid not in (None, ref.value):
+        return f"runs file {details.file_uuid}, not {ref.value}"
+    known = state.configuration_id
+    if known is not None and details.configuration_id not in (None, known):
+        return f"runs configuration {details.configuration_id}, not {known}"
+    return None
+
+
+def _ended_unknown(details: JobDetails) -> bool:
+    """An execution off the running list, with a stop time, in a status dmpipe does not
+    know (or none at all), is over whatever its status says."""
+    status = details.status
+    return not status.is_terminal and not status.is_active and details.stop_time is not None
+
+
+def _observed_status(observation: Observation) -> JobStatus | None:
+    if observation.details is not None:
+        return observation.details.status
+    if observation.running is not None:
+        return observation.running.status
+    return None

@@ -1,0 +1,69 @@
+"""Which jobs may be looked at for a start: in-degree counts over the pipeline's graph.
+
+Like dbt's ``GraphQueue``, each job counts its needs that are not final yet; when a job
+becomes final only its successors are re-checked, and a job whose count reached zero
+is free: its needs are settled, and ``policy.readiness`` decides between starting and
+skipping it.  Final outcomes never go back, so the counts only go down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import networkx as nx  # type: ignore[import-untyped]
+
+from runner.engine.outcome import JobOutcome
+from runner.engine.slots import Slot
+from runner.model import Job
+
+
+class ReadyQueue:
+    """The jobs whose needs are all final, in pipeline-file order."""
+
+    def __init__(self, slots: Mapping[str, Slot]) -> None:
+        self._slots = slots
+        self._order = {name: index for index, name in enumerate(slots)}
+        self._graph = nx.DiGraph()
+        self._graph.add_nodes_from(slots)
+        self._graph.add_edges_from(
+            (need, name) for name, slot in slots.items() for need in slot.job.needs if need in slots
+        )
+        self._open = set(slots)  # not final yet
+        self._unsettled: dict[str, int] = {name: self._graph.in_degree(name) for name in slots}
+        self._free = {name for name, count in self._unsettled.items() if count == 0}
+        self.sync()
+
+    def sync(self) -> None:
+        """Take note of the jobs that became final; only their successors are re-checked."""
+        finished = [name for name in self._open if self._slots[name].state.outcome.is_final]
+        for name in sorted(finished, key=self._order.__getitem__):
+            self._open.discard(name)
+            self._free.discard(name)
+            successor: str
+            for successor in self._graph.successors(name):
+                self._unsettled[successor] -= 1
+                if self._unsettled[successor] == 0 and successor in self._open:
+                    self._free.add(successor)
+
+    def all_final(self) -> bool:
+        """True once every job has a final outcome."""
+        self.sync()
+        return not self._open
+
+    def blocked(self, name: str) -> bool:
+        """True while one of the job's needs is not final."""
+        return self._unsettled[name] > 0
+
+    def free(self) -> list[Slot]:
+        """Pending jobs whose needs are all final, in file order."""
+        self.sync()
+        names = sorted(self._free, key=self._order.__getitem__)
+        return [
+            self._slots[name]
+            for name in names
+            if self._slots[name].state.outcome is JobOutcome.PENDING
+        ]
+
+    def need_outcomes(self, job: Job) -> dict[str, JobOutcome]:
+        """The outcome of each of ``job``'s needs that is part of the run."""
+        return {need: self._slots[need].state.outcome for need in job.needs if need in self._slots}
