@@ -153,12 +153,13 @@ class VirtualClock:
                 return True
             if self._now >= end:
                 return False
-            if self._held <= 0:
+            if self._held <= 0 and min(self._ends) > self._now:
                 # Every thread taking part waits: jump to the first one's end.
-                self._now = max(self._now, min(self._ends))
+                self._now = min(self._ends)
                 self._cond.notify_all()
                 continue
-            # Real time: a ticket's HTTP call is in flight (or the event is set elsewhere).
+            # A thread whose end came has yet to wake (it needs the lock this wait lets go
+            # of), or a ticket's HTTP call is in flight: real time passes.
             self._cond.wait(0.01)
 
     def work(self) -> Ticket:

@@ -55,7 +55,7 @@ class Observer:
         if not watched:
             return False
         watches = [Watch(eid, slot.state.configuration_id) for eid, slot in watched.items()]
-        pool, batch = ctx.workers.pool, ctx.options.batch_polling
+        pool, batch = ctx.workers.poll_fanout, ctx.options.batch_polling
         future = ctx.workers.submit_poll(lambda: poll(ctx.api, watches, pool, batch=batch))
         tick = ctx.workers.await_result(future, deadline)
         if tick is None:

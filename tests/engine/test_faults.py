@@ -38,7 +38,7 @@ def test_one_trigger_per_attempt_with_lag_and_lost_answers(
         )
     )
     options = EngineOptions(trigger_resolve_timeout=3.0, stop_confirm_timeout=5.0)
-    result = run(server, pipeline(*jobs), tmp_path, options=options, real_time=True)  # type: ignore[arg-type]
+    result = run(server, pipeline(*jobs), tmp_path, options=options)  # type: ignore[arg-type]
 
     assert result.outcome.exit_code == 0
     assert {s.outcome for s in result.outcome.states.values()} == {JobOutcome.SUCCEEDED}
