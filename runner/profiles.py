@@ -96,6 +96,8 @@ def _over(low: ServerSettings, high: ServerSettings) -> ServerSettings:
         ca_bundle=high.ca_bundle or low.ca_bundle,
         verify_tls=high.verify_tls and low.verify_tls,
         profile=low.profile,
+        version=high.version or low.version,
+        path_encoding=high.path_encoding or low.path_encoding,
     )
 
 

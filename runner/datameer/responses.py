@@ -23,6 +23,7 @@ from runner.datameer.records import (
     JobDetails,
     PlannedExecution,
     RunningJob,
+    ServerInfo,
     TriggerResult,
 )
 from runner.datameer.status import JobStatus, parse_status
@@ -210,6 +211,15 @@ def delete_result(body: object, data_id: int) -> DeleteResult:
     if not isinstance(status, bool):
         raise ShapeError(f"'status' should be true or false, got {_show(status)}")
     return DeleteResult(data_id, status)
+
+
+def server_info(body: object) -> ServerInfo:
+    """``GET /rest/license-details``: ``ProductVersion`` (same key from 2.x to X 11)."""
+    data = _object(body)
+    if "ProductVersion" not in data:
+        raise ShapeError("'ProductVersion' is missing")
+    version = _optional_text(data, "ProductVersion")
+    return ServerInfo(version=None if version is None else version.strip() or None)
 
 
 def failure_reason(body: object) -> str | None:
