@@ -146,6 +146,8 @@ def _scenario(data: Mapping[str, Any], source: str) -> Scenario:
         max_concurrent=data.get("max_concurrent", 0),
         status_lag=parse_duration(data.get("status_lag", 0)),
         api_v2=data.get("api_v2", True),
+        paths=data.get("paths", "lenient"),
+        path_encoding=data.get("path_encoding", "plus"),
         seed=data.get("seed", 0),
         first_execution_id=data.get("first_execution_id"),
         users=tuple(_user(str(name), spec) for name, spec in users.items()),

@@ -18,12 +18,16 @@ OUTCOMES = ("COMPLETED", "COMPLETED_WITH_WARNINGS", "ERROR", "CANCELED")
 UNKNOWN_OUTCOMES = ("KILLED", "FAILED", "ABORTED", "null")
 SUCCESSES = ("COMPLETED", "COMPLETED_WITH_WARNINGS")
 LIST_RUNNING_ANSWERS = ("html", "garbage", "huge", "429")
-SUPPORTED_VERSIONS = ("7.2.5", "7.4", "7.5.2")
+# The versions the emulator is known to model: 6.4 has no /api/... at all, X 11 is served
+# like 7.5.2 (its documentation adds no job endpoint); any X.Y.Z works.
+SUPPORTED_VERSIONS = ("6.4", "7.2.5", "7.4", "7.5.2", "11.1")
+PATH_MODES = ("lenient", "strict")
+PATH_ENCODINGS = ("plus", "segment")
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
     """``"7.5.2"`` → ``(7, 5, 2)``, for comparing server versions."""
-    return tuple(int(part) for part in version.split("."))
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,9 @@ class Scenario:
     max_concurrent: int = 0
     status_lag: float = 0.0
     api_v2: bool = True
+    # "strict": a path reference is accepted only in ``path_encoding``'s exact form.
+    paths: str = "lenient"
+    path_encoding: str = "plus"
     seed: int = 0
     first_execution_id: int | None = None
     users: tuple[User, ...] = (User("admin", "admin"),)

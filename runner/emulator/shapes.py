@@ -42,6 +42,19 @@ def wire(status: str) -> str | None:
     return None if status == "null" else status
 
 
+def license_details(version: str) -> dict[str, Any]:
+    """``GET /rest/license-details``, with the keys public monitoring scripts read."""
+    return {
+        "ProductVersion": version,
+        "LicenseType": "Enterprise",
+        "LicenseStartDate": "Jan 1, 2026 12:00:00 AM",
+        "LicenseExpirationDate": "Jan 1, 2036 12:00:00 AM",
+        "TotalVolumeConsumedInBytes": 0,
+        "LicenseVolumelimitInBytes": 0,
+        "LicenseVolumePeriodInMonths": 12,
+    }
+
+
 def v1_status(execution: ExecutionView | None) -> dict[str, Any]:
     """``job-status/<configuration-id>``: ``{}`` when the job never ran."""
     if execution is None:

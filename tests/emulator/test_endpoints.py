@@ -528,6 +528,8 @@ def test_legacy_calls_exist_in_every_version(make_emulator: MakeEmulator) -> Non
             "7.5.2", False, "POST", "/api/job-execution/48/trigger", False, id="no-plugin"
         ),
         pytest.param("6.4", True, "GET", "/rest/jobs/list-running", True, id="6.4-list-running"),
+        pytest.param("6.4", True, "GET", "/rest/license-details", True, id="6.4-license"),
+        pytest.param("11.1", True, "POST", "/rest/job-execution?sequence=4", True, id="11.1-seq"),
     ],
 )
 def test_endpoints_by_version(
@@ -542,6 +544,13 @@ def test_endpoints_by_version(
     response = call(server.url, method, path)
     if available:
         assert response.status_code == 200
+        return
+    if "sequence" in path:
+        # POST /rest/job-execution is the legacy trigger on every version: without the
+        # sequential trigger it refuses the call (400), it does not 404.
+        assert response.status_code == 400
+        assert response.json()["status"] == "failure"
+        assert server.ledger.entries() == []
         return
     assert response.status_code == 404
     assert response.headers["Content-Type"].startswith("text/html")
@@ -643,3 +652,13 @@ def test_permissions_by_id_uuid_and_glob(make_emulator: MakeEmulator) -> None:
         for i in (1, 2, 3, 4)
     ]
     assert codes == [200, 200, 200, 404]
+
+
+@pytest.mark.parametrize("version", ["6.4", "7.2.5", "7.4", "7.5.2", "11.1"])
+def test_license_details_say_the_configured_version(
+    make_emulator: MakeEmulator, version: str
+) -> None:
+    server = make_emulator(version=version, clock="manual")
+    answer = call(server.url, "GET", "/rest/license-details")
+    assert answer.status_code == 200
+    assert answer.json()["ProductVersion"] == version
