@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         include=args.select,
         exclude=args.exclude,
         mode=Mode(args.mode) if args.mode else None,
+        server_version=server.version,
         default_url=os.environ.get("DATAMEER_URL") or None,
     )
     if args.json:
@@ -73,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         from runner.plan.text import render_text
 
+        from runner.plan.endpoints import endpoint_lines, planned_capabilities
+
         text = render_text(plan, _known_passwords())
+        if not args.check_server:
+            lines = endpoint_lines(planned_capabilities(plan.pipeline), plan.pipeline)
+            text += "\nendpoints:\n" + "\n".join(lines) + "\n"
     sys.stdout.write(text)
     if args.check_server:
         return _check_server(pipeline, args)
@@ -105,13 +111,21 @@ def _check_server(pipeline: Any, args: argparse.Namespace) -> int:
     """Print what the server says about the pipeline's references; 2 when any is missing."""
     from runner.datameer.client import DatameerClient
     from runner.datameer.credentials import resolve_server
+    from runner.launch import configurations_of
+    from runner.plan.endpoints import endpoint_lines
     from runner.plan.server_check import check_server
 
     settings = resolve_server(settings=_with_password(pipeline.server, args))
     if not settings.verify_tls:
         print("dmpipe: warning: TLS certificate verification is off", file=sys.stderr)
-    with DatameerClient.from_settings(settings) as client:
+    configurations = configurations_of(pipeline)
+    with DatameerClient.from_settings(
+        settings, detect_version=True, configurations=configurations
+    ) as client:
         result = check_server(pipeline, client)
+        known = client.capabilities()
     print(f"\nserver check ({client.base_url}):")
     print("\n".join(result.lines()))
+    print("\nendpoints:")
+    print("\n".join(endpoint_lines(known, pipeline)))
     return 0 if result.ok else 2

@@ -73,7 +73,7 @@ class Capabilities:
     def _said(self) -> str:
         if self.version is None:
             return "the server's version is unknown"
-        where = {"server": "the server says", "setting": "server.version says"}
+        where = {"server": "the server says", "setting": "the version set is"}
         return f"{where.get(self.source, 'version')} {self.version}"
 
     def _status(self) -> tuple[str, str]:
