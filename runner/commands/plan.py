@@ -72,9 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
         text = render_curl(plan, _known_passwords())
     else:
-        from runner.plan.text import render_text
-
         from runner.plan.endpoints import endpoint_lines, planned_capabilities
+        from runner.plan.text import render_text
 
         text = render_text(plan, _known_passwords())
         if not args.check_server:
