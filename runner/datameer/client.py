@@ -727,8 +727,8 @@ class DatameerClient:
             raise EndpointUnavailableError(
                 name,
                 error.url,
-                f"the server has no such endpoint ({error.reason}): the sequential trigger "
-                "needs Datameer 7.5.2+; use mode: client",
+                "the server has no such endpoint: the sequential trigger needs Datameer "
+                f"7.5.2+ (it answered: {error.reason}); use mode: client",
                 400,
             ) from error
 
