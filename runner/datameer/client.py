@@ -485,6 +485,16 @@ class DatameerClient:
     def __repr__(self) -> str:
         return f"DatameerClient({self.base_url!r}, user={self._user!r})"
 
+    @property
+    def user(self) -> str | None:
+        """The user the client logs in as (None: no credentials sent)."""
+        return self._user
+
+    @property
+    def verify(self) -> bool | str:
+        """TLS verification: True (system CAs), a CA bundle file, or False (off)."""
+        return self._verify
+
     def close(self) -> None:
         """Release the pooled connections (a session passed in is left to its owner)."""
         if self._owns_session:
