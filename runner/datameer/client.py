@@ -69,6 +69,7 @@ from runner.datameer import responses
 from runner.datameer.credentials import NOT_A_URL, redact_url, split_credentials
 from runner.datameer.records import (
     ConfigurationStatus,
+    ConfiguredFile,
     DeleteResult,
     ExecutionPlan,
     ExecutionStatus,
@@ -464,6 +465,7 @@ class DatameerClient:
         self._encoding = None if path_encoding is None else PathEncoding(path_encoding)
         self._encoding_detected = False
         self._configurations: dict[JobRef, int] = dict(configurations or {})
+        self._checked: set[JobRef] = set()
         self._state_lock = threading.RLock()
 
     @classmethod
@@ -643,7 +645,47 @@ class DatameerClient:
             raise EndpointUnavailableError(
                 what, self.base_url, _no_configuration(ref, self._capabilities)
             )
+        if ref not in self._checked:
+            self._check_configuration(ref, configuration)
+            self._checked.add(ref)
         return configuration
+
+    def configured_file(self, configuration_id: int, kind: str) -> ConfiguredFile:
+        """The artifact of a job configuration: ``kind`` is ``workbook``, ``import-job``
+        (also data links and uploads) or ``export-job``."""
+        segment = {"workbook": "workbook", "import-job": "import-job", "export-job": "export-jobs"}
+        if kind not in segment:
+            raise UsageError(f"unknown artifact kind {kind!r}: workbook, import-job or export-job")
+        call = _Call(
+            f"{kind} of configuration {configuration_id}",
+            "GET",
+            f"/rest/{segment[kind]}/{_id(configuration_id)}",
+        )
+        return self._fetch(call, responses.configured_file, configuration_id)
+
+    def _check_configuration(self, ref: JobRef, configuration: int) -> None:
+        """Before the legacy calls act on ``configuration``: the documented read call of
+        its artifact must not name another one (a typo would run the wrong job).  What
+        cannot be read (no such call, a file id to compare with) is let through."""
+        if ref.kind is RefKind.FILE_ID:
+            return  # the read call tells path and uuid, never the file id
+        for kind in _kinds_to_try(ref):
+            try:
+                found = self.configured_file(configuration, kind)
+            except (AuthenticationError, ConnectionFailedError):
+                raise
+            except ApiError as error:
+                log.debug("configuration %s as %s: %s", configuration, kind, error)
+                continue
+            named = found.path if ref.kind is RefKind.PATH else found.uuid
+            if named is not None and named != ref.value:
+                raise NotFoundError(
+                    f"check of configuration {configuration}",
+                    self.base_url,
+                    f"configuration {configuration} is the {kind} {named}, not "
+                    f"{ref.describe()}: fix the job's configuration_id",
+                )
+            return
 
     def _legacy_status(self, ref: JobRef) -> ExecutionStatus:
         """The v1 status of the reference's configuration, as an ``ExecutionStatus``."""
@@ -993,6 +1035,16 @@ def _segment(ref: JobRef, encoding: PathEncoding) -> str:
         return ref.url_segment(encoding)
     except ValueError as error:
         raise UsageError(str(error)) from None
+
+
+def _kinds_to_try(ref: JobRef) -> tuple[str, ...]:
+    """The artifact kinds whose read call may know ``ref``'s configuration, likeliest first."""
+    extension = ref.value.rsplit(".", 1)[-1].lower() if ref.kind is RefKind.PATH else ""
+    by_extension = {"wbk": "workbook", "imp": "import-job", "upl": "import-job"}
+    by_extension |= {"lnk": "import-job", "exp": "export-job"}
+    first = by_extension.get(extension)
+    kinds = ("workbook", "import-job", "export-job")
+    return (first,) if first else kinds
 
 
 def _no_configuration(ref: JobRef, known: Capabilities | None) -> str:

@@ -110,6 +110,9 @@ ROUTES = (
         query_key="configuration",
     ),
     _route("POST", "/rest/job-execution/job-kill/{id}", "legacy_kill"),
+    _route("GET", "/rest/workbook/{id}", "workbook"),
+    _route("GET", "/rest/import-job/{id}", "import_job"),
+    _route("GET", "/rest/export-jobs/{id}", "export_job"),
     _route("DELETE", "/rest/data/{id}", "delete"),
 )
 
@@ -247,6 +250,22 @@ class Api:
             if artifact is not None and execution.visible(now):
                 entries.append(shapes.running_entry(execution, artifact))
         return json_response(200, entries)
+
+    def _workbook(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        return self._configured(user, params["id"], "workbook")
+
+    def _import_job(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        return self._configured(user, params["id"], "import_job")
+
+    def _export_job(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        return self._configured(user, params["id"], "export_job")
+
+    def _configured(self, user: User, raw: str, kind: str) -> Response:
+        """The read call of an artifact by its configuration id (only of its own kind)."""
+        artifact = self._configuration(user, raw)
+        if artifact is None or artifact.kind != kind:
+            return json_response(404, shapes.not_found("DapJobConfiguration", raw))
+        return json_response(200, shapes.configured_file(artifact))
 
     # -- POST / DELETE -------------------------------------------------------------
 

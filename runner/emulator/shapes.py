@@ -42,6 +42,22 @@ def wire(status: str) -> str | None:
     return None if status == "null" else status
 
 
+def configured_file(artifact: Artifact) -> dict[str, Any]:
+    """``GET /rest/workbook|import-job|export-jobs/<configuration-id>``, the fields dmpipe reads
+    (the real answer also has the sheets, properties, schedule ...)."""
+    return {
+        "version": "2.1",
+        "file": {
+            "uuid": artifact.uuid,
+            "path": artifact.path,
+            "description": "",
+            "name": artifact.path.rsplit("/", 1)[-1].rsplit(".", 1)[0],
+        },
+        "pullType": "MANUALLY",
+        "properties": {},
+    }
+
+
 def license_details(version: str) -> dict[str, Any]:
     """``GET /rest/license-details``, with the keys public monitoring scripts read."""
     return {

@@ -9,7 +9,7 @@ import pytest
 from runner.datameer.client import DatameerClient
 from runner.datameer.protocol import server_facts
 from runner.datameer.versions import capabilities, parse_version
-from runner.errors import EndpointUnavailableError
+from runner.errors import EndpointUnavailableError, NotFoundError
 from runner.reference import JobRef
 from testing.emulators import MakeEmulator
 from testing.scenarios import artifact, scenario
@@ -106,3 +106,32 @@ def test_legacy_without_a_configuration_id_says_what_to_add(
     with pytest.raises(EndpointUnavailableError, match="add configuration_id: to the job"):
         connect(server.url, detect_version=True).trigger(JobRef.parse(1))
     assert server.ledger.entries() == []
+
+
+@pytest.mark.parametrize(
+    ("configuration", "refused"),
+    [
+        pytest.param(71, False, id="the-right-one"),
+        pytest.param(72, True, id="another-workbook"),
+    ],
+)
+def test_a_configuration_id_naming_another_artifact_is_refused_before_any_trigger(
+    make_emulator: MakeEmulator, connect: Connect, configuration: int, refused: bool
+) -> None:
+    server = make_emulator(
+        scenario(
+            artifact(1, configuration_id=71, path="/Reports/Daily.wbk"),
+            artifact(2, configuration_id=72, path="/Reports/Weekly.wbk"),
+            version="6.4",
+        )
+    )
+    ref = JobRef.parse("/Reports/Daily.wbk")
+    api = connect(server.url, detect_version=True, configurations={ref: configuration})
+    if refused:
+        with pytest.raises(NotFoundError, match="configuration 72 is the workbook /Reports/Weekly"):
+            api.trigger(ref)
+        assert server.ledger.entries() == []
+    else:
+        api.trigger(ref)
+        assert [e.file_id for e in server.ledger.triggers()] == [1]
+    assert server.stats()["GET /rest/workbook/{id}"] == 1
