@@ -190,11 +190,11 @@ def test_v2_afternoon_times_use_pm(make_emulator: MakeEmulator) -> None:
         pytest.param("6", id="file-id"),
         pytest.param("f8d450cd-f065-4abb-a232-27cd20c48c2b", id="uuid"),
         pytest.param("F8D450CD-F065-4ABB-A232-27CD20C48C2B", id="uuid-upper"),
-        pytest.param("Analytics/Sales+categorization", id="plus-for-space"),
-        pytest.param("Analytics/Sales%20categorization", id="percent-20"),
-        pytest.param("%2FAnalytics%2FSales%20categorization", id="one-encoded-segment"),
-        pytest.param("Analytics%2FSales+categorization", id="mixed"),
-        pytest.param("/Analytics/Sales+categorization", id="leading-slash"),
+        pytest.param("Analytics/Sales+categorization.wbk", id="plus-for-space"),
+        pytest.param("Analytics/Sales%20categorization.wbk", id="percent-20"),
+        pytest.param("%2FAnalytics%2FSales%20categorization.wbk", id="one-encoded-segment"),
+        pytest.param("Analytics%2FSales+categorization.wbk", id="mixed"),
+        pytest.param("/Analytics/Sales+categorization.wbk", id="leading-slash"),
     ],
 )
 def test_every_way_of_writing_a_reference(emulator: EmulatorServer, ref: str) -> None:
@@ -204,9 +204,13 @@ def test_every_way_of_writing_a_reference(emulator: EmulatorServer, ref: str) ->
 
 
 def test_a_literal_plus_arrives_as_percent_2b(emulator: EmulatorServer) -> None:
-    execution = trigger(emulator, "Shared/Clicks+%2B+Impressions")
-    assert v2(emulator, "%2FShared%2FClicks%20%2B%20Impressions")["job-execution-id"] == execution
-    response = call(emulator.url, "GET", "/api/job-execution/Shared/Clicks+++Impressions/status")
+    execution = trigger(emulator, "Shared/Clicks+%2B+Impressions.imp")
+    assert (
+        v2(emulator, "%2FShared%2FClicks%20%2B%20Impressions.imp")["job-execution-id"] == execution
+    )
+    response = call(
+        emulator.url, "GET", "/api/job-execution/Shared/Clicks+++Impressions.imp/status"
+    )
     assert response.status_code == 404
 
 
