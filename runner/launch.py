@@ -412,12 +412,15 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[tuple[JobApi, s
     from runner.emulator.embedded import pipeline_emulator
 
     if options.emulator:
+        wanted = pipeline.server.overridden_by(options.server)
         with pipeline_emulator(pipeline) as (server, user, password):
             client = DatameerClient(
                 server.url,
                 user=user,
                 password=password,
                 detect_version=True,
+                version=wanted.version,
+                path_encoding=wanted.path_encoding,
                 configurations=configurations_of(pipeline),
             )
             with client:

@@ -67,6 +67,15 @@ def test_every_reference_exists_in_the_scenario(path: Path) -> None:
         if find_artifact(scenario, job.ref) is None
     ]
     assert missing == []
+    artifacts = {name: find_artifact(scenario, job.ref) for name, job in pipeline.jobs.items()}
+    wrong = [
+        name
+        for name, job in pipeline.jobs.items()
+        if job.configuration_id is not None
+        and (found := artifacts[name]) is not None
+        and found.configuration_id != job.configuration_id
+    ]
+    assert wrong == [], "configuration_id differs from the scenario's"
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in SEQUENTIAL])
