@@ -171,3 +171,34 @@ def test_server_version_setting_overrides_the_server(tmp_path: Path) -> None:
     assert outcome.exit_code == 0, outcome.states
     assert actions == {"legacy_trigger"}
     assert stats.get("GET /rest/license-details", 0) == 0
+
+
+def test_a_job_without_configuration_id_fails_at_once_on_a_server_without_rest_v2(
+    tmp_path: Path,
+) -> None:
+    file = tmp_path / "pipeline.yaml"
+    file.write_text(
+        "version: 1\nname: no-cfg\nmode: client\n"
+        "defaults: {retry: {retries: 3, delay: 0.05s}}\n"
+        "policies: {poll_interval: 0.05s, max_poll_interval: 0.2s}\n"
+        "jobs:\n  load: {path: /Data/ImportJobs/Web logs.imp}\n",
+        encoding="utf-8",
+    )
+    with emulated("6.4") as server:
+        options = runner.RunOptions(
+            environ={
+                "DATAMEER_URL": server.url,
+                "DATAMEER_USER": USER,
+                "DATAMEER_PASSWORD": PASSWORD,
+            },
+            runs_dir=tmp_path / "runs",
+        )
+        outcome = runner.run_file(file, options)
+        stats = server.stats()
+
+    assert outcome.exit_code == 1
+    attempts = outcome.states["load"].attempts
+    assert "add configuration_id: to the job" in str(attempts[-1].error)
+    assert len(attempts) == 1  # a permanent failure is not retried
+    assert server.ledger.entries() == []
+    assert not any(stats.get(route) for route in V2_ROUTES)
