@@ -110,7 +110,7 @@ ROUTES = (
         query_key="configuration",
     ),
     _route("POST", "/rest/job-execution/job-kill/{id}", "legacy_kill"),
-    _route("GET", "/rest/workbook/{id}", "workbook"),
+    _route("GET", "/rest/workbook/{id}", "workbook", feature="workbook_read"),
     _route("GET", "/rest/import-job/{id}", "import_job"),
     _route("GET", "/rest/export-jobs/{id}", "export_job"),
     _route("DELETE", "/rest/data/{id}", "delete"),

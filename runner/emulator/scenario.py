@@ -206,7 +206,10 @@ class Scenario:
         """Whether the emulated version offers ``feature`` (see ``FEATURES``)."""
         if feature == "api_v2" and not self.api_v2:
             return False
-        return version_tuple(self.version) >= version_tuple(FEATURES[feature])
+        version = version_tuple(self.version)
+        if feature in REMOVED and version >= version_tuple(REMOVED[feature]):
+            return False
+        return version >= version_tuple(FEATURES.get(feature, "0"))
 
 
 # The first Datameer version offering each versioned endpoint or shape.
@@ -214,4 +217,10 @@ FEATURES = {
     "api_v2": "7.2.5",  # /api/job-execution/<ref>/status|trigger|stop
     "details_7_4": "7.4",  # job-details with jobConfigurationId and file {id, uuid}
     "sequence": "7.5.2",  # POST /rest/job-execution?sequence=...
+}
+# The first version without an endpoint: "Read Workbook" (GET /rest/workbook/<cfg>) was
+# "deprecated as of Datameer v7.0 and scheduled to be removed before v8.0"; X 10/11 document
+# only /api/workbooks/<file-id>.
+REMOVED = {
+    "workbook_read": "8.0",
 }

@@ -534,6 +534,8 @@ def test_legacy_calls_exist_in_every_version(make_emulator: MakeEmulator) -> Non
         pytest.param("6.4", True, "GET", "/rest/jobs/list-running", True, id="6.4-list-running"),
         pytest.param("6.4", True, "GET", "/rest/license-details", True, id="6.4-license"),
         pytest.param("11.1", True, "POST", "/rest/job-execution?sequence=4", True, id="11.1-seq"),
+        pytest.param("7.5.2", True, "GET", "/rest/workbook/4", True, id="7.5.2-workbook-read"),
+        pytest.param("11.1", True, "GET", "/rest/workbook/4", False, id="11.1-no-workbook-read"),
     ],
 )
 def test_endpoints_by_version(
