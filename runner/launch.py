@@ -43,6 +43,7 @@ from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome
 from runner.errors import EXIT_OK, UsageError
 from runner.model import Mode, Pipeline, ServerSettings
+from runner.reference import JobRef
 from runner.report.writer import REPORT_NAME, RunSummary, build_report, write_report
 from runner.rundir import (
     RUNS_FOLDER,
@@ -411,8 +412,17 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[tuple[JobApi, s
     from runner.emulator.embedded import pipeline_emulator
 
     if options.emulator:
+        wanted = pipeline.server.overridden_by(options.server)
         with pipeline_emulator(pipeline) as (server, user, password):
-            client = DatameerClient(server.url, user=user, password=password)
+            client = DatameerClient(
+                server.url,
+                user=user,
+                password=password,
+                detect_version=True,
+                version=wanted.version,
+                path_encoding=wanted.path_encoding,
+                configurations=configurations_of(pipeline),
+            )
             with client:
                 yield client, server.url
         return
@@ -422,5 +432,16 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[tuple[JobApi, s
     settings = resolve_server(env=options.environ, settings=chosen)
     if not settings.verify_tls:
         log.warning("TLS certificate verification is off: the server's identity is not checked")
-    with DatameerClient.from_settings(settings) as client:
+    with DatameerClient.from_settings(
+        settings, detect_version=True, configurations=configurations_of(pipeline)
+    ) as client:
         yield client, client.base_url
+
+
+def configurations_of(pipeline: Pipeline) -> dict[JobRef, int]:
+    """The job-configuration id of every job that names one (for the legacy calls)."""
+    return {
+        job.ref: job.configuration_id
+        for job in pipeline.jobs.values()
+        if job.configuration_id is not None
+    }

@@ -103,6 +103,8 @@ class Job:
     expect: tuple[CounterExpectation, ...] = ()
     estimate: float | None = None
     location: Location | None = None
+    # The job configuration id, for servers without REST v2 (legacy trigger and status).
+    configuration_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,8 @@ class ServerSettings:
     ca_bundle: str | None = None
     verify_tls: bool = True
     profile: str | None = None  # the server profile these settings come from (runner.profiles)
+    version: str | None = None  # the Datameer version, instead of asking the server
+    path_encoding: str | None = None  # "plus" or "segment"; None: detected
 
     def overridden_by(self, flags: ServerSettings) -> ServerSettings:
         """These settings with every value the command line gave replacing the file's."""
@@ -125,6 +129,8 @@ class ServerSettings:
             ca_bundle=flags.ca_bundle or self.ca_bundle,
             verify_tls=flags.verify_tls and self.verify_tls,
             profile=flags.profile or self.profile,
+            version=flags.version or self.version,
+            path_encoding=flags.path_encoding or self.path_encoding,
         )
 
 

@@ -13,6 +13,7 @@ another file)::
         url: https://datameer.example.com:8443
         user: etl
         ca_bundle: company-ca.pem             # relative to this file
+        version: "7.4"                        # optional: instead of asking the server
 
 A profile never holds a password itself: ``password_env`` names a variable,
 ``password_file`` a file, and without either ``DATAMEER_PASSWORD`` and ``~/.netrc`` apply
@@ -33,7 +34,16 @@ from runner.model import ServerSettings
 if TYPE_CHECKING:
     from runner.spec.document import Document
 
-PROFILE_KEYS = ("url", "user", "password_env", "password_file", "ca_bundle", "verify_tls")
+PROFILE_KEYS = (
+    "url",
+    "user",
+    "password_env",
+    "password_file",
+    "ca_bundle",
+    "verify_tls",
+    "version",
+    "path_encoding",
+)
 
 
 def profiles_file(env: Mapping[str, str]) -> Path | None:
@@ -96,6 +106,8 @@ def _over(low: ServerSettings, high: ServerSettings) -> ServerSettings:
         ca_bundle=high.ca_bundle or low.ca_bundle,
         verify_tls=high.verify_tls and low.verify_tls,
         profile=low.profile,
+        version=high.version or low.version,
+        path_encoding=high.path_encoding or low.path_encoding,
     )
 
 
@@ -129,6 +141,8 @@ def load_profile(
         ca_bundle=str(path.parent / Path(ca_bundle).expanduser()) if ca_bundle else None,
         verify_tls=bool(entry.get("verify_tls", True)),
         profile=name,
+        version=entry.get("version") or None,
+        path_encoding=entry.get("path_encoding") or None,
     )
 
 
@@ -224,4 +238,6 @@ def _key_problem(key: str, value: Any) -> str | None:
         return f"{key} is a text"
     if key == "url" and not value.startswith(("http://", "https://")):
         return "url must look like https://host:port"
+    if key == "path_encoding" and value not in ("plus", "segment"):
+        return "path_encoding is plus or segment"
     return None

@@ -1,8 +1,11 @@
 """Job references: how a user names an artifact (file id, uuid or path).
 
 An int (or all-digit text) is a file id, a UUID is a uuid, anything else is a
-path.  In a URL a path has its spaces replaced by ``+`` as the Datameer
-reference asks, and everything else percent-encoded (slashes kept).
+path.  A path goes into a URL in one of two encodings (``PathEncoding``): ``plus``, the
+reference's (spaces as ``+``, slashes kept, the rest percent-encoded, no leading slash),
+or ``segment``, Datameer's own Ruby client's (the whole path, leading slash included,
+as one percent-encoded segment).  Either way a path never reaches the server in a form
+it could read as a file id or a uuid.
 """
 
 from __future__ import annotations
@@ -16,6 +19,13 @@ from urllib.parse import quote
 MAX_FILE_ID = 2**63 - 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class PathEncoding(enum.StrEnum):
+    """How a path is written in ``/api/job-execution/<path>/...``."""
+
+    PLUS = "plus"  # Folder/Sales+report.wbk (the reference: "replace those spaces with +")
+    SEGMENT = "segment"  # %2FFolder%2FSales%20report.wbk (one segment, as Datameer's client)
 
 
 class RefKind(enum.Enum):
@@ -56,15 +66,13 @@ class JobRef:
         check_path(value)
         return cls(RefKind.PATH, value)
 
-    def url_segment(self) -> str:
+    def url_segment(self, encoding: PathEncoding = PathEncoding.PLUS) -> str:
         """The reference as it appears in ``/api/job-execution/<ref>/...``; ValueError for a
         path that an HTTP stack would rewrite (``.``/``..`` segments, control characters)."""
         if self.kind is not RefKind.PATH:
             return self.value
         check_path(self.value)
-        # The leading slash of "/Folder/Workbook" would make an empty URL segment.
-        path = self.value.lstrip("/")
-        return "+".join(quote(part, safe="/") for part in path.split(" "))
+        return encode_path(self.value, encoding)
 
     def describe(self) -> str:
         """How messages, plans and diagrams name the artifact: ``file 48``, ``uuid f8d4…``,
@@ -77,6 +85,24 @@ class JobRef:
 
     def __str__(self) -> str:
         return self.value
+
+
+def encode_path(path: str, encoding: PathEncoding) -> str:
+    """``path`` written for a URL in ``encoding``; never a form a server reads as an id."""
+    if encoding is PathEncoding.SEGMENT:
+        return quote("/" + path.lstrip("/"), safe="")
+    # The leading slash of "/Folder/Workbook" would make an empty URL segment.
+    bare = path.lstrip("/")
+    encoded = "+".join(quote(part, safe="/") for part in bare.split(" "))
+    if looks_like_id(bare):
+        # "/123" sent as "123" is file 123: keep the slash, encoded, so it stays a path.
+        return "%2F" + encoded
+    return encoded
+
+
+def looks_like_id(text: str) -> bool:
+    """True for text a server takes for a file id (digits) or a uuid."""
+    return (text.isascii() and text.isdigit()) or bool(_UUID.match(text))
 
 
 def check_path(path: str) -> None:

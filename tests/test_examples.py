@@ -7,11 +7,14 @@ from pathlib import Path
 
 import pytest
 
+import runner
 from runner.commands.main import main
-from runner.emulator import load_scenario
+from runner.datameer.client import DatameerClient
+from runner.emulator import EmulatorServer, load_scenario
+from runner.emulator.loading import with_overrides
 from runner.emulator.scenario import Artifact, Scenario
 from runner.model import Mode, Pipeline
-from runner.reference import JobRef, RefKind
+from runner.reference import JobRef, PathEncoding, RefKind
 from runner.spec import inspect_pipeline
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -64,6 +67,15 @@ def test_every_reference_exists_in_the_scenario(path: Path) -> None:
         if find_artifact(scenario, job.ref) is None
     ]
     assert missing == []
+    artifacts = {name: find_artifact(scenario, job.ref) for name, job in pipeline.jobs.items()}
+    wrong = [
+        name
+        for name, job in pipeline.jobs.items()
+        if job.configuration_id is not None
+        and (found := artifacts[name]) is not None
+        and found.configuration_id != job.configuration_id
+    ]
+    assert wrong == [], "configuration_id differs from the scenario's"
 
 
 @pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in SEQUENTIAL])
@@ -105,3 +117,51 @@ def test_example_plans_and_draws(
     assert main(["plan", str(path), "--curl"]) == 0
     curl = capsys.readouterr().out
     assert "/trigger" in curl or "sequence=" in curl
+
+
+@pytest.mark.parametrize("encoding", [pytest.param(e, id=e.value) for e in PathEncoding])
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem) for p in PIPELINES])
+def test_every_reference_resolves_on_a_strict_server(path: Path, encoding: PathEncoding) -> None:
+    """Against a server that reads one path encoding only: the client's setting reaches every
+    artifact, and detection (GETs only) finds that encoding; an encoding change is caught."""
+    pipeline = load(path)
+    assert isinstance(pipeline.emulator_scenario, str)
+    scenario = load_scenario(pipeline.emulator_scenario)
+    strict = with_overrides(scenario, paths="strict", path_encoding=encoding.value)
+    user, password = strict.first_user()
+    with EmulatorServer(strict) as server:
+        for settings in ({"path_encoding": encoding}, {}):
+            with DatameerClient(server.url, user=user, password=password, **settings) as api:
+                for job in pipeline.jobs.values():
+                    api.execution_status(job.ref)
+                if any(job.ref.kind is RefKind.PATH for job in pipeline.jobs.values()):
+                    assert api.path_encoding is encoding
+        assert server.ledger.entries() == []
+
+
+def test_the_quickstart_runs_on_a_strict_server(tmp_path: Path) -> None:
+    pipeline = load(EXAMPLES / "quickstart.yaml")
+    assert isinstance(pipeline.emulator_scenario, str)
+    scenario = with_overrides(
+        load_scenario(pipeline.emulator_scenario), paths="strict", time_scale=5000
+    )
+    user, password = scenario.first_user()
+    # The example as written, polled fast (its 2s polls would make the test wait).
+    file = tmp_path / "quickstart.yaml"
+    text = (EXAMPLES / "quickstart.yaml").read_text(encoding="utf-8")
+    file.write_text(text + "policies: {poll_interval: 0.05s, max_poll_interval: 0.2s}\n", "utf-8")
+    with EmulatorServer(scenario) as server:
+        outcome = runner.run_file(
+            file,
+            runner.RunOptions(
+                environ={
+                    "DATAMEER_URL": server.url,
+                    "DATAMEER_USER": user,
+                    "DATAMEER_PASSWORD": password,
+                },
+                runs_dir=tmp_path / "runs",
+            ),
+        )
+        triggered = sorted(entry.file_id for entry in server.ledger.triggers())
+    assert outcome.exit_code == 0, outcome.states
+    assert triggered == sorted(a.file_id for a in scenario.artifacts)

@@ -183,3 +183,17 @@ def test_a_run_connects_through_a_profile(
     for written in run_dir.iterdir():
         if written.is_file():
             assert PASSWORD not in written.read_text(encoding="utf-8", errors="replace")
+
+
+def test_a_profile_may_say_the_version_and_the_path_encoding(tmp_path: Path) -> None:
+    file = tmp_path / "profiles.yaml"
+    file.write_text(
+        'profiles:\n  old: {url: "http://old:8080", version: "6.4", path_encoding: segment}\n'
+        '  bad: {url: "http://bad:8080", path_encoding: slash}\n',
+        encoding="utf-8",
+    )
+    env = {"DMPIPE_PROFILES": str(file)}
+    old = load_profile("old", env)
+    assert (old.version, old.path_encoding) == ("6.4", "segment")
+    with pytest.raises(PipelineFileError, match="path_encoding is plus or segment"):
+        load_profile("bad", env)

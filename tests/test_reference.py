@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.reference import JobRef, RefKind
+from runner.reference import JobRef, PathEncoding, RefKind, encode_path
 
 
 @pytest.mark.parametrize(
@@ -108,3 +108,26 @@ def test_a_path_that_http_would_rewrite_never_becomes_a_url(path: str) -> None:
 )
 def test_describe_names_a_reference_one_way_everywhere(text: str | int, described: str) -> None:
     assert JobRef.parse(text).describe() == described
+
+
+@pytest.mark.parametrize(
+    ("path", "encoding", "written"),
+    [
+        pytest.param("/A b/C+d.wbk", PathEncoding.PLUS, "A+b/C%2Bd.wbk", id="plus"),
+        pytest.param("/A b/C+d.wbk", PathEncoding.SEGMENT, "%2FA%20b%2FC%2Bd.wbk", id="segment"),
+        pytest.param("/x #?%.imp", PathEncoding.PLUS, "x+%23%3F%25.imp", id="plus-reserved"),
+        pytest.param("/März", PathEncoding.PLUS, "M%C3%A4rz", id="plus-unicode"),
+        pytest.param("/123", PathEncoding.PLUS, "%2F123", id="plus-file-id-shaped"),
+        pytest.param("/123", PathEncoding.SEGMENT, "%2F123", id="segment-file-id-shaped"),
+        pytest.param(
+            "/F8D450CD-f065-4abb-a232-27cd20c48c2b",
+            PathEncoding.PLUS,
+            "%2FF8D450CD-f065-4abb-a232-27cd20c48c2b",
+            id="plus-uuid-shaped",
+        ),
+        pytest.param("/123.wbk", PathEncoding.PLUS, "123.wbk", id="plus-digits-and-extension"),
+    ],
+)
+def test_encode_path(path: str, encoding: PathEncoding, written: str) -> None:
+    assert encode_path(path, encoding) == written
+    assert JobRef(RefKind.PATH, path).url_segment(encoding) == written

@@ -56,6 +56,18 @@ def add_server(parser: argparse.ArgumentParser) -> None:
         help="connect with this server profile of ~/.config/dmpipe/profiles.yaml "
         "(default: $DMPIPE_PROFILE, then the pipeline's server.profile)",
     )
+    group.add_argument(
+        "--datameer-version",
+        metavar="X.Y.Z",
+        help="the server's Datameer version, instead of asking it (/rest/license-details); "
+        "the endpoints follow it (default: the pipeline's server.version)",
+    )
+    group.add_argument(
+        "--path-encoding",
+        choices=("plus", "segment"),
+        help="how paths are written in URLs: plus (Folder/My+Workbook.wbk) or segment "
+        "(%%2FFolder%%2FMy%%20Workbook.wbk) (default: server.path_encoding, else detected)",
+    )
     group.add_argument("--password", nargs="?", action=RefusePassword, help=argparse.SUPPRESS)
 
 
@@ -67,6 +79,8 @@ def server_settings(args: argparse.Namespace) -> ServerSettings:
         ca_bundle=args.ca_bundle,
         verify_tls=not args.insecure,
         profile=getattr(args, "profile", None),
+        version=getattr(args, "datameer_version", None),
+        path_encoding=getattr(args, "path_encoding", None),
     )
 
 

@@ -26,7 +26,14 @@ def register(subparsers: Any) -> None:
         help="emulated seconds per real second (overrides the scenario's)",
     )
     parser.add_argument(
-        "--datameer-version", metavar="X.Y.Z", help="emulated version (7.2.5, 7.4, 7.5.2)"
+        "--datameer-version",
+        metavar="X.Y.Z",
+        help="emulated version (6.4, 7.2.5, 7.4, 7.5.2, 11.1)",
+    )
+    parser.add_argument(
+        "--strict-paths",
+        choices=("plus", "segment"),
+        help="accept a path reference only in this one encoding, exactly (paths: strict)",
     )
     parser.add_argument("--tls-cert", type=Path, metavar="FILE", help="serve HTTPS: PEM cert")
     parser.add_argument("--tls-key", type=Path, metavar="FILE", help="the certificate's PEM key")
@@ -51,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         scenario=args.scenario,
         time_scale=args.time_scale,
         version=args.datameer_version,
+        strict_paths=args.strict_paths,
         allow_remote=args.allow_remote,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,

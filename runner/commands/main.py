@@ -31,6 +31,7 @@ COMMANDS = (
     "run",
     "validate",
     "plan",
+    "doctor",
     "graph",
     "job",
     "emulator",

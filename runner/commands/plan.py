@@ -39,6 +39,12 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also ask the server (GETs only) whether every artifact and endpoint exists",
     )
+    parser.add_argument(
+        "--from-server",
+        action="store_true",
+        help="ask the server (GETs only) how long each job took lately: the median of its "
+        "last successful runs, the critical path by them and the expected finish",
+    )
     common.add_server(parser)
     parser.set_defaults(func=run)
 
@@ -60,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         include=args.select,
         exclude=args.exclude,
         mode=Mode(args.mode) if args.mode else None,
+        server_version=server.version,
         default_url=os.environ.get("DATAMEER_URL") or None,
     )
     if args.json:
@@ -71,13 +78,18 @@ def run(args: argparse.Namespace) -> int:
 
         text = render_curl(plan, _known_passwords())
     else:
+        from runner.plan.endpoints import endpoint_lines, planned_capabilities
         from runner.plan.text import render_text
 
         text = render_text(plan, _known_passwords())
+        if not args.check_server:
+            lines = endpoint_lines(planned_capabilities(plan.pipeline), plan.pipeline)
+            text += "\nendpoints:\n" + "\n".join(lines) + "\n"
     sys.stdout.write(text)
-    if args.check_server:
-        return _check_server(pipeline, args)
-    return 0
+    code = _check_server(pipeline, args) if args.check_server else 0
+    if args.from_server:
+        _from_server(plan.pipeline, args)
+    return code
 
 
 def _known_passwords() -> list[str | None]:
@@ -105,13 +117,55 @@ def _check_server(pipeline: Any, args: argparse.Namespace) -> int:
     """Print what the server says about the pipeline's references; 2 when any is missing."""
     from runner.datameer.client import DatameerClient
     from runner.datameer.credentials import resolve_server
+    from runner.launch import configurations_of
+    from runner.plan.endpoints import endpoint_lines
     from runner.plan.server_check import check_server
 
     settings = resolve_server(settings=_with_password(pipeline.server, args))
     if not settings.verify_tls:
         print("dmpipe: warning: TLS certificate verification is off", file=sys.stderr)
-    with DatameerClient.from_settings(settings) as client:
+    configurations = configurations_of(pipeline)
+    with DatameerClient.from_settings(
+        settings, detect_version=True, configurations=configurations
+    ) as client:
         result = check_server(pipeline, client)
+        known = client.capabilities()
     print(f"\nserver check ({client.base_url}):")
     print("\n".join(result.lines()))
+    print("\nendpoints:")
+    print("\n".join(endpoint_lines(known, pipeline)))
     return 0 if result.ok else 2
+
+
+def _from_server(pipeline: Any, args: argparse.Namespace) -> None:
+    """Print each job's median duration from the server's history, the critical path by
+    them and the expected finish of a run started now."""
+    from datetime import datetime
+
+    from runner.datameer.client import DatameerClient
+    from runner.datameer.credentials import resolve_server
+    from runner.launch import configurations_of
+    from runner.plan.learned import expected_finish, learn_durations, learned_critical_path
+    from runner.spec.durations import format_duration, format_elapsed
+
+    settings = resolve_server(settings=_with_password(pipeline.server, args))
+    with DatameerClient.from_settings(
+        settings, detect_version=True, configurations=configurations_of(pipeline)
+    ) as client:
+        learned = learn_durations(client, pipeline)
+    print(f"\ndurations from the server's history ({client.base_url}):")
+    for name, job in pipeline.jobs.items():
+        found = learned[name]
+        if found.median is not None:
+            runs = len(found.samples)
+            said = f"{format_elapsed(found.median)} (median of {runs} run{'s' * (runs > 1)})"
+        elif job.estimate is not None:
+            said = f"{found.note}; estimate {format_duration(job.estimate)}"
+        else:
+            said = found.note
+        print(f"  {name:<24} {said}")
+    path = learned_critical_path(pipeline, learned)
+    chain = " → ".join(path.jobs)
+    print(f"critical path: {format_elapsed(path.total)}: {chain}")
+    finish = expected_finish(datetime.now().astimezone(), path)
+    print(f"a run started now ends about {finish:%Y-%m-%d %H:%M %Z}")

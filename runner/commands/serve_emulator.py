@@ -28,6 +28,7 @@ class ServeOptions:
     scenario: Path | None = None
     time_scale: float | None = None
     version: str | None = None
+    strict_paths: str | None = None  # an encoding: the scenario's paths: strict with it
     allow_remote: bool = False
     tls_cert: Path | None = None  # both set: serve HTTPS
     tls_key: Path | None = None
@@ -68,6 +69,8 @@ def build_scenario(options: ServeOptions) -> Scenario:
         overrides.update(time_scale=options.time_scale, clock="real")
     if options.version is not None:
         overrides["version"] = options.version
+    if options.strict_paths is not None:
+        overrides.update(paths="strict", path_encoding=options.strict_paths)
     return with_overrides(scenario, **overrides)
 
 

@@ -44,7 +44,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -69,14 +69,17 @@ from runner.datameer import responses
 from runner.datameer.credentials import NOT_A_URL, redact_url, split_credentials
 from runner.datameer.records import (
     ConfigurationStatus,
+    ConfiguredFile,
     DeleteResult,
     ExecutionPlan,
     ExecutionStatus,
     HistoryEntry,
     JobDetails,
     RunningJob,
+    ServerInfo,
     TriggerResult,
 )
+from runner.datameer.versions import Capabilities, capabilities
 from runner.errors import (
     ApiError,
     AuthenticationError,
@@ -92,7 +95,7 @@ from runner.errors import (
     UsageError,
 )
 from runner.model import ServerSettings
-from runner.reference import JobRef
+from runner.reference import JobRef, PathEncoding, RefKind
 
 if TYPE_CHECKING:
     from typing import Self
@@ -433,7 +436,18 @@ class DatameerClient:
         timeout: Timeout = Timeout(),
         retries: int = 3,
         backoff_factor: float = 0.5,
+        version: str | None = None,
+        path_encoding: PathEncoding | str | None = None,
+        configurations: Mapping[JobRef, int] | None = None,
+        detect_version: bool = False,
     ) -> None:
+        """``version`` (``server.version``/``--datameer-version``) replaces the server's own
+        answer; ``path_encoding`` fixes how paths are written (None: detected on the first
+        status GET of a path); ``configurations`` maps references to job-configuration ids,
+        which the legacy calls of a server without REST v2 need; ``detect_version`` asks
+        ``/rest/license-details`` once, before the first call whose endpoint depends on it
+        (off: an unknown version is taken for a current server, and a missing ``/api/...``
+        found on first use switches to the legacy calls)."""
         self.base_url, url_user, url_password = split_credentials(base_url)
         user = user or url_user
         password = password if password is not None else url_password
@@ -445,6 +459,14 @@ class DatameerClient:
         self._session = session if session is not None else new_session(retries, backoff_factor)
         if self._owns_session:
             self._verify = _pin_environment(self._session, self.base_url, self._verify)
+        self._version_setting = version.strip() if version and version.strip() else None
+        self._detect_version = detect_version
+        self._capabilities: Capabilities | None = None
+        self._encoding = None if path_encoding is None else PathEncoding(path_encoding)
+        self._encoding_detected = False
+        self._configurations: dict[JobRef, int] = dict(configurations or {})
+        self._checked: set[JobRef] = set()
+        self._state_lock = threading.RLock()
 
     @classmethod
     def from_settings(cls, settings: ServerSettings, **kw: Any) -> DatameerClient:
@@ -458,10 +480,22 @@ class DatameerClient:
             )
         verify: bool | str = settings.ca_bundle or settings.verify_tls
         kw.setdefault("verify", verify)
+        kw.setdefault("version", settings.version)
+        kw.setdefault("path_encoding", settings.path_encoding)
         return cls(settings.url, user=settings.user, password=settings.password, **kw)
 
     def __repr__(self) -> str:
         return f"DatameerClient({self.base_url!r}, user={self._user!r})"
+
+    @property
+    def user(self) -> str | None:
+        """The user the client logs in as (None: no credentials sent)."""
+        return self._user
+
+    @property
+    def verify(self) -> bool | str:
+        """TLS verification: True (system CAs), a CA bundle file, or False (off)."""
+        return self._verify
 
     def close(self) -> None:
         """Release the pooled connections (a session passed in is left to its owner)."""
@@ -486,15 +520,179 @@ class DatameerClient:
         return self._fetch(call, responses.configuration_status, configuration_id)
 
     def execution_status(self, ref: JobRef) -> ExecutionStatus:
-        """v2 status of the LATEST execution of an artifact (right after a trigger it may
-        still be the previous one: correlate on the execution id)."""
-        call = _Call(
+        """Status of the LATEST execution of an artifact (right after a trigger it may
+        still be the previous one: correlate on the execution id).
+
+        REST v2 when the server has it; on a server without it, the v1 status of the
+        artifact's job configuration (see ``configurations``)."""
+        if self.capabilities().legacy:
+            return self._legacy_status(ref)
+        try:
+            return self._v2_status(ref)
+        except EndpointUnavailableError as error:
+            self._lacks_v2(ref, error)
+            return self._legacy_status(ref)
+
+    def v2_status(self, ref: JobRef) -> ExecutionStatus:
+        """``GET /api/job-execution/<ref>/status`` itself, whatever the server's version."""
+        return self._v2_status(ref)
+
+    def _v2_status(self, ref: JobRef) -> ExecutionStatus:
+        if ref.kind is not RefKind.PATH or self._encoding is not None:
+            call = self._status_call(ref, self.path_encoding)
+            return self._fetch(call, responses.execution_status)
+        return self._detect_encoding(ref)
+
+    def _status_call(self, ref: JobRef, encoding: PathEncoding) -> _Call:
+        return _Call(
             f"job status v2 for {ref.describe()}",
             "GET",
-            f"/api/job-execution/{_segment(ref)}/status",
+            f"/api/job-execution/{_segment(ref, encoding)}/status",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job status --v1 CONFIG_ID",
         )
-        return self._fetch(call, responses.execution_status)
+
+    def _detect_encoding(self, ref: JobRef) -> ExecutionStatus:
+        """Try each path encoding with a GET; remember the first the server answers."""
+        refused: ApiError | None = None
+        for encoding in PathEncoding:
+            try:
+                status = self._fetch(self._status_call(ref, encoding), responses.execution_status)
+            except EndpointUnavailableError:
+                raise
+            except ApiError as error:
+                # Not found in this form (or refused: Tomcat answers 400 to an encoded slash).
+                if not isinstance(error, NotFoundError) and error.status_code != 400:
+                    raise
+                refused = refused or error
+                continue
+            with self._state_lock:
+                if self._encoding is None:
+                    self._encoding, self._encoding_detected = encoding, True
+                    log.debug("paths are written %s on %s", encoding.value, self.base_url)
+            return status
+        assert refused is not None
+        raise refused
+
+    @property
+    def path_encoding(self) -> PathEncoding:
+        """How paths are written: set, detected, or the reference's ``plus`` until detected."""
+        return self._encoding or PathEncoding.PLUS
+
+    @property
+    def path_encoding_source(self) -> str:
+        """``set``, ``detected``, or ``default`` (not detected yet)."""
+        if self._encoding is None:
+            return "default"
+        return "detected" if self._encoding_detected else "set"
+
+    def license_details(self) -> ServerInfo:
+        """``GET /rest/license-details``: the server's ``ProductVersion``."""
+        call = _Call("server version (license details)", "GET", "/rest/license-details")
+        return self._fetch(call, responses.server_info)
+
+    def capabilities(self) -> Capabilities:
+        """The endpoints this client uses on the server: by ``version`` if set, else by the
+        version the server says (asked once, cached), else assuming a current server."""
+        with self._state_lock:
+            if self._capabilities is None:
+                self._capabilities = self._detect_capabilities()
+            return self._capabilities
+
+    def server_version(self) -> str | None:
+        """The server's version (or the ``version`` setting); None when unknown."""
+        return self.capabilities().version
+
+    def add_configurations(self, configurations: Mapping[JobRef, int]) -> None:
+        """Learn job-configuration ids of references (for the legacy calls)."""
+        with self._state_lock:
+            self._configurations.update(configurations)
+
+    def _detect_capabilities(self) -> Capabilities:
+        if self._version_setting is not None:
+            return capabilities(self._version_setting, "setting")
+        if not self._detect_version:
+            return capabilities(None, "unknown")
+        try:
+            info = self.license_details()
+        except (ConnectionFailedError, OutcomeUnknownError):
+            raise
+        except AuthenticationError as error:
+            if error.status_code != 403:
+                raise
+            log.debug("no version: %s", error)  # a user who may not read the license
+            return capabilities(None, "unknown")
+        except ApiError as error:
+            log.debug("no version: %s", error)
+            return capabilities(None, "unknown")
+        return capabilities(info.version, "server")
+
+    def _lacks_v2(self, ref: JobRef, error: EndpointUnavailableError) -> None:
+        """A first call met a missing ``/api/...``: use the legacy calls from now on
+        (never the same 404 again), if the reference's configuration is known."""
+        with self._state_lock:
+            current = self.capabilities()
+            if not current.legacy:
+                self._capabilities = replace(current, api_v2=False, v2_missing_seen=True)
+                log.info("%s has no REST v2 endpoints: using the legacy calls", self.base_url)
+        if ref not in self._configurations:
+            reason = f"{error.reason}; {_no_configuration(ref, self._capabilities)}"
+            raise EndpointUnavailableError(error.call, error.url, reason, 404) from error
+
+    def _configuration_of(self, ref: JobRef, action: str) -> int:
+        configuration = self._configurations.get(ref)
+        if configuration is None:
+            what = f"{action} of {ref.describe()}"
+            raise EndpointUnavailableError(
+                what, self.base_url, _no_configuration(ref, self._capabilities)
+            )
+        if ref not in self._checked:
+            self._check_configuration(ref, configuration)
+            self._checked.add(ref)
+        return configuration
+
+    def configured_file(self, configuration_id: int, kind: str) -> ConfiguredFile:
+        """The artifact of a job configuration: ``kind`` is ``workbook``, ``import-job``
+        (also data links and uploads) or ``export-job``."""
+        segment = {"workbook": "workbook", "import-job": "import-job", "export-job": "export-jobs"}
+        if kind not in segment:
+            raise UsageError(f"unknown artifact kind {kind!r}: workbook, import-job or export-job")
+        call = _Call(
+            f"{kind} of configuration {configuration_id}",
+            "GET",
+            f"/rest/{segment[kind]}/{_id(configuration_id)}",
+        )
+        return self._fetch(call, responses.configured_file, configuration_id)
+
+    def _check_configuration(self, ref: JobRef, configuration: int) -> None:
+        """Before the legacy calls act on ``configuration``: the documented read call of
+        its artifact must not name another one (a typo would run the wrong job).  What
+        cannot be read (no such call, a file id to compare with) is let through."""
+        if ref.kind is RefKind.FILE_ID:
+            return  # the read call tells path and uuid, never the file id
+        for kind in _kinds_to_try(ref):
+            try:
+                found = self.configured_file(configuration, kind)
+            except (AuthenticationError, ConnectionFailedError):
+                raise
+            except ApiError as error:
+                log.debug("configuration %s as %s: %s", configuration, kind, error)
+                continue
+            named = found.path if ref.kind is RefKind.PATH else found.uuid
+            if named is not None and named != ref.value:
+                raise NotFoundError(
+                    f"check of configuration {configuration}",
+                    self.base_url,
+                    f"configuration {configuration} is the {kind} {named}, not "
+                    f"{ref.describe()}: fix the job's configuration_id",
+                )
+            return
+
+    def _legacy_status(self, ref: JobRef) -> ExecutionStatus:
+        """The v1 status of the reference's configuration, as an ``ExecutionStatus``."""
+        status = self.job_status(self._configuration_of(ref, "job status"))
+        return ExecutionStatus(
+            status=status.status, raw_status=status.raw_status, execution_id=status.execution_id
+        )
 
     def job_history(
         self, configuration_id: int, start: int = 0, length: int = 10
@@ -523,16 +721,25 @@ class DatameerClient:
         return self._fetch(call, responses.running)
 
     def trigger(self, ref: JobRef) -> TriggerResult:
-        """Start an artifact's job; an answer lost on the way raises OutcomeUnknownError."""
+        """Start an artifact's job; an answer lost on the way raises OutcomeUnknownError.
+
+        On a server without REST v2 (by version, or a servlet 404 here, which started
+        nothing) the legacy trigger of the reference's configuration."""
+        if self.capabilities().legacy:
+            return self.trigger_legacy(self._configuration_of(ref, "trigger"))
         call = _Call(
             f"trigger of {ref.describe()}",
             "POST",
-            f"/api/job-execution/{_segment(ref)}/trigger",
+            f"/api/job-execution/{_segment(ref, self.path_encoding)}/trigger",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job trigger --legacy CONFIG_ID",
             if_lost=_lost_trigger(ref),
             starts_jobs=True,
         )
-        return self._fetch(call, responses.trigger)
+        try:
+            return self._fetch(call, responses.trigger)
+        except EndpointUnavailableError as error:
+            self._lacks_v2(ref, error)
+            return self.trigger_legacy(self._configuration_of(ref, "trigger"))
 
     def trigger_sequence(
         self, file_ids: Sequence[int], variables: Mapping[str, str] | None = None
@@ -541,6 +748,7 @@ class DatameerClient:
         if not file_ids:
             raise UsageError("the sequential trigger needs at least one file id")
         ids = [_id(file_id) for file_id in file_ids]
+        known = self.capabilities()
         body = {"variables": dict(variables or {}), "fileIds": ids}
         name = f"sequential trigger of file{'s' if len(ids) > 1 else ''} {', '.join(map(str, ids))}"
         call = _Call(
@@ -553,18 +761,53 @@ class DatameerClient:
             if_lost=f"the {name} may have started jobs: check their status before triggering again",
             starts_jobs=True,
         )
-        return self._fetch(call, responses.execution_plan)
+        if known.sequential is False:
+            # Nothing is sent: an older server would take the POST for a legacy trigger.
+            raise EndpointUnavailableError(
+                name,
+                self._url(call),
+                "the server has no such endpoint: the sequential trigger needs Datameer "
+                f"7.5.2+ (the server is {known.version}); use mode: client",
+            )
+        try:
+            return self._fetch(call, responses.execution_plan)
+        except ApiError as error:
+            if error.status_code != 400 or known.sequential is not None:
+                raise
+            # Before 7.5.2, POST /rest/job-execution is the legacy trigger, which refuses a
+            # call without ?configuration=: nothing started.
+            raise EndpointUnavailableError(
+                name,
+                error.url,
+                "the server has no such endpoint: the sequential trigger needs Datameer "
+                f"7.5.2+ (it answered: {error.reason}); use mode: client",
+                400,
+            ) from error
 
     def stop(self, ref: JobRef) -> None:
-        """Ask the server to stop the artifact's running execution; the answer has no body."""
+        """Ask the server to stop the artifact's running execution; the answer has no body.
+
+        Without REST v2: the legacy kill of the configuration's latest execution, if active."""
+        if self.capabilities().legacy:
+            self._legacy_stop(ref)
+            return
         call = _Call(
             f"stop of {ref.describe()}",
             "POST",
-            f"/api/job-execution/{_segment(ref)}/stop",
+            f"/api/job-execution/{_segment(ref, self.path_encoding)}/stop",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job stop --legacy EXECUTION_ID",
             if_lost=f"the stop of {ref.describe()} may have been done: check its status",
         )
-        self._no_body(call)
+        try:
+            self._no_body(call)
+        except EndpointUnavailableError as error:
+            self._lacks_v2(ref, error)
+            self._legacy_stop(ref)
+
+    def _legacy_stop(self, ref: JobRef) -> None:
+        status = self._legacy_status(ref)
+        if status.status.is_active and status.execution_id is not None:
+            self.stop_legacy(status.execution_id)
 
     def delete_data(self, data_id: int) -> DeleteResult:
         """Mark a job's data for deletion; ``deleted`` is False when it already was."""
@@ -786,12 +1029,31 @@ def _pin_environment(session: requests.Session, base_url: str, verify: bool | st
     return verify if pinned is None else pinned
 
 
-def _segment(ref: JobRef) -> str:
+def _segment(ref: JobRef, encoding: PathEncoding) -> str:
     """The reference in a URL; a path an HTTP stack would rewrite is refused, not sent."""
     try:
-        return ref.url_segment()
+        return ref.url_segment(encoding)
     except ValueError as error:
         raise UsageError(str(error)) from None
+
+
+def _kinds_to_try(ref: JobRef) -> tuple[str, ...]:
+    """The artifact kinds whose read call may know ``ref``'s configuration, likeliest first."""
+    extension = ref.value.rsplit(".", 1)[-1].lower() if ref.kind is RefKind.PATH else ""
+    by_extension = {"wbk": "workbook", "imp": "import-job", "upl": "import-job"}
+    by_extension |= {"lnk": "import-job", "exp": "export-job"}
+    first = by_extension.get(extension)
+    kinds = ("workbook", "import-job", "export-job")
+    return (first,) if first else kinds
+
+
+def _no_configuration(ref: JobRef, known: Capabilities | None) -> str:
+    server = f"the server ({known.version})" if known and known.version else "the server"
+    return (
+        f"{server} has no REST v2 endpoints (/api/..., Datameer 7.2.5+ or the REST v2 "
+        f"plugin); the legacy calls dmpipe uses instead need the job configuration id of "
+        f"{ref.describe()}: add configuration_id: to the job"
+    )
 
 
 def _lost_trigger(target: JobRef | str) -> str:

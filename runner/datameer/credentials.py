@@ -60,6 +60,8 @@ def resolve_server(
         password=login.password,
         ca_bundle=_first(settings.ca_bundle, env.get("DATAMEER_CA_BUNDLE")),
         verify_tls=settings.verify_tls and not _is_true(env.get("DATAMEER_INSECURE")),
+        version=settings.version,
+        path_encoding=settings.path_encoding,
     )
 
 

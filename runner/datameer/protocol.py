@@ -37,3 +37,18 @@ class JobApi(Protocol):
     def stop(self, ref: JobRef) -> None: ...
 
     def stop_legacy(self, execution_id: int) -> None: ...
+
+
+def server_facts(api: JobApi) -> dict[str, object]:
+    """What the client knows about the server (version, where it came from, the endpoints
+    it uses), for a journal or a report; empty for an API without that knowledge (a test
+    double).  Asks the server's version if the client was set to and has not yet."""
+    known = getattr(api, "capabilities", None)
+    if known is None:
+        return {}
+    found = known()
+    return {
+        "version": found.version,
+        "version_source": found.source,
+        "endpoints": {operation: endpoint for operation, endpoint, _ in found.endpoints()},
+    }

@@ -116,6 +116,17 @@ class DeleteResult:
 
 
 @dataclass(frozen=True)
+class ConfiguredFile:
+    """``GET /rest/workbook|import-job|export-jobs/<configuration-id>``: the artifact a job
+    configuration belongs to."""
+
+    configuration_id: int
+    path: str | None
+    uuid: str | None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class ServerInfo:
     """What the client learnt about the server: its version when known."""
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from runner.datameer.records import (
     ConfigurationStatus,
+    ConfiguredFile,
     DeleteResult,
     ExecutionPlan,
     ExecutionStatus,
@@ -23,6 +24,7 @@ from runner.datameer.records import (
     JobDetails,
     PlannedExecution,
     RunningJob,
+    ServerInfo,
     TriggerResult,
 )
 from runner.datameer.status import JobStatus, parse_status
@@ -210,6 +212,30 @@ def delete_result(body: object, data_id: int) -> DeleteResult:
     if not isinstance(status, bool):
         raise ShapeError(f"'status' should be true or false, got {_show(status)}")
     return DeleteResult(data_id, status)
+
+
+def configured_file(body: object, configuration_id: int) -> ConfiguredFile:
+    """The ``file`` of a workbook / import job / export job read by configuration id."""
+    data = _object(body)
+    if "file" not in data:
+        raise ShapeError("'file' is missing")
+    file = _object(data["file"])
+    uuid = _optional_text(file, "uuid")
+    return ConfiguredFile(
+        configuration_id,
+        path=_optional_text(file, "path"),
+        uuid=None if uuid is None else uuid.lower(),
+        name=_optional_text(file, "name"),
+    )
+
+
+def server_info(body: object) -> ServerInfo:
+    """``GET /rest/license-details``: ``ProductVersion`` (same key from 2.x to X 11)."""
+    data = _object(body)
+    if "ProductVersion" not in data:
+        raise ShapeError("'ProductVersion' is missing")
+    version = _optional_text(data, "ProductVersion")
+    return ServerInfo(version=None if version is None else version.strip() or None)
 
 
 def failure_reason(body: object) -> str | None:

@@ -4,7 +4,9 @@ and deciding whether a user may see them.
 A reference in ``/api/job-execution/<ref>/...`` arrives in any of the ways
 clients write it: ``Analytics/Sales+categorization`` (the reference's ``+``),
 ``Sales%20categorization``, one ``%2F``-encoded segment, literal slashes, with or
-without the leading slash; a literal ``+`` in a name arrives as ``%2B``.
+without the leading slash; a literal ``+`` in a name arrives as ``%2B``.  With
+``paths: strict`` only one form is accepted (``strict_form``), written here on its own
+so that a change to how the client encodes paths is caught, not mirrored.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from fnmatch import fnmatchcase
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from runner.emulator.scenario import Artifact, Scenario, User
 
@@ -50,9 +52,13 @@ class Catalog:
         """Give user ``name`` a new password (KeyError for an unknown user)."""
         self._users[name] = replace(self._users[name], password=password)
 
-    def by_ref(self, raw: str) -> Artifact | None:
-        """The artifact a URL reference names, if any."""
+    def by_ref(self, raw: str, strict: str | None = None) -> Artifact | None:
+        """The artifact a URL reference names, if any; with ``strict`` (an encoding) a
+        path counts only when written exactly in that encoding's form."""
         kind, value = decode_ref(raw)
+        if strict is not None and kind == "path":
+            found = self._by_path.get(str(value))
+            return found if found is not None and raw == strict_form(found.path, strict) else None
         if kind == "file_id":
             return self._by_file.get(int(value))
         if kind == "uuid":
@@ -70,6 +76,23 @@ class Catalog:
     def by_data(self, data_id: int) -> Artifact | None:
         """The artifact whose output data has this id."""
         return self._by_data.get(data_id)
+
+
+def strict_form(path: str, encoding: str) -> str:
+    """The one way a strict server accepts ``path`` in a URL.
+
+    ``segment``: the whole path, leading slash included, percent-encoded as one segment.
+    ``plus``: without the leading slash, slashes literal, spaces as ``+``, everything else
+    percent-encoded (a ``+`` as ``%2B``); when what remains would read as a file id or a
+    uuid, the leading slash stays, as ``%2F``.
+    """
+    if encoding == "segment":
+        return quote(path, safe="")
+    bare = path[1:]
+    written = quote(bare, safe="/ ").replace(" ", "+")
+    if bare.isdigit() or _UUID.match(bare):
+        return "%2F" + written
+    return written
 
 
 def may_use(user: User, artifact: Artifact) -> bool:

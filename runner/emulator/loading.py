@@ -48,6 +48,10 @@ _DEFAULT_USERS = {"admin": {"password": "admin"}}
 # Configuration ids default to file id + this, so that mixing the two up is caught.
 CONFIGURATION_ID_OFFSET = 1000
 
+# A default path ends like a real artifact of its kind.
+_EXTENSIONS = {"import_job": ".imp", "workbook": ".wbk", "export_job": ".exp"}
+_KNOWN_EXTENSIONS = frozenset({*_EXTENSIONS.values(), ".upl", ".lnk"})
+
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Read and validate a scenario file; ``ScenarioError``: one ``file:line:col`` line per
@@ -146,6 +150,8 @@ def _scenario(data: Mapping[str, Any], source: str) -> Scenario:
         max_concurrent=data.get("max_concurrent", 0),
         status_lag=parse_duration(data.get("status_lag", 0)),
         api_v2=data.get("api_v2", True),
+        paths=data.get("paths", "lenient"),
+        path_encoding=data.get("path_encoding", "plus"),
         seed=data.get("seed", 0),
         first_execution_id=data.get("first_execution_id"),
         users=tuple(_user(str(name), spec) for name, spec in users.items()),
@@ -173,7 +179,8 @@ def _user(name: str, spec: Mapping[str, Any]) -> User:
 
 def _artifact(spec: Mapping[str, Any]) -> Artifact:
     file_id: int = spec["file_id"]
-    path = str(spec.get("path", f"/Emulated/artifact-{file_id}")).strip()
+    kind = values.choice(spec.get("kind", "workbook"), KINDS)
+    path = str(spec.get("path", f"/Emulated/artifact-{file_id}{_EXTENSIONS[kind]}")).strip()
     counters = spec.get("counters")
     listed = spec.get("list_running", {})
     return Artifact(
@@ -181,8 +188,8 @@ def _artifact(spec: Mapping[str, Any]) -> Artifact:
         configuration_id=spec.get("configuration_id", file_id + CONFIGURATION_ID_OFFSET),
         uuid=str(spec.get("uuid", values.derived_uuid(file_id))).lower(),
         path=path,
-        name=spec.get("name", path.rsplit("/", 1)[-1]),
-        kind=values.choice(spec.get("kind", "workbook"), KINDS),
+        name=spec.get("name", _display_name(path)),
+        kind=kind,
         duration=values.duration_range(spec.get("duration", 10)),
         queue_time=parse_duration(spec.get("queue_time", 1)),
         outcomes=tuple(_outcome(item) for item in _listed(spec.get("outcomes", ["COMPLETED"]))),
@@ -196,6 +203,14 @@ def _artifact(spec: Mapping[str, Any]) -> Artifact:
         list_execution_id=listed.get("execution_id", True),
         list_estimate=listed.get("estimate", True),
     )
+
+
+def _display_name(path: str) -> str:
+    """The name Datameer shows for a path: its last segment without the artifact extension
+    (``/Data/ImportJobs/URLS.imp`` is ``URLS``)."""
+    name = path.rsplit("/", 1)[-1]
+    stem, dot, extension = name.rpartition(".")
+    return stem if dot and stem and f".{extension.lower()}" in _KNOWN_EXTENSIONS else name
 
 
 def _listed(value: Any) -> list[Any]:

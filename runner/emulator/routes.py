@@ -24,6 +24,7 @@ from runner.emulator.scenario import Artifact, Scenario, User
 from runner.emulator.simulation import Simulation
 
 JSON_TYPE = "application/json;charset=UTF-8"
+_NO_CONFIGURATION = "Give ?configuration=<id> or ?sequence=<file ids>"
 _MAX_HISTORY_PAGE = 1000
 
 
@@ -87,6 +88,7 @@ def _route(method: str, template: str, handler: str, **extra: Any) -> Route:
 
 
 ROUTES = (
+    _route("GET", "/rest/license-details", "license_details"),
     _route("GET", "/rest/job-configuration/job-status/{id}", "v1_status"),
     _route("GET", "/api/job-execution/{ref}/status", "v2_status", feature="api_v2"),
     _route("GET", "/rest/job-configuration/job-history/{id}", "history"),
@@ -108,6 +110,9 @@ ROUTES = (
         query_key="configuration",
     ),
     _route("POST", "/rest/job-execution/job-kill/{id}", "legacy_kill"),
+    _route("GET", "/rest/workbook/{id}", "workbook", feature="workbook_read"),
+    _route("GET", "/rest/import-job/{id}", "import_job"),
+    _route("GET", "/rest/export-jobs/{id}", "export_job"),
     _route("DELETE", "/rest/data/{id}", "delete"),
 )
 
@@ -156,6 +161,10 @@ class Api:
         if route is None:
             return self._unrouted(request, found)
         if route.feature and not self.scenario.has(route.feature):
+            if route.feature == "sequence":
+                # Every version serves POST /rest/job-execution (the legacy trigger): before
+                # 7.5.2 it refuses a call without ?configuration=, it does not 404.
+                return json_response(400, shapes.failure(_NO_CONFIGURATION))
             return servlet_404(request.path)
         user = self._authenticate(request.authorization)
         if user is None:
@@ -173,9 +182,7 @@ class Api:
         if found.allowed:
             return Response(405, b"", headers=(("Allow", ", ".join(found.allowed)),))
         if request.method == "POST" and request.path == "/rest/job-execution":
-            return json_response(
-                400, shapes.failure("Give ?configuration=<id> or ?sequence=<file ids>")
-            )
+            return json_response(400, shapes.failure(_NO_CONFIGURATION))
         return servlet_404(request.path)
 
     def _authenticate(self, header: str | None) -> User | None:
@@ -193,6 +200,9 @@ class Api:
 
     # -- GET ---------------------------------------------------------------------
 
+    def _license_details(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        return json_response(200, shapes.license_details(self.scenario.version))
+
     def _v1_status(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
         artifact = self._configuration(user, params["id"])
         if artifact is None:
@@ -200,7 +210,7 @@ class Api:
         return json_response(200, shapes.v1_status(self.state.latest(artifact.file_id)))
 
     def _v2_status(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
-        artifact = self._visible(user, self.catalog.by_ref(params["ref"]))
+        artifact = self._visible(user, self._by_ref(params["ref"]))
         if artifact is None:
             return json_response(404, shapes.failure(shapes.NOT_ACCESSIBLE))
         latest = self.state.latest(artifact.file_id, lag=self.scenario.status_lag)
@@ -241,10 +251,26 @@ class Api:
                 entries.append(shapes.running_entry(execution, artifact))
         return json_response(200, entries)
 
+    def _workbook(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        return self._configured(user, params["id"], "workbook")
+
+    def _import_job(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        return self._configured(user, params["id"], "import_job")
+
+    def _export_job(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
+        return self._configured(user, params["id"], "export_job")
+
+    def _configured(self, user: User, raw: str, kind: str) -> Response:
+        """The read call of an artifact by its configuration id (only of its own kind)."""
+        artifact = self._configuration(user, raw)
+        if artifact is None or artifact.kind != kind:
+            return json_response(404, shapes.not_found("DapJobConfiguration", raw))
+        return json_response(200, shapes.configured_file(artifact))
+
     # -- POST / DELETE -------------------------------------------------------------
 
     def _trigger(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
-        found = self.catalog.by_ref(params["ref"])
+        found = self._by_ref(params["ref"])
         artifact = self._visible(user, found)
         if artifact is None:
             self.state.refuse("trigger", user.name, found)
@@ -260,7 +286,7 @@ class Api:
         return json_response(200, body, cut=request.lose_answer)
 
     def _stop(self, request: Request, user: User, params: Mapping[str, str]) -> Response:
-        found = self.catalog.by_ref(params["ref"])
+        found = self._by_ref(params["ref"])
         artifact = self._visible(user, found)
         if artifact is None:
             self.state.refuse("stop", user.name, found)
@@ -355,6 +381,10 @@ class Api:
         self.state.refuse(action, user.name, artifact)
         reason = f"User '{user.name}' has no permission to execute {artifact.path}"
         return json_response(403, shapes.failure(reason))
+
+    def _by_ref(self, raw: str) -> Artifact | None:
+        strict = self.scenario.path_encoding if self.scenario.paths == "strict" else None
+        return self.catalog.by_ref(raw, strict)
 
     def _visible(self, user: User, artifact: Artifact | None) -> Artifact | None:
         return artifact if artifact is not None and may_use(user, artifact) else None

@@ -18,12 +18,16 @@ OUTCOMES = ("COMPLETED", "COMPLETED_WITH_WARNINGS", "ERROR", "CANCELED")
 UNKNOWN_OUTCOMES = ("KILLED", "FAILED", "ABORTED", "null")
 SUCCESSES = ("COMPLETED", "COMPLETED_WITH_WARNINGS")
 LIST_RUNNING_ANSWERS = ("html", "garbage", "huge", "429")
-SUPPORTED_VERSIONS = ("7.2.5", "7.4", "7.5.2")
+# The versions the emulator is known to model: 6.4 has no /api/... at all, X 11 is served
+# like 7.5.2 (its documentation adds no job endpoint); any X.Y.Z works.
+SUPPORTED_VERSIONS = ("6.4", "7.2.5", "7.4", "7.5.2", "11.1")
+PATH_MODES = ("lenient", "strict")
+PATH_ENCODINGS = ("plus", "segment")
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
     """``"7.5.2"`` → ``(7, 5, 2)``, for comparing server versions."""
-    return tuple(int(part) for part in version.split("."))
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,9 @@ class Scenario:
     max_concurrent: int = 0
     status_lag: float = 0.0
     api_v2: bool = True
+    # "strict": a path reference is accepted only in ``path_encoding``'s exact form.
+    paths: str = "lenient"
+    path_encoding: str = "plus"
     seed: int = 0
     first_execution_id: int | None = None
     users: tuple[User, ...] = (User("admin", "admin"),)
@@ -199,7 +206,10 @@ class Scenario:
         """Whether the emulated version offers ``feature`` (see ``FEATURES``)."""
         if feature == "api_v2" and not self.api_v2:
             return False
-        return version_tuple(self.version) >= version_tuple(FEATURES[feature])
+        version = version_tuple(self.version)
+        if feature in REMOVED and version >= version_tuple(REMOVED[feature]):
+            return False
+        return version >= version_tuple(FEATURES.get(feature, "0"))
 
 
 # The first Datameer version offering each versioned endpoint or shape.
@@ -207,4 +217,10 @@ FEATURES = {
     "api_v2": "7.2.5",  # /api/job-execution/<ref>/status|trigger|stop
     "details_7_4": "7.4",  # job-details with jobConfigurationId and file {id, uuid}
     "sequence": "7.5.2",  # POST /rest/job-execution?sequence=...
+}
+# The first version without an endpoint: "Read Workbook" (GET /rest/workbook/<cfg>) was
+# "deprecated as of Datameer v7.0 and scheduled to be removed before v8.0"; X 10/11 document
+# only /api/workbooks/<file-id>.
+REMOVED = {
+    "workbook_read": "8.0",
 }

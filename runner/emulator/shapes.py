@@ -42,6 +42,35 @@ def wire(status: str) -> str | None:
     return None if status == "null" else status
 
 
+def configured_file(artifact: Artifact) -> dict[str, Any]:
+    """``GET /rest/workbook|import-job|export-jobs/<configuration-id>``, the fields dmpipe reads
+    (the real answer also has the sheets, properties, schedule ...)."""
+    return {
+        "version": "2.1",
+        "file": {
+            "uuid": artifact.uuid,
+            "path": artifact.path,
+            "description": "",
+            "name": artifact.path.rsplit("/", 1)[-1].rsplit(".", 1)[0],
+        },
+        "pullType": "MANUALLY",
+        "properties": {},
+    }
+
+
+def license_details(version: str) -> dict[str, Any]:
+    """``GET /rest/license-details``, with the keys public monitoring scripts read."""
+    return {
+        "ProductVersion": version,
+        "LicenseType": "Enterprise",
+        "LicenseStartDate": "Jan 1, 2026 12:00:00 AM",
+        "LicenseExpirationDate": "Jan 1, 2036 12:00:00 AM",
+        "TotalVolumeConsumedInBytes": 0,
+        "LicenseVolumelimitInBytes": 0,
+        "LicenseVolumePeriodInMonths": 12,
+    }
+
+
 def v1_status(execution: ExecutionView | None) -> dict[str, Any]:
     """``job-status/<configuration-id>``: ``{}`` when the job never ran."""
     if execution is None:

@@ -19,7 +19,7 @@ from operator import attrgetter
 from runner.model import Mode, When
 from runner.plan.masking import masked_variables
 from runner.plan.outline import Plan, PlannedJob, StartedBy
-from runner.reference import RefKind
+from runner.reference import PathEncoding, RefKind
 from runner.spec.durations import format_duration
 
 _AUTH = '-u "$DATAMEER_USER:$DATAMEER_PASSWORD"'
@@ -100,7 +100,9 @@ class _Calls:
                 continue
             variable = Var(f"FILE_ID_{_shell_name(planned.job.name)}")
             lines.append(f'# {variable.name}: the "file-id" this status call answers')
-            lines.append(self.curl("GET", *_api(planned, "status")))
+            lines.append(
+                self.curl("GET", *_api(planned, "status", self.plan.pipeline.server.path_encoding))
+            )
             ids.append(variable)
         lines.append(self._sequence_call(ids))
         return lines
@@ -128,8 +130,8 @@ class _Calls:
         condition = _CONDITIONS.get(planned.job.when, "")
         return [
             f"# {name}{condition}: is it already running? then trigger it",
-            self.curl("GET", *_api(planned, "status")),
-            self.curl("POST", *_api(planned, "trigger")),
+            self.curl("GET", *_api(planned, "status", self.plan.pipeline.server.path_encoding)),
+            self.curl("POST", *_api(planned, "trigger", self.plan.pipeline.server.path_encoding)),
         ]
 
     def _poll(self, level: int, jobs: list[PlannedJob]) -> list[str]:
@@ -154,8 +156,9 @@ class _Calls:
         return lines
 
 
-def _api(planned: PlannedJob, action: str) -> tuple[str, ...]:
-    return (f"/api/job-execution/{planned.job.ref.url_segment()}/{action}",)
+def _api(planned: PlannedJob, action: str, encoding: str | None = None) -> tuple[str, ...]:
+    written = PathEncoding(encoding) if encoding else PathEncoding.PLUS
+    return (f"/api/job-execution/{planned.job.ref.url_segment(written)}/{action}",)
 
 
 def _joined(ids: Iterable[str | Var]) -> list[str | Var]:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from runner.model import Job
+from runner.plan.endpoints import planned_capabilities
 from runner.plan.masking import masked_variables
 from runner.plan.outline import Plan, PlannedJob
 
@@ -43,12 +44,26 @@ def plan_document(plan: Plan, passwords: Iterable[str | None] = ()) -> dict[str,
             "total": plan.critical_path.total,
             "unestimated": list(plan.critical_path.unestimated),
         },
+        "endpoints": _endpoints(plan),
         "selection": {
             "assumed_done": {
                 name: list(needs) for name, needs in plan.selection.assumed_done.items()
             },
             "downstream_left_out": list(plan.selection.downstream_left_out),
         },
+    }
+
+
+def _endpoints(plan: Plan) -> dict[str, Any]:
+    """The calls the run will make and why (``server.version`` decides, or the server)."""
+    known = planned_capabilities(plan.pipeline)
+    return {
+        "server_version": known.version,
+        "decided_by": "setting" if known.version else "the server, at run time",
+        "calls": [
+            {"operation": op, "endpoint": endpoint, "why": why}
+            for op, endpoint, why in known.endpoints()
+        ],
     }
 
 
@@ -65,6 +80,7 @@ def _job(planned: PlannedJob) -> dict[str, Any]:
         "name": job.name,
         "level": planned.level,
         "ref": {"kind": job.ref.kind.value, "value": job.ref.value},
+        "configuration_id": job.configuration_id,
         "needs": list(job.needs),
         "assumed_done": list(planned.assumed_done),
         "when": job.when.value,

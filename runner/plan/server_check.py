@@ -33,25 +33,40 @@ class ServerCheck:
     references: tuple[ReferenceCheck, ...]
     api_v2: bool
     details_7_4: bool | None  # None: no execution to look at
+    # The client drives this server through the legacy calls (no REST v2, configuration ids).
+    legacy: bool = False
+    sequential: bool | None = None  # None: not known without starting jobs
 
     @property
     def ok(self) -> bool:
-        """True when every reference exists and the v2 endpoints are there."""
-        return self.api_v2 and all(r.exists for r in self.references)
+        """True when every reference exists and the run has endpoints to drive them with."""
+        return (self.api_v2 or self.legacy) and all(r.exists for r in self.references)
 
     def lines(self) -> list[str]:
         """The findings in words, one per line."""
         lines = [f"  {r.job:<24} {r.ref}: {r.detail}" for r in self.references]
-        lines.append(
-            "  REST v2 endpoints (trigger, stop, status; Datameer 7.2.5+): "
-            + ("available" if self.api_v2 else "MISSING: upgrade or install the REST v2 plugin")
-        )
+        if self.legacy:
+            v2 = "missing: the run uses the legacy calls, by each job's configuration_id"
+        elif self.api_v2:
+            v2 = "available"
+        else:
+            v2 = (
+                "MISSING: upgrade or install the REST v2 plugin (or give every job its "
+                "configuration_id: for the legacy calls)"
+            )
+        lines.append(f"  REST v2 endpoints (trigger, stop, status; Datameer 7.2.5+): {v2}")
         shape = {True: "7.4 or newer", False: "older than 7.4", None: "unknown (nothing ran yet)"}
         lines.append(f"  job-details shape: {shape[self.details_7_4]}")
-        lines.append(
-            "  sequential trigger (7.5.2+): not probed (it would start jobs); "
-            "auto mode falls back to client mode without it"
-        )
+        if self.sequential is None:
+            lines.append(
+                "  sequential trigger (7.5.2+): not probed (it would start jobs); "
+                "auto mode falls back to client mode without it"
+            )
+        else:
+            lines.append(
+                "  sequential trigger (7.5.2+): "
+                + ("available (by version)" if self.sequential else "missing (by version)")
+            )
         return lines
 
 
@@ -76,8 +91,20 @@ def check_server(pipeline: Pipeline, api: JobApi) -> ServerCheck:
             )
             continue
         execution_id = execution_id or status.execution_id
-        references.append(ReferenceCheck(name, str(job.ref), True, f"ok ({status.raw_status})"))
-    return ServerCheck(tuple(references), api_v2, _details_shape(api, execution_id))
+        state = status.raw_status or status.status.value
+        references.append(ReferenceCheck(name, str(job.ref), True, f"ok ({state})"))
+    details = _details_shape(api, execution_id)
+    known = getattr(api, "capabilities", None)
+    if known is None:
+        return ServerCheck(tuple(references), api_v2, details)
+    found = known()
+    return ServerCheck(
+        tuple(references),
+        api_v2 and not found.legacy,
+        details,
+        legacy=found.legacy and all(r.exists is not None for r in references),
+        sequential=found.sequential,
+    )
 
 
 def _details_shape(api: JobApi, execution_id: int | None) -> bool | None:

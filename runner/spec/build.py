@@ -85,6 +85,7 @@ def _job(
         expect=tuple(_expectation(c, v) for c, v in spec.get("expect", {}).items()),
         estimate=None if estimate is None else parse_duration(estimate),
         location=Location(document.filename, where.line, where.col),
+        configuration_id=spec.get("configuration_id"),
     )
 
 
@@ -134,6 +135,8 @@ def _server(server: Mapping[str, Any], base_dir: str) -> ServerSettings:
         ca_bundle=None if ca_bundle is None else beside_file(ca_bundle, base_dir),
         verify_tls=bool(server.get("verify_tls", True)),
         profile=server.get("profile") or None,
+        version=(server.get("version") or "").strip() or None,
+        path_encoding=server.get("path_encoding") or None,
     )
 
 

@@ -3,7 +3,8 @@
 Errors: a need that names no job (with did-you-mean), a job needing itself, a
 cycle (printed ``a -> b -> a``), two jobs naming the same artifact, workbook
 variables in mode client, ``max_poll_interval`` shorter than ``poll_interval``.
-Warnings: a literal password, an emulator scenario file that does not exist.
+Warnings: a literal password, an emulator scenario file that does not exist, a path
+without a Datameer extension (``.imp``, ``.wbk`` ...).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from runner.errors import FileProblem
 from runner.model import RunPolicies
 from runner.spec.document import Document, JsonPath
 from runner.spec.durations import format_duration, parse_duration
+from runner.spec.extensions import missing_extension_message
 from runner.spec.fields import beside_file, needs_of, reference_key
 from runner.spec.naming import did_you_mean
 
@@ -47,6 +49,7 @@ def semantic_problems(value: Mapping[str, Any], context: CheckContext) -> list[F
         *_poll_intervals(value.get("policies", {}), document),
         *_literal_password(value.get("server", {}), context),
         *_emulator_file(value.get("emulator"), context),
+        *_extensions(jobs, document),
     ]
 
 
@@ -160,3 +163,11 @@ def _emulator_file(emulator: Any, context: CheckContext) -> Iterator[FileProblem
             f"emulator scenario {emulator!r} does not exist (looked for {path})",
             severity="warning",
         )
+
+
+def _extensions(jobs: Mapping[str, Any], document: Document) -> Iterator[FileProblem]:
+    for name, job in jobs.items():
+        path = job.get("path") if isinstance(job, Mapping) else None
+        message = missing_extension_message("the path", path) if isinstance(path, str) else None
+        if message is not None:
+            yield document.problem(("jobs", name, "path"), message, severity="warning")

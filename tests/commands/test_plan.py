@@ -70,7 +70,7 @@ def test_plan_text(pipeline_file: Path, capsys: pytest.CaptureFixture[str]) -> N
     ) in out
     rows = [
         line.split()
-        for line in out.splitlines()
+        for line in out.split("\nendpoints:")[0].splitlines()
         if line.startswith("  ") and not line.strip().startswith(("JOB", "without"))
     ]
     assert [row[0].lstrip("*") for row in rows] == [
@@ -359,3 +359,44 @@ def test_a_bad_var_file_is_a_usage_error(
     code, _, err = run_plan(capsys, str(pipeline_file), "--var-file", str(bad))
     assert code == 2
     assert message in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        pytest.param(
+            [],
+            [
+                "trigger             POST /api/job-execution/<ref>/trigger",
+                "the run asks GET /rest/license-details first",
+            ],
+            id="unknown-version",
+        ),
+        pytest.param(
+            ["--datameer-version", "6.4"],
+            [
+                "trigger             POST /rest/job-execution?configuration=<configuration>",
+                "stop                POST /rest/job-execution/job-kill/<execution>",
+                "sequential trigger  none  (the version set is 6.4",
+                "MISSING: the legacy calls need configuration_id: on import_logs",
+            ],
+            id="6.4-legacy",
+        ),
+        pytest.param(
+            ["--datameer-version", "7.4"],
+            [
+                "details             GET /rest/job-execution/job-details/<execution>  (the "
+                "version set is 7.4: 7.4+ shape"
+            ],
+            id="7.4",
+        ),
+    ],
+)
+def test_plan_says_which_endpoints_the_run_uses_and_why(
+    pipeline_file: Path, capsys: pytest.CaptureFixture[str], flags: list[str], expected: list[str]
+) -> None:
+    code, out, _ = run_plan(capsys, str(pipeline_file), *flags)
+    assert code == 0
+    endpoints = out.split("\nendpoints:\n")[1]
+    for line in expected:
+        assert line in endpoints

@@ -78,3 +78,32 @@ def test_a_user_without_a_password_exits_3_before_any_call(
         "DATAMEER_PASSWORD_FILE or ~/.netrc\n"
     )
     assert server.stats().get("total", 0) == 0
+
+
+def test_an_old_server_with_configuration_ids_is_driven_by_the_legacy_calls(
+    make_emulator: MakeEmulator,
+    pipeline_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    del pipeline_file  # only its credentials in the environment
+    server = make_emulator(
+        scenario(
+            artifact(1, configuration_id=101),
+            artifact(2, configuration_id=102, path="/Reports/Daily sales.wbk"),
+        ),
+        version="6.4",
+    )
+    file = tmp_path / "old.yaml"
+    file.write_text(
+        "version: 1\nname: old\njobs:\n  load: {file_id: 1, configuration_id: 101}\n"
+        "  report: {path: /Reports/Daily sales.wbk, configuration_id: 102, needs: [load]}\n",
+        encoding="utf-8",
+    )
+    code = main(["plan", str(file), "--check-server", "--server", server.url])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "missing: the run uses the legacy calls, by each job's configuration_id" in out
+    assert "/Reports/Daily sales.wbk: ok (NEVER_RAN)" in out
+    assert "sequential trigger (7.5.2+): missing (by version)" in out
+    assert not any(key.startswith(("GET /api", "POST")) for key in server.stats())

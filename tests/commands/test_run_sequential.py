@@ -29,7 +29,7 @@ emulator:
   artifacts:
     - {file_id: 3, name: import_logs, kind: import_job, duration: 2, queue_time: 0,
        downstream: [6]}
-    - {file_id: 6, name: categorize, path: /Analytics/Sales categorization, duration: 2,
+    - {file_id: 6, name: categorize, path: /Analytics/Sales categorization.wbk, duration: 2,
        queue_time: 0, downstream: [7], outcomes: [ERROR]}
     - {file_id: 7, name: export, uuid: f8d450cd-f065-4abb-a232-27cd20c48c2b, duration: 2,
        queue_time: 0, counters: {IMPORT_DROPPED_RECORDS: 0}}

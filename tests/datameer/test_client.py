@@ -148,7 +148,7 @@ def test_reference_v2_status_trigger_and_stop_examples(
     assert (canceled.status, canceled.start_time) == (JobStatus.CANCELED, None)
     analyst.trigger(JobRef.parse(46))
     emulator.clock.advance(10)
-    warned = analyst.execution_status(JobRef.parse("/Analytics/Customer segments"))
+    warned = analyst.execution_status(JobRef.parse("/Analytics/Customer segments.wbk"))
     assert warned.raw_status == "COMPLETED_WITH_WARNINGS"
 
 

@@ -81,6 +81,11 @@ def test_the_banner_names_url_and_users_never_passwords() -> None:
     assert "guest/guest" not in text
 
 
+def test_strict_paths_from_the_command_line() -> None:
+    scenario = build_scenario(ServeOptions(strict_paths="segment"))
+    assert (scenario.paths, scenario.path_encoding) == ("strict", "segment")
+
+
 def test_the_default_scenario_is_the_packaged_reference() -> None:
     scenario = build_scenario(ServeOptions())
     assert scenario.source.endswith("default_scenario.yaml")

@@ -65,7 +65,7 @@ REF_PLACEHOLDER = "<file-id>|<uuid>|<path>"
 REFS = {
     "file-id": "6",
     "uuid": "f8d450cd-f065-4abb-a232-27cd20c48c2b",
-    "path": "Analytics/Sales+categorization",  # spaces replaced with "+", as the reference says
+    "path": "Analytics/Sales+categorization.wbk",  # spaces replaced with "+", as the reference says
 }
 
 

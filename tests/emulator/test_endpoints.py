@@ -190,11 +190,11 @@ def test_v2_afternoon_times_use_pm(make_emulator: MakeEmulator) -> None:
         pytest.param("6", id="file-id"),
         pytest.param("f8d450cd-f065-4abb-a232-27cd20c48c2b", id="uuid"),
         pytest.param("F8D450CD-F065-4ABB-A232-27CD20C48C2B", id="uuid-upper"),
-        pytest.param("Analytics/Sales+categorization", id="plus-for-space"),
-        pytest.param("Analytics/Sales%20categorization", id="percent-20"),
-        pytest.param("%2FAnalytics%2FSales%20categorization", id="one-encoded-segment"),
-        pytest.param("Analytics%2FSales+categorization", id="mixed"),
-        pytest.param("/Analytics/Sales+categorization", id="leading-slash"),
+        pytest.param("Analytics/Sales+categorization.wbk", id="plus-for-space"),
+        pytest.param("Analytics/Sales%20categorization.wbk", id="percent-20"),
+        pytest.param("%2FAnalytics%2FSales%20categorization.wbk", id="one-encoded-segment"),
+        pytest.param("Analytics%2FSales+categorization.wbk", id="mixed"),
+        pytest.param("/Analytics/Sales+categorization.wbk", id="leading-slash"),
     ],
 )
 def test_every_way_of_writing_a_reference(emulator: EmulatorServer, ref: str) -> None:
@@ -204,9 +204,13 @@ def test_every_way_of_writing_a_reference(emulator: EmulatorServer, ref: str) ->
 
 
 def test_a_literal_plus_arrives_as_percent_2b(emulator: EmulatorServer) -> None:
-    execution = trigger(emulator, "Shared/Clicks+%2B+Impressions")
-    assert v2(emulator, "%2FShared%2FClicks%20%2B%20Impressions")["job-execution-id"] == execution
-    response = call(emulator.url, "GET", "/api/job-execution/Shared/Clicks+++Impressions/status")
+    execution = trigger(emulator, "Shared/Clicks+%2B+Impressions.imp")
+    assert (
+        v2(emulator, "%2FShared%2FClicks%20%2B%20Impressions.imp")["job-execution-id"] == execution
+    )
+    response = call(
+        emulator.url, "GET", "/api/job-execution/Shared/Clicks+++Impressions.imp/status"
+    )
     assert response.status_code == 404
 
 
@@ -528,6 +532,10 @@ def test_legacy_calls_exist_in_every_version(make_emulator: MakeEmulator) -> Non
             "7.5.2", False, "POST", "/api/job-execution/48/trigger", False, id="no-plugin"
         ),
         pytest.param("6.4", True, "GET", "/rest/jobs/list-running", True, id="6.4-list-running"),
+        pytest.param("6.4", True, "GET", "/rest/license-details", True, id="6.4-license"),
+        pytest.param("11.1", True, "POST", "/rest/job-execution?sequence=4", True, id="11.1-seq"),
+        pytest.param("7.5.2", True, "GET", "/rest/workbook/4", True, id="7.5.2-workbook-read"),
+        pytest.param("11.1", True, "GET", "/rest/workbook/4", False, id="11.1-no-workbook-read"),
     ],
 )
 def test_endpoints_by_version(
@@ -542,6 +550,13 @@ def test_endpoints_by_version(
     response = call(server.url, method, path)
     if available:
         assert response.status_code == 200
+        return
+    if "sequence" in path:
+        # POST /rest/job-execution is the legacy trigger on every version: without the
+        # sequential trigger it refuses the call (400), it does not 404.
+        assert response.status_code == 400
+        assert response.json()["status"] == "failure"
+        assert server.ledger.entries() == []
         return
     assert response.status_code == 404
     assert response.headers["Content-Type"].startswith("text/html")
@@ -643,3 +658,13 @@ def test_permissions_by_id_uuid_and_glob(make_emulator: MakeEmulator) -> None:
         for i in (1, 2, 3, 4)
     ]
     assert codes == [200, 200, 200, 404]
+
+
+@pytest.mark.parametrize("version", ["6.4", "7.2.5", "7.4", "7.5.2", "11.1"])
+def test_license_details_say_the_configured_version(
+    make_emulator: MakeEmulator, version: str
+) -> None:
+    server = make_emulator(version=version, clock="manual")
+    answer = call(server.url, "GET", "/rest/license-details")
+    assert answer.status_code == 200
+    assert answer.json()["ProductVersion"] == version

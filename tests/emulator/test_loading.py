@@ -29,7 +29,7 @@ def test_artifact_defaults_are_derived_from_the_file_id() -> None:
     (item,) = scenario_from_dict({"artifacts": [{"file_id": 7}]}).artifacts
     assert item.configuration_id == 7 + CONFIGURATION_ID_OFFSET
     assert item.uuid == derived_uuid(7)
-    assert item.path == "/Emulated/artifact-7"
+    assert item.path == "/Emulated/artifact-7.wbk"
     assert item.name == "artifact-7"
     assert item.kind == "workbook"
     assert item.duration == (10.0, 10.0)

@@ -127,7 +127,7 @@ def test_stats_count_requests_per_endpoint(make_emulator: MakeEmulator) -> None:
     for _ in range(3):
         get_json(server.url, "/rest/jobs/list-running")
     get_json(server.url, "/api/job-execution/1/status")
-    get_json(server.url, "/api/job-execution/Emulated/artifact-1/status")
+    get_json(server.url, "/api/job-execution/Emulated/artifact-1.wbk/status")
     call(server.url, "GET", "/nowhere")
     call(server.url, "GET", "/__emulator__/ledger", auth=None)  # not counted
     stats = get_json(server.url, "/__emulator__/stats", auth=None)

@@ -458,4 +458,7 @@ def test_plan_document_is_json_with_every_policy() -> None:
         "downstream_left_out": [],
     }
     assert document["critical_path"]["jobs"] == ["categorize", "export", "notify"]
+    assert document["endpoints"]["decided_by"] == "the server, at run time"
+    calls = {call["operation"]: call["endpoint"] for call in document["endpoints"]["calls"]}
+    assert calls["trigger"] == "POST /api/job-execution/<ref>/trigger"
     assert document["policies"]["on_failure"] == "finish_running"
