@@ -43,7 +43,7 @@ from runner.datameer.client import DatameerClient
 from runner.datameer.records import JobDetails
 from runner.engine.policy import retry_kind
 from runner.engine.poller import Watch, poll
-from runner.model import Job
+from runner.model import Job, OnFailure, When
 from runner.reference import JobRef
 
 log = logging.getLogger("runner.airflow")
@@ -67,8 +67,9 @@ class DatameerJobOperator(BaseOperator):
     :param poll_interval: first delay between polls, in seconds; it backs off to
         ``max_poll_interval`` while nothing changes.
     :param on_failure_cancel: sibling Datameer tasks of the DAG, task id → their artifact:
-        this task stops their running executions when it fails for good, and skips instead
-        of starting when one of them failed (``on_failure: cancel`` of a pipeline file).
+        with ``on_failure="cancel"`` this task stops their running executions when it
+        fails for good, and skips instead of starting when one of them failed; with
+        ``"finish_running"`` it only skips (the ``on_failure`` policy of a pipeline file).
     :param job: a ``runner.model.Job`` to run instead of the parameters above (rendered
         pipelines pass the loaded job, with its retry policy).
 
@@ -91,6 +92,7 @@ class DatameerJobOperator(BaseOperator):
         poll_interval: float = 2.0,
         max_poll_interval: float = 30.0,
         on_failure_cancel: Mapping[str, int | str | JobRef] | None = None,
+        on_failure: str = "cancel",
         job: Job | None = None,
         **kwargs: Any,
     ) -> None:
@@ -109,6 +111,7 @@ class DatameerJobOperator(BaseOperator):
             task: ref if isinstance(ref, JobRef) else JobRef.parse(ref)
             for task, ref in (on_failure_cancel or {}).items()
         }
+        self.on_failure = OnFailure(on_failure)
         self.job = job
         self._execution_id: int | None = None
         if job is None and not _templated(artifact):
@@ -305,7 +308,13 @@ class DatameerJobOperator(BaseOperator):
             return stop_execution(api, job, execution_id)
 
     def _skip_if_a_sibling_failed(self, context: Any, job: Job) -> None:
-        if not self.on_failure_cancel:
+        # As in the engine: after a failure only failure handlers (when: any_failed or
+        # all_done) still start.
+        if (
+            not self.on_failure_cancel
+            or self.on_failure is OnFailure.CONTINUE
+            or job.when is not When.ALL_SUCCESS
+        ):
             return
         ti = context["ti"]
         states = type(ti).get_task_states(
@@ -321,7 +330,7 @@ class DatameerJobOperator(BaseOperator):
 
     def _cancel_siblings(self, context: Any, job: Job) -> None:
         """``on_failure: cancel``: stop the executions sibling tasks are watching."""
-        if not self.on_failure_cancel:
+        if not self.on_failure_cancel or self.on_failure is not OnFailure.CANCEL:
             return
         ti = context["ti"]
         for task_id, ref in self.on_failure_cancel.items():

@@ -55,7 +55,7 @@ class DatameerReportLink(BaseOperatorLink):
         base = getattr(operator, "report_url", None)
         runs_dir = Path(getattr(operator, "runs_dir", "") or "")
         if base and Path(html).is_relative_to(runs_dir):
-            return base.rstrip("/") + "/" + Path(html).relative_to(runs_dir).as_posix()
+            return str(base).rstrip("/") + "/" + Path(html).relative_to(runs_dir).as_posix()
         return Path(html).as_uri()
 
 
