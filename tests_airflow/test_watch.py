@@ -49,7 +49,8 @@ def test_a_first_try_saves_the_artifact_before_the_trigger_and_the_execution_aft
 
     start = begin(api, job_from_parameters("load", 1), None, saved.append, retrying=False)
 
-    assert start.execution_id is not None and not start.attached
+    assert start.execution_id is not None
+    assert not start.attached
     assert saved == [Record(previous=None, sending=True), Record(execution_id=start.execution_id)]
     assert [e.execution_id for e in server.ledger.triggers()] == [start.execution_id]
 
@@ -90,7 +91,8 @@ def test_a_retry_after_a_failed_execution_triggers_a_new_attempt_and_remembers_b
 
     again = begin(api, job, first.record, saved.append, retrying=True, settings=FAST)
 
-    assert again.execution_id is not None and again.execution_id != first.execution_id
+    assert again.execution_id is not None
+    assert again.execution_id != first.execution_id
     assert saved[-1].earlier == (first.execution_id,)
     assert len(server.ledger.triggers()) == 2
 
@@ -129,7 +131,8 @@ def test_at_a_first_try_another_run_s_execution_is_waited_for(
 
     start = begin(api, job, None, lambda record: None, retrying=False, settings=FAST)
 
-    assert start.waiting_on == theirs and start.execution_id is None
+    assert start.waiting_on == theirs
+    assert start.execution_id is None
     assert len(server.ledger.triggers()) == 1
 
 
