@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,10 @@ from typing import Any
 import pytest
 
 from runner.emulator import EmulatorServer
+
+# Tests that import Airflow in this process (hooks, operators, provider info) must not make
+# ~/airflow: point Airflow at a scratch home before anything imports it.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="dmpipe-airflow-home-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_DAGS = ROOT / "examples" / "airflow"

@@ -41,6 +41,7 @@ from runner.airflow.watch import (
 )
 from runner.datameer.client import DatameerClient
 from runner.datameer.records import JobDetails
+from runner.engine.outcome import JobOutcome
 from runner.engine.policy import retry_kind
 from runner.engine.poller import Watch, poll
 from runner.model import Job, OnFailure, When
@@ -239,10 +240,13 @@ class DatameerJobOperator(BaseOperator):
         execution_id = execution_id or _Store(context).execution_id()
         if kind == TIMEOUT:
             said = self._stop(job, execution_id)
-            raise AirflowFailException(
+            message = (
                 f"{job.name}: timed out after {self.execution_timeout} "
                 f"waiting for execution {execution_id}; {said}"
             )
+            if retry_kind(JobOutcome.TIMED_OUT, None) in job.retry.retry_on:
+                raise AirflowException(message)  # retry_on: [TIMEOUT]
+            raise AirflowFailException(message)
         message = event.get("message") or "no answer"
         if kind == LOST:
             said = self._stop(job, execution_id)
