@@ -236,6 +236,7 @@ def main() -> None:
     parser.add_argument("--parallelism", type=int, default=4, help="Airflow worker slots")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json-out", type=Path)
+    parser.add_argument("--workdir", type=Path, help="keep the files (Airflow home, logs) here")
     args = parser.parse_args()
 
     # Jobs of 30-90 emulated seconds: 3-9 real seconds at the default scale.
@@ -243,7 +244,8 @@ def main() -> None:
     bound = critical_path(workload)[0] / args.time_scale
     jobs = len(workload.jobs)
     with tempfile.TemporaryDirectory(prefix="bench-airflow-") as temporary:
-        folder = Path(temporary)
+        folder = args.workdir or Path(temporary)
+        folder.mkdir(parents=True, exist_ok=True)
         pipeline = write_pipeline(workload, folder, args)
         with EmulatorProcess(scenario(workload, time_scale=args.time_scale), folder) as emulator:
             results: dict[str, dict[str, Any]] = {}

@@ -9,9 +9,9 @@ pipeline file          Airflow
 ``needs``              task dependencies
 ``when``               trigger rule: all_success → all_success, all_done → all_done,
                        any_failed → one_failed
-``retry``              ``retries``, ``retry_delay``, ``retry_exponential_backoff``,
-                       ``max_retry_delay``; ``retry_on`` is kept by the operator (an outcome
-                       it does not name fails the task without a retry)
+``retry``              ``retries`` (one more, for Airflow's own failures: it re-attaches),
+                       ``retry_delay``, ``retry_exponential_backoff``, ``max_retry_delay``;
+                       ``retry_on`` and the job's own retries are kept by the operator
 ``timeout``            ``execution_timeout`` (the running execution is stopped)
 ``policies.timeout``   the DAG's ``dagrun_timeout`` (``pipeline_dag`` only)
 ``max_parallel``       the ``pool`` given (make it with ``include_deferred`` so waiting jobs
@@ -63,7 +63,10 @@ def job_arguments(job: Job) -> dict[str, Any]:
     retry = job.retry
     arguments: dict[str, Any] = {
         "trigger_rule": TRIGGER_RULES[job.when],
-        "retries": retry.retries,
+        # One retry more than the file's: Airflow's own failures (a lost worker, the
+        # defer race of apache/airflow#67287) re-attach to the execution; the operator
+        # fails without a retry once the job's own retries are spent.
+        "retries": retry.retries + 1,
         "retry_delay": timedelta(seconds=retry.delay),
         "retry_exponential_backoff": retry.backoff if retry.backoff > 1 else 0,
         "max_retry_delay": timedelta(seconds=retry.max_delay),

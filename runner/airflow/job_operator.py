@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
@@ -114,6 +114,10 @@ class DatameerJobOperator(BaseOperator):
         }
         self.on_failure = OnFailure(on_failure)
         self.job = job
+        # A rendered job's own retries (the file's retry.retries): its task gets one Airflow
+        # retry more, spent only on Airflow's own failures (a lost worker, a defer race),
+        # which re-attach instead of triggering.
+        self.retry_budget = job.retry.retries if job is not None else None
         self._execution_id: int | None = None
         if job is None and not _templated(artifact):
             self._job()  # a bad parameter fails when the DAG is parsed, not when it runs
@@ -244,9 +248,7 @@ class DatameerJobOperator(BaseOperator):
                 f"{job.name}: timed out after {self.execution_timeout} "
                 f"waiting for execution {execution_id}; {said}"
             )
-            if retry_kind(JobOutcome.TIMED_OUT, None) in job.retry.retry_on:
-                raise AirflowException(message)  # retry_on: [TIMEOUT]
-            raise AirflowFailException(message)
+            self._fail(context, job, message, retry_kind(JobOutcome.TIMED_OUT, None))
         message = event.get("message") or "no answer"
         if kind == LOST:
             said = self._stop(job, execution_id)
@@ -290,20 +292,27 @@ class DatameerJobOperator(BaseOperator):
     def _finish(self, context: Any, job: Job, details: JobDetails) -> Any:
         judged = verdict(job, details)
         payload = result_payload(job, details, judged)
-        if judged.succeeded:
-            return payload
-        context["ti"].xcom_push(key=XCOM_DETAILS, value=payload)
-        message = f"{job.name}: execution {details.execution_id} failed: {judged.reason}"
-        final_try = context["ti"].try_number > getattr(context["ti"], "max_tries", self.retries)
-        kind = retry_kind(judged.outcome, details.status)
-        if final_try or kind not in job.retry.retry_on:
-            self._cancel_siblings(context, job)
+        if not judged.succeeded:
+            context["ti"].xcom_push(key=XCOM_DETAILS, value=payload)
+            message = f"{job.name}: execution {details.execution_id} failed: {judged.reason}"
+            self._fail(context, job, message, retry_kind(judged.outcome, details.status))
+        return payload
+
+    def _fail(self, context: Any, job: Job, message: str, kind: str | None) -> NoReturn:
+        """Fail the task: retried only when ``retry_on`` names the failure and the job's own
+        retries are not spent; a failure for good cancels the siblings first."""
+        ti = context["ti"]
+        why = None
         if kind not in job.retry.retry_on:
-            raise AirflowFailException(
-                f"{message} (not retried: retry_on is "
-                f"{', '.join(sorted(job.retry.retry_on)) or 'empty'})"
-            )
-        raise AirflowException(message)
+            why = f"retry_on is {', '.join(sorted(job.retry.retry_on)) or 'empty'}"
+        elif self.retry_budget is not None and ti.try_number > self.retry_budget:
+            why = f"its {self.retry_budget} retries are spent"
+        elif ti.try_number > getattr(ti, "max_tries", self.retries):
+            why = "no Airflow retry left"
+        if why is None:
+            raise AirflowException(message)
+        self._cancel_siblings(context, job)
+        raise AirflowFailException(f"{message} (not retried: {why})")
 
     def _stop(self, job: Job, execution_id: int | None) -> str:
         if execution_id is None:
