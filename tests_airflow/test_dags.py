@@ -108,14 +108,17 @@ def test_a_task_that_is_not_deferrable_waits_in_the_worker(
     assert "new_state=deferred" not in run.output
 
 
-def test_a_rendered_pipeline_with_on_failure_cancel_starts_nothing_after_a_failure(
+def test_a_rendered_task_group_with_on_failure_cancel_starts_nothing_after_a_failure(
     airflow: Airflow, test_server: EmulatorServer
 ) -> None:
     run = airflow.dags_test("cancel_on_failure", test_server, USER, PASSWORD)
 
-    assert run.states["fails"] == "failed"
-    assert run.states["second"] == "skipped"
-    assert run.states["notify"] == "success"  # a failure handler (when: any_failed) still runs
+    assert run.states["cancel.fails"] == "failed"
+    # retries: 0 in the file: its task's one extra Airflow try is not spent on a job failure.
+    assert run.tries["cancel.fails"] == 1
+    assert run.states["cancel.second"] == "skipped"
+    # A failure handler (when: any_failed) still runs.
+    assert run.states["cancel.notify"] == "success"
     ledger = triggered(test_server)
     assert ledger[2] == 1
     assert ledger[5] == 0
@@ -201,3 +204,13 @@ def test_a_broken_pipeline_file_is_an_import_error_naming_file_line_and_column(
     assert f"{broken}:5:" in run.output
     assert "lod" in run.output
     assert test_server.ledger.triggers() == []
+
+
+def test_a_rendered_pipeline_in_sequential_mode_is_one_sequence_task(airflow: Airflow) -> None:
+    with serve(EMULATOR_EXAMPLES / "nightly-etl.yaml") as server:
+        run = airflow.dags_test("sequential_rendered", server, "etl", "etl")
+        calls = server.stats().get("POST /rest/job-execution?sequence=")
+
+    assert run.returncode == 0, run.output[-3000:]
+    assert run.states == {"nightly-etl": "success"}
+    assert calls == 1

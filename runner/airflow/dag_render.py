@@ -128,19 +128,16 @@ def render_jobs(
     if choice.runs_as is Mode.SEQUENTIAL:
         task = DatameerSequenceOperator(
             task_id=_safe_id(pipeline.name),
-            pipeline=pipeline_path or pipeline.path,
+            pipeline=str(Path(pipeline_path or pipeline.path).resolve()),
             datameer_conn_id=datameer_conn_id,
             mode=choice.mode.value,
-            pool=pool,
             doc_md=f"Sequential mode: {choice.reason}",
+            **({"pool": pool} if pool else {}),
         )
         return dict.fromkeys(pipeline.jobs, task)
-    # What a failure may stop or keep from starting: the jobs that are no failure handlers.
-    siblings = {n: job.ref for n, job in pipeline.jobs.items() if job.when is When.ALL_SUCCESS}
     on_failure = pipeline.policies.on_failure
     tasks: dict[str, Any] = {}
     for name, job in pipeline.jobs.items():
-        others = {n: ref for n, ref in siblings.items() if n != name}
         extra: dict[str, Any] = {"pool": pool} if pool else {}
         tasks[name] = DatameerJobOperator(
             task_id=name,
@@ -149,11 +146,20 @@ def render_jobs(
             deferrable=deferrable,
             poll_interval=interval,
             max_poll_interval=pipeline.policies.max_poll_interval,
-            on_failure_cancel=others if on_failure is not OnFailure.CONTINUE else None,
             on_failure=on_failure.value,
             **job_arguments(job),
             **extra,
         )
+    if on_failure is not OnFailure.CONTINUE:
+        # What a failure may stop or keep from starting: the jobs that are no failure
+        # handlers, by their task ids (in a task group: "group.job").
+        siblings = {
+            tasks[n].task_id: job.ref
+            for n, job in pipeline.jobs.items()
+            if job.when is When.ALL_SUCCESS
+        }
+        for task in tasks.values():
+            task.on_failure_cancel = {t: r for t, r in siblings.items() if t != task.task_id}
     for name, job in pipeline.jobs.items():
         for need in job.needs:
             tasks[need] >> tasks[name]

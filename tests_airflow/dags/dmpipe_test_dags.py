@@ -8,7 +8,12 @@ from typing import Any
 
 from airflow.sdk import DAG
 
-from runner.airflow import DatameerJobOperator, DatameerPipelineOperator, pipeline_dag
+from runner.airflow import (
+    DatameerJobOperator,
+    DatameerPipelineOperator,
+    DmpipeTaskGroup,
+    pipeline_dag,
+)
 
 PIPELINES = Path(__file__).resolve().parent.parent / "pipelines"
 START = datetime(2026, 1, 1)
@@ -39,8 +44,15 @@ with DAG("gate_fails", schedule=None, start_date=START, catchup=False):
 with DAG("waits_in_the_worker", schedule=None, start_date=START, catchup=False):
     DatameerJobOperator(task_id="load", artifact=1, deferrable=False, **FAST)
 
-cancel_on_failure = pipeline_dag(
-    PIPELINES / "cancel.yaml", dag_id="cancel_on_failure", start_date=START, catchup=False
+# The same file as a task group: task ids are "cancel.<job>".
+with DAG("cancel_on_failure", schedule=None, start_date=START, catchup=False):
+    DmpipeTaskGroup(PIPELINES / "cancel.yaml", group_id="cancel")
+
+sequential_rendered = pipeline_dag(
+    PIPELINES.parent.parent / "examples" / "nightly-etl.yaml",
+    dag_id="sequential_rendered",
+    start_date=START,
+    catchup=False,
 )
 
 with DAG("pipeline_resumes_on_retry", schedule=None, start_date=START, catchup=False):
