@@ -132,13 +132,12 @@ def render_jobs(
             datameer_conn_id=datameer_conn_id,
             mode=choice.mode.value,
             doc_md=f"Sequential mode: {choice.reason}",
-            **({"pool": pool} if pool else {}),
+            **_pool(pool),
         )
         return dict.fromkeys(pipeline.jobs, task)
     on_failure = pipeline.policies.on_failure
     tasks: dict[str, Any] = {}
     for name, job in pipeline.jobs.items():
-        extra: dict[str, Any] = {"pool": pool} if pool else {}
         tasks[name] = DatameerJobOperator(
             task_id=name,
             job=job,
@@ -148,7 +147,7 @@ def render_jobs(
             max_poll_interval=pipeline.policies.max_poll_interval,
             on_failure=on_failure.value,
             **job_arguments(job),
-            **extra,
+            **_pool(pool),
         )
     if on_failure is not OnFailure.CONTINUE:
         # What a failure may stop or keep from starting: the jobs that are no failure
@@ -200,6 +199,11 @@ def pipeline_dag(
             pipeline_path=str(pipeline),
         )
     return dag
+
+
+def _pool(pool: str | None) -> dict[str, Any]:
+    """The ``pool`` argument, only when one is named (Airflow's default pool otherwise)."""
+    return {"pool": pool} if pool else {}
 
 
 def _safe_id(name: str) -> str:
