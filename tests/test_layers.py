@@ -35,6 +35,16 @@ MAY_IMPORT: dict[str, set[str]] = {
     # A run directory knows a journal's run_started record by its event kind.
     "runner.rundir": {"runner.engine.events"},
     "runner.profiles": {"runner.spec"},
+    # The Airflow provider (the optional `airflow` extra) sits on top of the library.
+    "runner.airflow": {
+        "runner",
+        "runner.launch",
+        "runner.datameer",
+        "runner.engine",
+        "runner.spec",
+        "runner.plan",
+        "runner.report",
+    },
 }
 
 
@@ -93,3 +103,30 @@ def test_a_layer_imports_only_the_layers_below_it(path: Path) -> None:
 def test_no_two_modules_share_a_file_name() -> None:
     names = Counter(p.name for p in MODULES if p.name != "__init__.py")
     assert [name for name, count in names.items() if count > 1] == []
+
+
+def _imports_airflow(path: Path) -> set[str]:
+    """The Airflow modules and the provider modules ``path`` imports."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+        found.update(
+            name
+            for name in names
+            if name.split(".")[0] == "airflow" or name.startswith("runner.airflow")
+        )
+    return found
+
+
+CORE = [p for p in MODULES if not _module_name(p).startswith("runner.airflow")]
+
+
+@pytest.mark.parametrize("path", CORE, ids=[_module_name(p) for p in CORE])
+def test_the_core_never_imports_airflow(path: Path) -> None:
+    assert _imports_airflow(path) == set(), f"{_module_name(path)} imports Airflow"
