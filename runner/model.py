@@ -125,7 +125,7 @@ class ServerSettings:
         return ServerSettings(
             url=flags.url or self.url,
             user=flags.user or self.user,
-            password=self.password,
+            password=flags.password or self.password,
             ca_bundle=flags.ca_bundle or self.ca_bundle,
             verify_tls=flags.verify_tls and self.verify_tls,
             profile=flags.profile or self.profile,

@@ -14,10 +14,10 @@ from typing import Any
 
 from runner.errors import UsageError
 from runner.model import ServerSettings
+from runner.reference import PathEncoding
 
 # The one path encoding the client speaks: spaces as "+", the rest percent-encoded with
 # slashes kept (runner.reference.JobRef.url_segment); the emulator accepts it too.
-PATH_ENCODINGS = ("plus",)
 _SCHEMES = ("http", "https")
 _TRUE = ("true", "yes", "1", "on")
 _FALSE = ("false", "no", "0", "off")
@@ -68,12 +68,12 @@ def server_settings(fields: ConnectionFields) -> ServerSettings:
             f"the Airflow connection {fields.conn_id!r} has unknown extra field(s) "
             f"{', '.join(unknown)}: a datameer connection knows ca_bundle, verify, path_encoding"
         )
-    encoding = str(extra.get("path_encoding") or "plus").strip().lower()
-    if encoding not in PATH_ENCODINGS:
+    encoding = str(extra.get("path_encoding") or "").strip().lower() or None
+    known = [e.value for e in PathEncoding]
+    if encoding is not None and encoding not in known:
         raise UsageError(
             f"the Airflow connection {fields.conn_id!r} asks for path_encoding {encoding!r}: "
-            f"this dmpipe encodes paths as {', '.join(PATH_ENCODINGS)} (spaces as +, as the "
-            "Datameer reference says); remove the field or reference the job by file id or uuid"
+            f"write {' or '.join(known)}, or leave it out to detect it on the first call"
         )
     ca_bundle = extra.get("ca_bundle") or None
     return ServerSettings(
@@ -82,6 +82,7 @@ def server_settings(fields: ConnectionFields) -> ServerSettings:
         password=fields.password if fields.login else None,
         ca_bundle=str(ca_bundle) if ca_bundle else None,
         verify_tls=_flag(fields.conn_id, "verify", extra.get("verify", True)),
+        path_encoding=encoding,
     )
 
 

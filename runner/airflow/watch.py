@@ -11,7 +11,7 @@ that died re-attaches to the execution it started instead of triggering again.
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -19,12 +19,13 @@ from typing import Any
 
 import yaml
 
+from runner.clock import SystemClock
 from runner.datameer.protocol import JobApi
 from runner.datameer.records import JobDetails
 from runner.datameer.status import JobStatus, parse_status
 from runner.engine.outcome import Attempt, JobOutcome
 from runner.engine.policy import execution_verdict, failed_gates
-from runner.engine.stopper import send_stop
+from runner.engine.stop_calls import send_stop
 from runner.engine.trigger import StartControl, StartRequest, resolve_lost_trigger, start_attempt
 from runner.errors import PipelineFileError, UsageError
 from runner.model import Job
@@ -297,7 +298,8 @@ def stop_execution(api: JobApi, job: Job, execution_id: int, patience: float = 3
     """Stop exactly ``execution_id`` (by execution id; by artifact only when the artifact's
     current execution is that one); never raises.  Returns what happened, in words."""
     attempt = Attempt(number=1, execution_id=execution_id)
-    send_stop(api, job, attempt, time.monotonic() + patience, time.sleep)
+    clock = SystemClock()
+    send_stop(api, job, attempt, clock.monotonic() + patience, clock, threading.Event())
     if attempt.stop_sent:
         return f"stop of execution {execution_id} sent ({attempt.stop_method})"
     return f"execution {execution_id} not stopped: {attempt.stop_error or 'no stop was sent'}"

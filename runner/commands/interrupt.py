@@ -26,6 +26,20 @@ def _say(text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
+def interrupts_from_the_start() -> None:
+    """From dmpipe's first moment until a run takes them over, SIGTERM and SIGHUP end it
+    as Ctrl-C does: exit 130 with one line, never the bare death of a signal."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        del signum, frame
+        raise KeyboardInterrupt
+
+    for sig in _SIGNALS[1:]:
+        signal.signal(sig, handle)
+
+
 @contextmanager
 def graceful_interrupts(
     doing: str = "stopping the jobs this run started",

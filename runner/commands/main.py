@@ -23,6 +23,7 @@ from typing import NoReturn
 
 from runner import __version__
 from runner.commands.completion import complete_if_asked
+from runner.commands.interrupt import interrupts_from_the_start
 from runner.commands.output import pipe_safe_output
 from runner.errors import EXIT_INTERRUPTED, DmpipeError, UsageError
 
@@ -180,6 +181,7 @@ def console() -> NoReturn:
     """The ``dmpipe`` executable: ``main()``, then exit without waiting long for HTTP calls
     abandoned on a server that stopped answering (the interpreter would join their threads,
     holding an interrupted run for as long as the server keeps silent)."""
+    interrupts_from_the_start()
     code = main()
     deadline = time.monotonic() + 1.0
     for thread in _other_threads():

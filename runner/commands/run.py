@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,14 @@ def _add_output(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the pipeline; the exit code says how it went."""
     from runner.commands.interrupt import graceful_interrupts
+
+    # Signals are the run's from here on: one that comes while the run is still being set
+    # up cancels it before any trigger, and the report says so.
+    with graceful_interrupts() as cancelled:
+        return _run(args, cancelled)
+
+
+def _run(args: argparse.Namespace, cancelled: threading.Event) -> int:
     from runner.engine.options import EngineOptions
     from runner.launch import RunOptions, run_file
     from runner.model import Mode
@@ -131,12 +140,9 @@ def run(args: argparse.Namespace) -> int:
         is_terminal=sys.stderr.isatty(),
         environ=os.environ,
     )
-    with (
-        graceful_interrupts() as cancelled,
-        event_display(
-            display, sys.stderr, os.environ, quiet=args.quiet, heartbeat=args.heartbeat
-        ) as events,
-    ):
+    with event_display(
+        display, sys.stderr, os.environ, quiet=args.quiet, heartbeat=args.heartbeat
+    ) as events:
         outcome = run_file(args.file, options, events, cancelled)
     _tell_the_workflow(outcome.report_path)
     return outcome.exit_code
