@@ -32,7 +32,7 @@ with DAG(
     )
     categorize = DatameerJobOperator(
         task_id="categorize",
-        artifact="/Analytics/Sales categorization",
+        artifact="/Analytics/Sales categorization.wbk",
         warnings="failure",
     )
     export_categories = DatameerJobOperator(
