@@ -29,6 +29,7 @@ from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome, JobState
 from runner.engine.policy import readiness, skip_reason
 from runner.engine.ready import ReadyQueue
+from runner.engine.sequential import SequenceUnavailableError
 from runner.engine.slots import RunState, Slot
 from runner.engine.stopper import Stopper
 from runner.engine.strategy import EngineParts, StartFactory
@@ -112,6 +113,8 @@ class Scheduler:
                 self._loop()
                 self.stopper.drain_foreign()
                 self._finish_stops()
+            except SequenceUnavailableError:
+                raise  # refused before anything started: the driver falls back to client mode
             except BaseException:
                 self._emergency_stop()
                 raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -139,13 +140,16 @@ def test_auto_uses_the_sequential_trigger_for_variables(
 
 
 def test_auto_falls_back_to_client_mode_without_the_endpoint(
-    make_emulator: MakeEmulator, tmp_path: Path
+    make_emulator: MakeEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     server = make_emulator(chain_scenario(), version="7.4")
     pipe = pipeline(*chain(), mode=Mode.AUTO, variables=VARIABLES)  # type: ignore[arg-type]
-    result = run(server, pipe, tmp_path)
+    with caplog.at_level(logging.WARNING):
+        result = run(server, pipe, tmp_path)
     assert result.outcome.exit_code == 0
     assert "mode_fallback" in result.kinds()
+    # A fallback is no error: nothing had started when the server refused.
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert result.outcome.summary.mode == "client"
     assert not ledger(server, "sequence")
     assert [e.file_id for e in ledger(server, "trigger")] == [1, 2, 3]  # type: ignore[attr-defined]
