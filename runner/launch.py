@@ -87,6 +87,9 @@ class RunOptions:
     environ: Mapping[str, str] = field(default_factory=dict)
     # Where a run without ``report_dir`` gets its own directory ``<runs_dir>/<run id>``.
     runs_dir: Path = RUNS_FOLDER
+    # Before the first trigger, learn each job's usual duration from the server's history
+    # (GETs only, a few per job): the live view's ETA and the report's "slower than usual".
+    learn_durations: bool = False
 
 
 def _ignore(event: RunEvent) -> None:
@@ -125,7 +128,27 @@ def run_file(
             run_id = report_dir.name if options.report_dir is None else None
             identity = loaded.identity(run_id or new_run_id(loaded.pipeline.name), url)
             request = loaded.request(report_dir, url, identity, resume=False)
-            return _run(loaded.pipeline, api, request, events, cancelled, options.environ)
+            pipeline = loaded.pipeline
+            if options.learn_durations:
+                pipeline = _with_usual_durations(pipeline, api, cancelled)
+            return _run(pipeline, api, request, events, cancelled, options.environ)
+
+
+def _with_usual_durations(
+    pipeline: Pipeline, api: JobApi, cancelled: threading.Event | None
+) -> Pipeline:
+    """``pipeline`` with each job's estimate the median of its last successful runs, where
+    the server's history has some (``--learn-durations``)."""
+    from runner.datameer.client import DatameerClient
+    from runner.plan.learned import learn_durations, with_learned_estimates
+
+    if not isinstance(api, DatameerClient):  # a test double has no history to read
+        return pipeline
+    learned = learn_durations(api, pipeline, cancelled=cancelled)
+    for found in learned.values():
+        if found.note:
+            log.info("%s: no usual duration: %s", found.job, found.note)
+    return with_learned_estimates(pipeline, learned)
 
 
 def _point_latest(pipeline_name: str, run_dir: Path) -> None:

@@ -102,6 +102,8 @@ class Job:
     already_running: AlreadyRunning = AlreadyRunning.WAIT
     expect: tuple[CounterExpectation, ...] = ()
     estimate: float | None = None
+    # "file": the job's estimate: key; "history": the median of its last successful runs.
+    estimate_from: str = "file"
     location: Location | None = None
     # The job configuration id, for servers without REST v2 (legacy trigger and status).
     configuration_id: int | None = None

@@ -64,6 +64,13 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="poll every job on its own instead of one list-running call per tick",
     )
+    parser.add_argument(
+        "--learn-durations",
+        action="store_true",
+        help="before the first trigger, learn each job's usual duration from the server's "
+        "history (a few GETs per job): an ETA in the live view and 'slower than usual' in "
+        "the report",
+    )
     _add_output(parser)
     common.add_server(parser)
     parser.set_defaults(func=run)
@@ -130,6 +137,7 @@ def _run(args: argparse.Namespace, cancelled: threading.Event) -> int:
             trigger_resolve_timeout=args.lost_trigger_wait,
         ),
         environ=os.environ,
+        learn_durations=args.learn_durations,
     )
     if args.log_format == "json":
         use_json_logging()

@@ -106,6 +106,12 @@ def run_pipeline(
                     "resume": request.resume,
                     "file": str(Path(pipeline.path).resolve()),
                     "jobs": list(pipeline.jobs),
+                    # What the live view counts down from when Datameer gives no estimate.
+                    "estimates": {
+                        name: job.estimate
+                        for name, job in pipeline.jobs.items()
+                        if job.estimate is not None
+                    },
                 },
             )
         )

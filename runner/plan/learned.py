@@ -4,13 +4,15 @@ GETs only: a job's configuration id (``configuration_id:``, else the 7.4+ job-de
 latest execution), its ``job-history`` (newest first), and the ``job-details`` of its last
 successful executions, whose stop minus start time is a duration.  The median of those is
 the job's expected duration; a job's ``estimate:`` stays the fallback.  The engine can use
-``slower_than_usual`` for the report's flag and ``expected_finish`` for an ETA.
+``expected_finish`` for an ETA; ``dmpipe run --learn-durations`` puts the medians in the
+jobs' estimates (the live view's ETA, the report's "slower than usual" flag).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import statistics
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,8 +25,6 @@ from runner.model import Job, Pipeline
 # How many successful runs the median takes, and how far back the history is read for them.
 RUNS = 5
 LOOK_BACK = 20
-# A run taking more than this many times its median is "slower than usual".
-SLOW_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,20 @@ class LearnedDuration:
 
 
 def learn_durations(
-    api: DatameerClient, pipeline: Pipeline, runs: int = RUNS
+    api: DatameerClient,
+    pipeline: Pipeline,
+    runs: int = RUNS,
+    cancelled: threading.Event | None = None,
 ) -> dict[str, LearnedDuration]:
     """Each job's recent successful durations; a server error on one job is noted on it,
-    except unreachable servers and refused credentials, which propagate."""
-    return {name: _learn(api, name, job, runs) for name, job in pipeline.jobs.items()}
+    except unreachable servers and refused credentials, which propagate.  Once
+    ``cancelled`` is set, the jobs not yet asked about are left out."""
+    learned: dict[str, LearnedDuration] = {}
+    for name, job in pipeline.jobs.items():
+        if cancelled is not None and cancelled.is_set():
+            break
+        learned[name] = _learn(api, name, job, runs)
+    return learned
 
 
 def _learn(api: DatameerClient, name: str, job: Job, runs: int) -> LearnedDuration:
@@ -93,7 +102,9 @@ def with_learned_estimates(pipeline: Pipeline, learned: Mapping[str, LearnedDura
 
 def _estimated(job: Job, learned: LearnedDuration | None) -> Job:
     median = None if learned is None else learned.median
-    return job if median is None else dataclasses.replace(job, estimate=median)
+    if median is None:
+        return job
+    return dataclasses.replace(job, estimate=median, estimate_from="history")
 
 
 def learned_critical_path(
@@ -106,8 +117,3 @@ def learned_critical_path(
 def expected_finish(start: datetime, path: CriticalPath) -> datetime:
     """When a run started at ``start`` should end, by its critical path."""
     return start + timedelta(seconds=path.total)
-
-
-def slower_than_usual(elapsed: float, median: float | None, factor: float = SLOW_FACTOR) -> bool:
-    """True when a run of ``elapsed`` seconds took more than ``factor`` times the median."""
-    return median is not None and median > 0 and elapsed > factor * median

@@ -22,7 +22,7 @@ from runner.engine.events import EventKind, RunEvent
 from runner.engine.outcome import JobOutcome
 from runner.report.palette import TERMINAL_STYLE
 from runner.report.wording import outcome_word
-from runner.spec.durations import format_elapsed
+from runner.spec.durations import format_elapsed, slower_than_usual
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -44,7 +44,8 @@ class Row:
     ended: datetime | None = None
     status: str = ""  # Datameer's last status
     progress: float | None = None
-    estimate_seconds: float | None = None
+    estimate_seconds: float | None = None  # Datameer's: what is left
+    usual_seconds: float | None = None  # the job's estimate (its file, or its history)
     note: str = ""
 
 
@@ -88,8 +89,11 @@ class Board:
         if event.kind is EventKind.RUN_STARTED:
             self._title = event.message or self._title
             self._started = event.at
+            usual = event.data.get("estimates") or {}
             for name in event.data.get("jobs") or ():
-                self._rows.setdefault(str(name), Row(str(name)))
+                row = self._rows.setdefault(str(name), Row(str(name)))
+                if name in usual:
+                    self._rows[str(name)] = replace(row, usual_seconds=float(usual[name]))
         elif event.kind is EventKind.RUN_FINISHED:
             self._finished = event.at  # its line is printed under the final table
         elif event.message:
@@ -169,7 +173,10 @@ def render_board(snapshot: Snapshot, now: datetime, width: int | None = None) ->
         caption_justify="left",
     )
     # Datameer's progress and estimate get columns once some event has carried them.
-    figures = any(r.progress is not None or r.estimate_seconds is not None for r in snapshot.rows)
+    figures = any(
+        r.progress is not None or r.estimate_seconds is not None or r.usual_seconds is not None
+        for r in snapshot.rows
+    )
     shown = [(h, j) for h, j in _COLUMNS if figures or h not in _FIGURE_COLUMNS]
     cells = [_cells(row, end) for row in snapshot.rows]
     if width is not None:
@@ -238,11 +245,23 @@ def _cells(row: Row, now: datetime) -> dict[str, str]:
         "elapsed": format_elapsed(elapsed) if elapsed is not None else "",
         "Datameer": row.status,
         "progress": _progress_bar(row.progress),
-        "left (est.)": format_elapsed(row.estimate_seconds)
-        if row.estimate_seconds is not None
-        else "",
+        "left (est.)": _left(row, elapsed),
         "note": row.note if row.state not in ("running", "triggering") else "",
     }
+
+
+def _left(row: Row, elapsed: float | None) -> str:
+    """What is left: Datameer's estimate; else the job's usual duration less what it ran
+    (``~``), or ``slow`` once it took more than twice its usual duration."""
+    if row.state != "running":
+        return ""
+    if row.estimate_seconds is not None:
+        return format_elapsed(row.estimate_seconds)
+    if row.usual_seconds is None or elapsed is None:
+        return ""
+    if slower_than_usual(elapsed, row.usual_seconds):
+        return "slow"
+    return "~" + format_elapsed(max(0.0, row.usual_seconds - elapsed))
 
 
 def _progress_bar(progress: float | None, width: int = 10) -> str:

@@ -119,6 +119,9 @@ def _job(job: Mapping[str, Any]) -> JobRecord:
         attempts=tuple(_attempt(attempt) for attempt in job.get("attempts", ())),
         line=job.get("line"),
         col=job.get("col"),
+        estimate_seconds=job.get("estimate_seconds"),
+        estimate_from=job.get("estimate_from"),
+        slower_than_usual=bool(job.get("slower_than_usual")),
         gates=tuple(
             GateRecord(str(gate["gate"]), gate.get("actual"), gate.get("met"))
             for gate in job.get("expect", ())

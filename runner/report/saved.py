@@ -70,6 +70,9 @@ class JobRecord:
     line: int | None = None  # where the job is written in the pipeline file
     col: int | None = None
     gates: tuple[GateRecord, ...] = ()
+    estimate_seconds: float | None = None  # its estimate: key, or its history's median
+    estimate_from: str | None = None
+    slower_than_usual: bool = False
 
     @property
     def counters(self) -> Mapping[str, int]:

@@ -94,8 +94,17 @@ def _job_cells(job: JobRecord) -> tuple[str, ...]:
         str(len(job.attempts)),
         format_elapsed(elapsed_seconds(job)),
         format_elapsed(job.server_seconds),
-        one_line(job.reason),
+        one_line(_reason(job)),
     )
+
+
+def _reason(job: JobRecord) -> str | None:
+    """Why it failed; and, for a job that took over twice its usual duration, that too."""
+    if not job.slower_than_usual or job.estimate_seconds is None:
+        return job.reason
+    usual = "usual" if job.estimate_from == "history" else "estimated"
+    slow = f"slower than usual (its {usual} {format_elapsed(job.estimate_seconds)})"
+    return f"{job.reason}; {slow}" if job.reason else slow
 
 
 def _problems_table(problems: list[tuple[JobRecord, AttemptRecord]]) -> Table:

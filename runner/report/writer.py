@@ -26,6 +26,7 @@ from runner.engine.trigger import MAX_TRIGGER_SENDS
 from runner.engine.verdicts import MAX_START_ROUNDS
 from runner.model import Job, Pipeline
 from runner.report.saved import span
+from runner.spec.durations import slower_than_usual
 
 REPORT_NAME = "report.json"
 REPORT_VERSION = 1
@@ -142,9 +143,28 @@ def _job(pipeline: Pipeline, state: JobState) -> dict[str, Any]:
         "outcome": state.outcome.value,
         "reason": state.reason,
         "resumed": state.resumed,
+        **_usual(job, state),
         "configuration_id": state.configuration_id,
         "file_id": state.file_id,
         "attempts": [_attempt(attempt) for attempt in state.attempts],
+    }
+
+
+def _usual(job: Job, state: JobState) -> dict[str, Any]:
+    """The job's estimate (its ``estimate:``, or the median of its history), and whether
+    its last attempt took more than twice that on Datameer's clock (dmpipe's, failing it)."""
+    if job.estimate is None:
+        return {"estimate_seconds": None, "estimate_from": None, "slower_than_usual": False}
+    last = state.attempts[-1] if state.attempts else None
+    took = None
+    if last is not None:
+        took = _seconds(last.server_start, last.server_stop)
+        if took is None:
+            took = _seconds(last.triggered_at, last.detected_at)
+    return {
+        "estimate_seconds": job.estimate,
+        "estimate_from": job.estimate_from,
+        "slower_than_usual": took is not None and slower_than_usual(took, job.estimate),
     }
 
 

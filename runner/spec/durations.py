@@ -75,3 +75,12 @@ def format_elapsed(seconds: float | None) -> str:
     if days:
         return f"{days}d {hours:02d}h"
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
+
+
+# A run taking more than this many times its usual duration is "slower than usual".
+SLOW_FACTOR = 2.0
+
+
+def slower_than_usual(elapsed: float, usual: float | None, factor: float = SLOW_FACTOR) -> bool:
+    """True when a run of ``elapsed`` seconds took more than ``factor`` times ``usual``."""
+    return usual is not None and usual > 0 and elapsed > factor * usual

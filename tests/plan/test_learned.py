@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,9 +16,9 @@ from runner.plan.learned import (
     expected_finish,
     learn_durations,
     learned_critical_path,
-    slower_than_usual,
 )
 from runner.spec import load_pipeline_text
+from runner.spec.durations import slower_than_usual
 from testing.emulators import MakeEmulator
 from testing.scenarios import PASSWORD, USER, artifact, scenario
 
@@ -107,3 +108,45 @@ def test_plan_from_server(
     assert "estimate 5m" in out
     assert "critical path: 18m 00s: load → report → ship" in out
     assert "a run started now ends about" in out
+
+
+def test_run_learns_usual_durations_and_flags_a_slow_job(
+    make_emulator: MakeEmulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # load usually takes 3 minutes (its history) and now takes 10; ship takes 10 s of 10 m.
+    slow = {**SCENARIO["artifacts"][0], "duration": 600}
+    server = make_emulator(
+        {
+            **SCENARIO,
+            "clock": "real",
+            "time_scale": 2000,
+            "artifacts": [slow, *SCENARIO["artifacts"][1:]],
+        }
+    )
+    monkeypatch.setenv("DATAMEER_USER", USER)
+    monkeypatch.setenv("DATAMEER_PASSWORD", PASSWORD)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    file, report_dir = tmp_path / "p.yaml", tmp_path / "run"
+    file.write_text(PIPELINE, encoding="utf-8")
+
+    argv = ["run", str(file), "--server", server.url, "--learn-durations"]
+    assert main([*argv, "--report-dir", str(report_dir), "--progress", "plain"]) == 0
+    jobs = {j["name"]: j for j in json.loads((report_dir / "report.json").read_text())["jobs"]}
+    usual = {
+        n: (j["estimate_seconds"], j["estimate_from"], j["slower_than_usual"])
+        for n, j in jobs.items()
+    }
+    assert usual == {
+        "load": (180, "history", True),
+        "report": (300, "file", False),  # never ran: its estimate: key stays
+        "ship": (600, "history", False),
+    }
+    # Learning changed nothing on the server: one trigger per job, as without it.
+    assert [e.file_id for e in server.ledger.entries() if e.action == "trigger"] == [1, 2, 3]
+
+    capsys.readouterr()
+    assert main(["report", "show", str(report_dir)]) == 0
+    assert "slower than usual (its usual 3m 00s)" in capsys.readouterr().out

@@ -170,3 +170,14 @@ def test_a_finished_job_shows_no_stale_progress() -> None:
     failed.apply(event(20, "finished", "load", 1, outcome="FAILED"))
     load = next(line for line in plain(draw(failed, 21)).splitlines() if "load" in line)
     assert "%" not in load
+
+
+def test_without_datameer_estimate_the_usual_duration_counts_down() -> None:
+    board = Board()
+    started = event(0, "run_started", jobs=["load", "ship"], estimates={"load": 100, "ship": 10})
+    for item in (started, event(0, "triggered", "load", 1), event(0, "triggered", "ship", 1)):
+        board.apply(item)
+    lines = plain(draw(board, 30)).splitlines()
+    rows = {job: next(line for line in lines if f" {job} " in line) for job in ("load", "ship")}
+    assert "~1m 10s" in rows["load"]  # 100 s usual, 30 s gone
+    assert "slow" in rows["ship"]  # 30 s against a usual 10 s: over twice
