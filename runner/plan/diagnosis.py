@@ -13,6 +13,7 @@ from typing import Any
 
 from runner.datameer.client import DatameerClient
 from runner.datameer.credentials import redact_url
+from runner.datameer.status import JobStatus
 from runner.errors import (
     ApiError,
     AuthenticationError,
@@ -136,7 +137,12 @@ def _artifacts(client: DatameerClient, pipeline: Pipeline) -> list[Finding]:
         except ApiError as error:
             findings.append(Finding(f"job {name}", False, str(error)))
             continue
-        state = status.raw_status or status.status.value
+        if status.status is JobStatus.NEVER_RAN:
+            state = "never ran"
+        elif status.status is JobStatus.UNKNOWN:
+            state = f"status {status.raw_status}"
+        else:
+            state = f"last run {status.status.value}"
         findings.append(Finding(f"job {name}", True, f"{job.ref.describe()} resolves ({state})"))
     return findings
 
