@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from operator import attrgetter
 
+from runner.datameer.versions import capabilities
 from runner.model import Mode, When
 from runner.plan.masking import masked_variables
 from runner.plan.outline import Plan, PlannedJob, StartedBy
@@ -128,6 +129,22 @@ class _Calls:
         if planned.started_by != StartedBy.RUNNER:
             return [f"# {name}: started by the {planned.started_by}"]
         condition = _CONDITIONS.get(planned.job.when, "")
+        server = self.plan.pipeline.server
+        if capabilities(server.version, "setting").legacy:
+            # No REST v2 on this server: the v1 calls, by configuration id.
+            configuration: str | Var = (
+                str(planned.job.configuration_id)
+                if planned.job.configuration_id is not None
+                else Var(f"CONFIGURATION_{_shell_name(name)}")
+            )
+            lines = [f"# {name}{condition}: is it already running? then trigger it"]
+            if isinstance(configuration, Var):
+                lines.append(f"# {configuration.name}: its configuration id (configuration_id:)")
+            return [
+                *lines,
+                self.curl("GET", "/rest/job-configuration/job-status/", configuration),
+                self.curl("POST", "/rest/job-execution?configuration=", configuration),
+            ]
         return [
             f"# {name}{condition}: is it already running? then trigger it",
             self.curl("GET", *_api(planned, "status", self.plan.pipeline.server.path_encoding)),

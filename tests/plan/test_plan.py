@@ -357,6 +357,25 @@ def test_render_curl_client_mode_calls_in_order() -> None:
     assert "(client mode)" in text
 
 
+def test_render_curl_for_a_server_without_rest_v2_uses_the_legacy_calls() -> None:
+    pipeline = make_pipeline("load", "categorize:load")
+    jobs = dict(pipeline.jobs)
+    jobs["load"] = replace(jobs["load"], configuration_id=101)
+    server = replace(pipeline.server, version="6.4")
+    text = render_curl(build_plan(replace(pipeline, jobs=jobs, server=server, mode=Mode.CLIENT)))
+    base = "https://dm.example.com:8443"
+    auth = ["curl", "-u", "$DATAMEER_USER:$DATAMEER_PASSWORD", "-X"]
+    starts = [line for line in _curl_lines(text) if "list-running" not in line[-1]]
+    assert [line[len(auth) :] for line in starts if "job-details" not in line[-1]] == [
+        ["GET", f"{base}/rest/job-configuration/job-status/101"],
+        ["POST", f"{base}/rest/job-execution?configuration=101"],
+        ["GET", f"{base}/rest/job-configuration/job-status/${{CONFIGURATION_CATEGORIZE}}"],
+        ["POST", f"{base}/rest/job-execution?configuration=${{CONFIGURATION_CATEGORIZE}}"],
+    ]
+    assert "/api/" not in text
+    assert "# CONFIGURATION_CATEGORIZE: its configuration id (configuration_id:)" in text
+
+
 def test_render_curl_sequential_sends_strict_json_with_variables() -> None:
     pipeline = make_pipeline(
         "a", "b", "c:a,b", "notify:c", mode=Mode.SEQUENTIAL, variables={"day": "it's", **VARS}
