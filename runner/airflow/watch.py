@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -173,16 +173,7 @@ def begin(
     def before_send(newest: int | None) -> None:
         save(Record(previous=newest, sending=True, earlier=earlier))
 
-    request = StartRequest(
-        job=job,
-        own=record.own,
-        resolve_timeout=settings.resolve_timeout,
-        poll_interval=settings.poll_interval,
-        control=StartControl(grace=0.0),
-        now=datetime.now,
-        previous_execution_id=previous,
-        on_send=before_send,
-    )
+    request = _request(job, record, settings, previous=previous, on_send=before_send)
     result = start_attempt(api, request)
     if result.execution_id is not None:
         record = Record(execution_id=result.execution_id, earlier=earlier)
@@ -191,6 +182,28 @@ def begin(
     if result.waiting_on is not None:
         return Start(waiting_on=result.waiting_on, record=record)
     return Start(error=result.error or "no trigger was sent", record=record)
+
+
+def _request(
+    job: Job,
+    record: Record,
+    settings: Settings,
+    *,
+    previous: int | None = None,
+    on_send: Callable[[int | None], None] | None = None,
+) -> StartRequest:
+    """One attempt's start, as the engine's trigger code takes it: one Airflow try at a
+    time, so no other start shares its halt."""
+    return StartRequest(
+        job=job,
+        own=record.own,
+        resolve_timeout=settings.resolve_timeout,
+        poll_interval=settings.poll_interval,
+        control=StartControl(grace=0.0),
+        now=lambda: datetime.now(UTC),
+        previous_execution_id=previous,
+        on_send=on_send,
+    )
 
 
 def _reattach(
@@ -206,15 +219,7 @@ def _reattach(
             return Start(execution_id=record.execution_id, finished=details)
         return None  # it failed: this try is a new attempt
     if record.sending:
-        request = StartRequest(
-            job=job,
-            own=record.own,
-            resolve_timeout=settings.resolve_timeout,
-            poll_interval=settings.poll_interval,
-            control=StartControl(grace=0.0),
-            now=datetime.now,
-        )
-        found = resolve_lost_trigger(api, request, record.previous)
+        found = resolve_lost_trigger(api, _request(job, record, settings), record.previous)
         if found is not None:
             log.info("%s: found execution %s of an unanswered trigger", job.name, found)
             return Start(execution_id=found, attached=True)
