@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -43,7 +44,7 @@ from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome
 from runner.errors import EXIT_OK, UsageError
 from runner.model import Mode, Pipeline, ServerSettings
-from runner.report.writer import REPORT_NAME, RunSummary, build_report, write_report
+from runner.report.writer import REPORT_NAME, RunFacts, RunSummary, build_report, write_report
 from runner.rundir import (
     RUNS_FOLDER,
     archive_run,
@@ -119,12 +120,12 @@ def run_file(
         _claim(report_dir, force=options.force)
         if options.report_dir is None:
             _point_latest(loaded.pipeline.name, report_dir)
-        with connect(loaded.pipeline, options) as (api, url):
+        with connect(loaded.pipeline, options) as server:
             # A default directory is named after its run; any other gets a run id of its own.
             run_id = report_dir.name if options.report_dir is None else None
-            identity = loaded.identity(run_id or new_run_id(loaded.pipeline.name), url)
-            request = loaded.request(report_dir, url, identity, resume=False)
-            return _run(loaded.pipeline, api, request, events, cancelled, options.environ)
+            identity = loaded.identity(run_id or new_run_id(loaded.pipeline.name), server.url)
+            request = loaded.request(report_dir, server, identity, resume=False)
+            return _run(loaded.pipeline, server.api, request, events, cancelled, options.environ)
 
 
 def _point_latest(pipeline_name: str, run_dir: Path) -> None:
@@ -162,17 +163,35 @@ class _Loaded:
         )
 
     def request(
-        self, report_dir: Path, url: str, identity: RunIdentity, *, resume: bool
+        self, report_dir: Path, server: Connection, identity: RunIdentity, *, resume: bool
     ) -> RunRequest:
         """The engine's request for this run."""
         return RunRequest(
             mode=self.choice.mode,
             mode_reason=self.choice.reason,
             report_dir=report_dir,
-            server_url=url,
+            server_url=server.url,
             resume=resume,
             options=self.options.engine,
             identity=identity.to_data(),
+            facts=self.facts(server),
+        )
+
+    def facts(self, server: Connection) -> RunFacts:
+        """The run's context for its report; secret-looking variables masked."""
+        from runner.plan.masking import masked_variables
+
+        options = self.options
+        return RunFacts(
+            server_user=server.user,
+            os_user=os_user(),
+            profile=server.profile,
+            emulator=options.emulator,
+            mode_requested=(options.mode or self.full.mode).value,
+            select=options.select,
+            exclude=options.exclude,
+            variables=masked_variables(self.pipeline.variables, [server.password]),
+            warnings=self.choice.warnings,
         )
 
 
@@ -235,19 +254,19 @@ def _resume(
         file = path or _recorded_file(records, run_dir)
         options = _with_recorded_choices(options, recorded)
         loaded = _load(file, options)
-        with connect(loaded.pipeline, options) as (api, url):
+        with connect(loaded.pipeline, options) as server:
             run_id = recorded.run_id if recorded else new_run_id(loaded.pipeline.name)
-            current = loaded.identity(run_id, url)
+            current = loaded.identity(run_id, server.url)
             _check_identity(run_dir, recorded, current, force=options.force)
             _warn_left_behind(records, recorded, current)
             # Records written before a run_started naming the same artifact are not used:
             # with --force, a job whose artifact changed (or was never recorded) runs afresh.
-            request = loaded.request(run_dir, url, current, resume=True)
+            request = loaded.request(run_dir, server, current, resume=True)
             done = _already_done(loaded, records, recorded, current, request)
             if done is not None:
                 events(done[1])
                 return done[0]
-            return _run(loaded.pipeline, api, request, events, cancelled, options.environ)
+            return _run(loaded.pipeline, server.api, request, events, cancelled, options.environ)
 
 
 def _recorded_name(run_dir: Path) -> str:
@@ -403,8 +422,29 @@ def _publish(report_dir: Path, environ: Mapping[str, str]) -> None:
     publish_reports(report_dir, environ)
 
 
+@dataclass(frozen=True)
+class Connection:
+    """The API client of a run and who it connects as (the password only masks variables)."""
+
+    api: JobApi
+    url: str
+    user: str | None = None
+    profile: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+def os_user() -> str | None:
+    """The account running dmpipe, from the operating system (not the environment)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):  # no pwd module (Windows), or no entry
+        return None
+
+
 @contextmanager
-def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[tuple[JobApi, str]]:
+def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[Connection]:
     """The API client for the run: the real server, or an in-process emulator."""
     from runner.datameer.client import DatameerClient
     from runner.datameer.credentials import resolve_server
@@ -414,7 +454,7 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[tuple[JobApi, s
         with pipeline_emulator(pipeline) as (server, user, password):
             client = DatameerClient(server.url, user=user, password=password)
             with client:
-                yield client, server.url
+                yield Connection(client, server.url, user, None, password)
         return
     from runner.profiles import server_settings
 
@@ -423,4 +463,4 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[tuple[JobApi, s
     if not settings.verify_tls:
         log.warning("TLS certificate verification is off: the server's identity is not checked")
     with DatameerClient.from_settings(settings) as client:
-        yield client, client.base_url
+        yield Connection(client, client.base_url, settings.user, chosen.profile, settings.password)

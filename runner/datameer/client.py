@@ -529,7 +529,7 @@ class DatameerClient:
             "POST",
             f"/api/job-execution/{_segment(ref)}/trigger",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job trigger --legacy CONFIG_ID",
-            if_lost=_lost_trigger(ref),
+            if_lost=_LOST_TRIGGER,
             starts_jobs=True,
         )
         return self._fetch(call, responses.trigger)
@@ -550,7 +550,7 @@ class DatameerClient:
             query=urlencode({"sequence": ",".join(map(str, ids))}, safe=","),
             body=json.dumps(body).encode(),
             missing="the sequential trigger needs Datameer 7.5.2+; use mode: client",
-            if_lost=f"the {name} may have started jobs: check their status before triggering again",
+            if_lost="it may have started jobs: check their status before triggering again",
             starts_jobs=True,
         )
         return self._fetch(call, responses.execution_plan)
@@ -562,7 +562,7 @@ class DatameerClient:
             "POST",
             f"/api/job-execution/{_segment(ref)}/stop",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job stop --legacy EXECUTION_ID",
-            if_lost=f"the stop of {ref.describe()} may have been done: check its status",
+            if_lost="it may have been done: check the job's status",
         )
         self._no_body(call)
 
@@ -578,7 +578,7 @@ class DatameerClient:
             "POST",
             "/rest/job-execution",
             query=urlencode({"configuration": _id(configuration_id)}),
-            if_lost=_lost_trigger(f"configuration {configuration_id}"),
+            if_lost=_LOST_TRIGGER,
             starts_jobs=True,
         )
         return self._fetch(call, responses.legacy_trigger)
@@ -589,7 +589,7 @@ class DatameerClient:
             f"legacy stop of execution {execution_id}",
             "POST",
             f"/rest/job-execution/job-kill/{_id(execution_id)}",
-            if_lost=f"execution {execution_id} may have been stopped: check its status",
+            if_lost="it may have been done: check the execution's status",
         )
         self._no_body(call)
 
@@ -786,18 +786,16 @@ def _pin_environment(session: requests.Session, base_url: str, verify: bool | st
     return verify if pinned is None else pinned
 
 
+# What a trigger whose answer was lost may have done (its call names the artifact).
+_LOST_TRIGGER = "it may have started a job: check its status before triggering again"
+
+
 def _segment(ref: JobRef) -> str:
     """The reference in a URL; a path an HTTP stack would rewrite is refused, not sent."""
     try:
         return ref.url_segment()
     except ValueError as error:
         raise UsageError(str(error)) from None
-
-
-def _lost_trigger(target: JobRef | str) -> str:
-    """What a trigger whose answer was lost may have done, and what to do about it."""
-    name = target.describe() if isinstance(target, JobRef) else target
-    return f"the trigger of {name} may have started a job: check its status before triggering again"
 
 
 def _check_verify(verify: bool | str) -> bool | str:
