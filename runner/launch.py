@@ -200,7 +200,9 @@ def _load(path: Path, options: RunOptions) -> _Loaded:
     from runner.plan import choose_mode
     from runner.spec import load_pipeline
 
-    full = load_pipeline(path, env=options.environ, variables=options.variables)
+    full = load_pipeline(
+        path, env=options.environ, variables=options.variables, emulator=options.emulator
+    )
     selection = select(full, options.select, options.exclude)
     choice = choose_mode(selection.pipeline, selection=selection, override=options.mode)
     for warning in choice.warnings:

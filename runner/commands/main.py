@@ -165,6 +165,8 @@ def _main(argv: Sequence[str] | None) -> int:
         if verbose:
             traceback.print_exc()
         print(f"dmpipe: error: {error}", file=sys.stderr)
+        for note in getattr(error, "__notes__", ()):  # e.g. a run's closing line, after it
+            print(note, file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("dmpipe: interrupted", file=sys.stderr)

@@ -99,9 +99,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the pipeline; the exit code says how it went."""
     from runner.commands.interrupt import graceful_interrupts
     from runner.engine.options import EngineOptions
+    from runner.errors import DmpipeError
     from runner.launch import RunOptions, run_file
     from runner.model import Mode
-    from runner.report.display import choose_display, event_display
+    from runner.report.display import ClosingLineLast, Display, choose_display, event_display
     from runner.report.logs import use_json_logging
 
     _check_report_dir(args.report_dir)
@@ -131,13 +132,19 @@ def run(args: argparse.Namespace) -> int:
         is_terminal=sys.stderr.isatty(),
         environ=os.environ,
     )
-    with (
-        graceful_interrupts() as cancelled,
-        event_display(
-            display, sys.stderr, os.environ, quiet=args.quiet, heartbeat=args.heartbeat
-        ) as events,
-    ):
-        outcome = run_file(args.file, options, events, cancelled)
+    closing = ClosingLineLast(keep_order=display is Display.JSON)
+    try:
+        with (
+            graceful_interrupts() as cancelled,
+            event_display(
+                display, sys.stderr, os.environ, quiet=args.quiet, heartbeat=args.heartbeat
+            ) as events,
+        ):
+            outcome = run_file(args.file, options, closing.around(events), cancelled)
+    except DmpipeError as error:
+        if closing.line:  # printed under the error, which the run's end goes back to
+            error.add_note(closing.line)
+        raise
     _tell_the_workflow(outcome.report_path)
     return outcome.exit_code
 

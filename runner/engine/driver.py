@@ -176,12 +176,15 @@ def run_pipeline(
             warnings=[warning.to_data() for warning in warnings.warnings],
         )
         path = write_report(request.report_dir, report)
+        finished: dict[str, Any] = {"exit_code": summary.exit_code}
+        if failure is not None:
+            finished["error"] = str(failure)  # the caller shows it; the line says so
         fanout(
             RunEvent(
                 summary.finished_at,
                 EventKind.RUN_FINISHED,
-                message=_closing_line(states, summary, path),
-                data={"exit_code": summary.exit_code},
+                message=_closing_line(states, summary, path, ended_by_error=failure is not None),
+                data=finished,
             )
         )
         journal.close()
@@ -269,10 +272,13 @@ def _exit_code(states: dict[str, JobState], scheduler: Scheduler | None) -> int:
     return EXIT_OK
 
 
-def _closing_line(states: dict[str, JobState], summary: RunSummary, path: Path) -> str:
+def _closing_line(
+    states: dict[str, JobState], summary: RunSummary, path: Path, *, ended_by_error: bool
+) -> str:
     counts: dict[str, int] = {}
     for state in states.values():
         counts[state.outcome.value.lower()] = counts.get(state.outcome.value.lower(), 0) + 1
     tally = ", ".join(f"{n} {word}" for word, n in sorted(counts.items()))
     seconds = (summary.finished_at - summary.started_at).total_seconds()
-    return f"run finished in {format_elapsed(seconds)}: {tally or 'no jobs'} — report {path}"
+    how = "ended by an error after" if ended_by_error else "finished in"
+    return f"run {how} {format_elapsed(seconds)}: {tally or 'no jobs'} — report {path}"

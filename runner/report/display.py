@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TextIO
 
-from runner.engine.events import EventSink, RunEvent
+from runner.engine.events import EventKind, EventSink, RunEvent
 
 # Seconds of silence after which plain output says which jobs still run (CI kills silent steps).
 DEFAULT_EVERY = 60.0
@@ -112,3 +112,27 @@ def _only(keep: Callable[[RunEvent], bool], sink: EventSink) -> EventSink:
             sink(event)
 
     return filtered
+
+
+class ClosingLineLast:
+    """Holds back the closing line of a run that an error ended, so that the command line
+    prints it under that error (the error first, the closing line last).
+
+    ``keep_order``: pass it through anyway (JSON log lines carry the error themselves).
+    """
+
+    def __init__(self, *, keep_order: bool = False) -> None:
+        self.keep_order = keep_order
+        self.line = ""
+
+    def around(self, sink: EventSink) -> EventSink:
+        """``sink`` without the closing line of a run ended by an error (kept in ``line``)."""
+
+        def held(event: RunEvent) -> None:
+            ended_by_error = event.kind is EventKind.RUN_FINISHED and event.data.get("error")
+            if ended_by_error and not self.keep_order:
+                self.line = event.message
+                return
+            sink(event)
+
+        return held

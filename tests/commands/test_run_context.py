@@ -122,15 +122,20 @@ def test_lost_trigger_answers_are_warnings_with_their_times(
     capsys.readouterr()
     assert main(["report", "show", str(run_dir)]) == 0
     shown = capsys.readouterr().out
-    assert "warning +" in shown and "first: trigger answer lost" in shown
-    assert "run by: " in shown and "(Datameer user admin)" in shown
+    assert "warning +" in shown
+    assert "first: trigger answer lost" in shown
+    assert "run by: " in shown
+    assert "(Datameer user admin)" in shown
     assert "(the in-process emulator, --emulator)" in shown
     markdown = (run_dir / "summary.md").read_text(encoding="utf-8")
-    assert "### Warnings" in markdown and "trigger answer lost" in markdown
+    assert "### Warnings" in markdown
+    assert "trigger answer lost" in markdown
     html = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert "<h2>Warnings</h2>" in html and "of the lost trigger found after" in html
+    assert "<h2>Warnings</h2>" in html
+    assert "of the lost trigger found after" in html
     junit = (run_dir / "junit.xml").read_text(encoding="utf-8")
-    assert 'name="server.user" value="admin"' in junit and 'name="warning.1"' in junit
+    assert 'name="server.user" value="admin"' in junit
+    assert 'name="warning.1"' in junit
 
 
 def test_a_trigger_sent_again_says_how_long_it_was_looked_for(tmp_path: Path) -> None:
