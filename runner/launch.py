@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -44,6 +45,7 @@ from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome
 from runner.errors import EXIT_OK, UsageError
 from runner.model import Mode, Pipeline, ServerSettings
+from runner.reference import JobRef
 from runner.report.writer import REPORT_NAME, RunFacts, RunSummary, build_report, write_report
 from runner.rundir import (
     RUNS_FOLDER,
@@ -114,7 +116,50 @@ def run_file(
         return _resume(path, options, resolve_run_dir(options.resume_dir), events, cancelled)
     if path is None:
         raise UsageError("dmpipe run needs a pipeline FILE (or --resume DIR)")
-    loaded = _load(path, options)
+    return _fresh(_load(path, options), events, cancelled)
+
+
+def run_job(
+    ref: JobRef,
+    options: RunOptions | None = None,
+    events: EventSink | None = None,
+    cancelled: threading.Event | None = None,
+    *,
+    timeout: float | None = None,
+) -> RunOutcome:
+    """Trigger the artifact ``ref`` once and watch it to the end (``dmpipe job trigger
+    --wait``): a one-job pipeline, made in memory, run in client mode under the whole run
+    contract — one trigger per attempt, a lost answer looked for and never re-sent blindly,
+    ``cancelled`` stops the execution it started — with a run directory like ``run_file``'s.
+    ``timeout`` (seconds) stops the job and fails it when it runs longer.
+    """
+    from runner.model import Job, RunPolicies
+    from runner.plan.mode import ModeChoice
+
+    options = replace(options or RunOptions(), mode=Mode.CLIENT, select=(), exclude=())
+    name = _slug(ref.describe())
+    job = Job(name=name, ref=ref, timeout=timeout)
+    pipeline = Pipeline(
+        name=f"trigger-{name}",
+        path=f"dmpipe job trigger --wait {ref.value}",
+        version=1,
+        jobs={name: job},
+        mode=Mode.CLIENT,
+        variables=dict(options.variables),
+        policies=RunPolicies(),
+    )
+    choice = ModeChoice(Mode.CLIENT, "dmpipe job trigger --wait triggers one job and watches it")
+    return _fresh(_Loaded(pipeline, pipeline, choice, options), events or _ignore, cancelled)
+
+
+def _slug(text: str) -> str:
+    """``file 48`` → ``file-48``: a name fit for a job and a run directory."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")[:60] or "job"
+
+
+def _fresh(loaded: _Loaded, events: EventSink, cancelled: threading.Event | None) -> RunOutcome:
+    """A new run of ``loaded`` in its own (locked) run directory."""
+    options = loaded.options
     report_dir = options.report_dir or create_run_dir(loaded.pipeline.name, options.runs_dir)
     with locked(report_dir, loaded.pipeline.name):
         _claim(report_dir, force=options.force)

@@ -24,6 +24,7 @@ from runner.engine.journal import (
 from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobState
 from runner.engine.plan_drift import PlanDrift
+from runner.engine.run_warnings import WarningLog
 from runner.engine.scheduler import Scheduler
 from runner.engine.sequential import SequenceUnavailableError, SequentialStart
 from runner.engine.strategy import StartFactory
@@ -37,7 +38,6 @@ from runner.errors import (
     ThrottledError,
 )
 from runner.model import Mode, Pipeline
-from runner.report.run_warnings import WarningLog
 from runner.report.writer import RunFacts, RunSummary, build_report, write_report
 from runner.spec.durations import format_elapsed
 

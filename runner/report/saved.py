@@ -105,7 +105,7 @@ class Drift:
 
 @dataclass(frozen=True)
 class WarningRecord:
-    """One warning of the run (``runner.report.run_warnings``); ``at`` None: before it began."""
+    """One warning of the run (``runner.engine.run_warnings``); ``at`` None: before it began."""
 
     at: datetime | None
     kind: str
