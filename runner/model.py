@@ -117,11 +117,12 @@ class ServerSettings:
     profile: str | None = None  # the server profile these settings come from (runner.profiles)
 
     def overridden_by(self, flags: ServerSettings) -> ServerSettings:
-        """These settings with every value the command line gave replacing the file's."""
+        """These settings with every value ``flags`` gives replacing this one's (the command
+        line over the file, a pipeline's ``server:`` block over the profile it names)."""
         return ServerSettings(
             url=flags.url or self.url,
             user=flags.user or self.user,
-            password=self.password,
+            password=flags.password or self.password,
             ca_bundle=flags.ca_bundle or self.ca_bundle,
             verify_tls=flags.verify_tls and self.verify_tls,
             profile=flags.profile or self.profile,

@@ -355,6 +355,7 @@ def _trigger_and_wait(args: argparse.Namespace) -> int:
             ref, options, events, cancelled, timeout=args.wait_timeout
         ),
         display,
+        colors=not args.no_color,
     )
     if args.json:
         [state] = outcome.states.values()

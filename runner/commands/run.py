@@ -142,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         display,
         quiet=args.quiet,
         heartbeat=args.heartbeat,
+        colors=not args.no_color,
     )
     _tell_the_workflow(outcome.report_path)
     return outcome.exit_code
@@ -153,6 +154,7 @@ def run_shown(
     *,
     quiet: bool = False,
     heartbeat: float = 60.0,
+    colors: bool = True,
 ) -> RunOutcome:
     """``start(events, cancelled)`` with its events on ``display`` and signals turned into
     ``cancelled``; the error that ends a run is printed before the run's closing line."""
@@ -165,7 +167,7 @@ def run_shown(
         with (
             graceful_interrupts() as cancelled,
             event_display(
-                display, sys.stderr, os.environ, quiet=quiet, heartbeat=heartbeat
+                display, sys.stderr, os.environ, quiet=quiet, heartbeat=heartbeat, colors=colors
             ) as events,
         ):
             return start(closing.around(events), cancelled)

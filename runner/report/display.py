@@ -68,11 +68,13 @@ def event_display(
     *,
     quiet: bool = False,
     heartbeat: float = DEFAULT_EVERY,
+    colors: bool | None = None,
 ) -> Iterator[EventSink]:
     """The event sink for ``display``, writing to ``stream``; a live table is closed at exit.
 
     Plain and quiet output get a heartbeat line when nothing was printed for ``heartbeat``
-    seconds while jobs run (0: never).
+    seconds while jobs run (0: never).  ``colors`` False takes the colours out (None: as
+    ``NO_COLOR`` in ``environ`` says).
     """
     from runner.engine.events import ProgressLines
     from runner.report.severity import shown_when_quiet
@@ -82,7 +84,8 @@ def event_display(
 
         from runner.report.live import live_view
 
-        console = Console(file=stream, no_color=no_color(environ), highlight=False)
+        colourless = no_color(environ) if colors is None else not colors
+        console = Console(file=stream, no_color=colourless, highlight=False)
         with live_view(console) as view:
             yield view
         return

@@ -38,12 +38,18 @@ def report_file(path: Path) -> Path:
 
 def read_report(path: Path) -> RunReport:
     """The report in ``path`` (a run directory or a report.json), validated against the schema."""
-    document = read_document(report_file(path))
+    return parse_report(checked_document(path))
+
+
+def checked_document(path: Path) -> dict[str, Any]:
+    """The report document in ``path``, read once; UsageError unless the schema accepts it."""
+    file = report_file(path)
+    document = read_document(file)
     problems = schema_problems(document)
     if problems:
         listed = "\n  ".join(problems)
-        raise UsageError(f"{report_file(path)} is not a valid dmpipe report:\n  {listed}")
-    return parse_report(document)
+        raise UsageError(f"{file} is not a valid dmpipe report:\n  {listed}")
+    return document
 
 
 def read_document(file: Path) -> dict[str, Any]:
