@@ -429,11 +429,13 @@ def _already_done(
         return None
     now = datetime.now().astimezone()
     summary = RunSummary(
-        EXIT_OK, False, False, request.mode.value, "nothing left to resume", now, now
+        EXIT_OK, False, False, loaded.choice.runs_as.value, "nothing left to resume", now, now
     )
     report = request.report_dir / REPORT_NAME
     if _report_exit_code(report) != EXIT_OK:
-        document = build_report(pipeline, states, summary, server_url=request.server_url)
+        document = build_report(
+            pipeline, states, summary, server_url=request.server_url, facts=request.facts
+        )
         write_report(request.report_dir, document)
         _publish(request.report_dir, loaded.options.environ)
     message = (
