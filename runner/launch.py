@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -44,7 +46,7 @@ from runner.engine.outcome import JobOutcome
 from runner.errors import EXIT_OK, UsageError
 from runner.model import Mode, Pipeline, ServerSettings
 from runner.reference import JobRef
-from runner.report.writer import REPORT_NAME, RunSummary, build_report, write_report
+from runner.report.writer import REPORT_NAME, RunFacts, RunSummary, build_report, write_report
 from runner.rundir import (
     RUNS_FOLDER,
     archive_run,
@@ -117,21 +119,64 @@ def run_file(
         return _resume(path, options, resolve_run_dir(options.resume_dir), events, cancelled)
     if path is None:
         raise UsageError("dmpipe run needs a pipeline FILE (or --resume DIR)")
-    loaded = _load(path, options)
+    return _fresh(_load(path, options), events, cancelled)
+
+
+def run_job(
+    ref: JobRef,
+    options: RunOptions | None = None,
+    events: EventSink | None = None,
+    cancelled: threading.Event | None = None,
+    *,
+    timeout: float | None = None,
+) -> RunOutcome:
+    """Trigger the artifact ``ref`` once and watch it to the end (``dmpipe job trigger
+    --wait``): a one-job pipeline, made in memory, run in client mode under the whole run
+    contract — one trigger per attempt, a lost answer looked for and never re-sent blindly,
+    ``cancelled`` stops the execution it started — with a run directory like ``run_file``'s.
+    ``timeout`` (seconds) stops the job and fails it when it runs longer.
+    """
+    from runner.model import Job, RunPolicies
+    from runner.plan.mode import ModeChoice
+
+    options = replace(options or RunOptions(), mode=Mode.CLIENT, select=(), exclude=())
+    name = _slug(ref.describe())
+    job = Job(name=name, ref=ref, timeout=timeout)
+    pipeline = Pipeline(
+        name=f"trigger-{name}",
+        path=f"dmpipe job trigger --wait {ref.value}",
+        version=1,
+        jobs={name: job},
+        mode=Mode.CLIENT,
+        variables=dict(options.variables),
+        policies=RunPolicies(),
+    )
+    choice = ModeChoice(Mode.CLIENT, "dmpipe job trigger --wait triggers one job and watches it")
+    return _fresh(_Loaded(pipeline, pipeline, choice, options), events or _ignore, cancelled)
+
+
+def _slug(text: str) -> str:
+    """``file 48`` → ``file-48``: a name fit for a job and a run directory."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")[:60] or "job"
+
+
+def _fresh(loaded: _Loaded, events: EventSink, cancelled: threading.Event | None) -> RunOutcome:
+    """A new run of ``loaded`` in its own (locked) run directory."""
+    options = loaded.options
     report_dir = options.report_dir or create_run_dir(loaded.pipeline.name, options.runs_dir)
     with locked(report_dir, loaded.pipeline.name):
         _claim(report_dir, force=options.force)
         if options.report_dir is None:
             _point_latest(loaded.pipeline.name, report_dir)
-        with connect(loaded.pipeline, options) as (api, url):
+        with connect(loaded.pipeline, options) as server:
             # A default directory is named after its run; any other gets a run id of its own.
             run_id = report_dir.name if options.report_dir is None else None
-            identity = loaded.identity(run_id or new_run_id(loaded.pipeline.name), url)
-            request = loaded.request(report_dir, url, identity, resume=False)
+            identity = loaded.identity(run_id or new_run_id(loaded.pipeline.name), server.url)
+            request = loaded.request(report_dir, server, identity, resume=False)
             pipeline = loaded.pipeline
             if options.learn_durations:
-                pipeline = _with_usual_durations(pipeline, api, cancelled)
-            return _run(pipeline, api, request, events, cancelled, options.environ)
+                pipeline = _with_usual_durations(pipeline, server.api, cancelled)
+            return _run(pipeline, server.api, request, events, cancelled, options.environ)
 
 
 def _with_usual_durations(
@@ -186,17 +231,35 @@ class _Loaded:
         )
 
     def request(
-        self, report_dir: Path, url: str, identity: RunIdentity, *, resume: bool
+        self, report_dir: Path, server: Connection, identity: RunIdentity, *, resume: bool
     ) -> RunRequest:
         """The engine's request for this run."""
         return RunRequest(
             mode=self.choice.mode,
             mode_reason=self.choice.reason,
             report_dir=report_dir,
-            server_url=url,
+            server_url=server.url,
             resume=resume,
             options=self.options.engine,
             identity=identity.to_data(),
+            facts=self.facts(server),
+        )
+
+    def facts(self, server: Connection) -> RunFacts:
+        """The run's context for its report; secret-looking variables masked."""
+        from runner.plan.masking import masked_variables
+
+        options = self.options
+        return RunFacts(
+            server_user=server.user,
+            os_user=os_user(),
+            profile=server.profile,
+            emulator=options.emulator,
+            mode_requested=(options.mode or self.full.mode).value,
+            select=options.select,
+            exclude=options.exclude,
+            variables=masked_variables(self.pipeline.variables, [server.password]),
+            warnings=self.choice.warnings,
         )
 
 
@@ -205,7 +268,9 @@ def _load(path: Path, options: RunOptions) -> _Loaded:
     from runner.plan import choose_mode
     from runner.spec import load_pipeline
 
-    full = load_pipeline(path, env=options.environ, variables=options.variables)
+    full = load_pipeline(
+        path, env=options.environ, variables=options.variables, emulator=options.emulator
+    )
     selection = select(full, options.select, options.exclude)
     choice = choose_mode(selection.pipeline, selection=selection, override=options.mode)
     for warning in choice.warnings:
@@ -259,19 +324,19 @@ def _resume(
         file = path or _recorded_file(records, run_dir)
         options = _with_recorded_choices(options, recorded)
         loaded = _load(file, options)
-        with connect(loaded.pipeline, options) as (api, url):
+        with connect(loaded.pipeline, options) as server:
             run_id = recorded.run_id if recorded else new_run_id(loaded.pipeline.name)
-            current = loaded.identity(run_id, url)
+            current = loaded.identity(run_id, server.url)
             _check_identity(run_dir, recorded, current, force=options.force)
             _warn_left_behind(records, recorded, current)
             # Records written before a run_started naming the same artifact are not used:
             # with --force, a job whose artifact changed (or was never recorded) runs afresh.
-            request = loaded.request(run_dir, url, current, resume=True)
+            request = loaded.request(run_dir, server, current, resume=True)
             done = _already_done(loaded, records, recorded, current, request)
             if done is not None:
                 events(done[1])
                 return done[0]
-            return _run(loaded.pipeline, api, request, events, cancelled, options.environ)
+            return _run(loaded.pipeline, server.api, request, events, cancelled, options.environ)
 
 
 def _recorded_name(run_dir: Path) -> str:
@@ -387,11 +452,13 @@ def _already_done(
         return None
     now = datetime.now().astimezone()
     summary = RunSummary(
-        EXIT_OK, False, False, request.mode.value, "nothing left to resume", now, now
+        EXIT_OK, False, False, loaded.choice.runs_as.value, "nothing left to resume", now, now
     )
     report = request.report_dir / REPORT_NAME
     if _report_exit_code(report) != EXIT_OK:
-        document = build_report(pipeline, states, summary, server_url=request.server_url)
+        document = build_report(
+            pipeline, states, summary, server_url=request.server_url, facts=request.facts
+        )
         write_report(request.report_dir, document)
         _publish(request.report_dir, loaded.options.environ)
     message = (
@@ -427,8 +494,29 @@ def _publish(report_dir: Path, environ: Mapping[str, str]) -> None:
     publish_reports(report_dir, environ)
 
 
+@dataclass(frozen=True)
+class Connection:
+    """The API client of a run and who it connects as (the password only masks variables)."""
+
+    api: JobApi
+    url: str
+    user: str | None = None
+    profile: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+def os_user() -> str | None:
+    """The account running dmpipe, from the operating system (not the environment)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):  # no pwd module (Windows), or no entry
+        return None
+
+
 @contextmanager
-def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[tuple[JobApi, str]]:
+def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[Connection]:
     """The API client for the run: the real server, or an in-process emulator."""
     from runner.datameer.client import DatameerClient
     from runner.datameer.credentials import resolve_server
@@ -447,7 +535,7 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[tuple[JobApi, s
                 configurations=configurations_of(pipeline),
             )
             with client:
-                yield client, server.url
+                yield Connection(client, server.url, user, None, password)
         return
     from runner.profiles import server_settings
 
@@ -458,7 +546,7 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[tuple[JobApi, s
     with DatameerClient.from_settings(
         settings, detect_version=True, configurations=configurations_of(pipeline)
     ) as client:
-        yield client, client.base_url
+        yield Connection(client, client.base_url, settings.user, chosen.profile, settings.password)
 
 
 def configurations_of(pipeline: Pipeline) -> dict[JobRef, int]:

@@ -123,7 +123,8 @@ class ServerSettings:
     path_encoding: str | None = None  # "plus" or "segment"; None: detected
 
     def overridden_by(self, flags: ServerSettings) -> ServerSettings:
-        """These settings with every value the command line gave replacing the file's."""
+        """These settings with every value ``flags`` gives replacing this one's (the command
+        line over the file, a pipeline's ``server:`` block over the profile it names)."""
         return ServerSettings(
             url=flags.url or self.url,
             user=flags.user or self.user,

@@ -94,21 +94,8 @@ def server_settings(
         return file_server.overridden_by(flags)
     profile = load_profile(choice.name, env, with_password=with_password)
     if choice.by == "the pipeline file":
-        profile = _over(profile, file_server)
+        profile = profile.overridden_by(file_server)  # the block's own keys win
     return replace(profile.overridden_by(flags), profile=choice.name)
-
-
-def _over(low: ServerSettings, high: ServerSettings) -> ServerSettings:
-    return ServerSettings(
-        url=high.url or low.url,
-        user=high.user or low.user,
-        password=high.password or low.password,
-        ca_bundle=high.ca_bundle or low.ca_bundle,
-        verify_tls=high.verify_tls and low.verify_tls,
-        profile=low.profile,
-        version=high.version or low.version,
-        path_encoding=high.path_encoding or low.path_encoding,
-    )
 
 
 def load_profile(

@@ -14,7 +14,7 @@ from runner.errors import PipelineFileError, UsageError
 from runner.model import ServerSettings
 from runner.profiles import load_profile, profiles_file, server_settings
 from testing import scenarios
-from testing.scenarios import PASSWORD, USER
+from testing.scenarios import USER
 
 PROFILES = """\
 profiles:
@@ -151,7 +151,13 @@ def test_who_wins(
 def test_a_run_connects_through_a_profile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    scenario = scenarios.scenario(scenarios.artifact(1, duration=1), clock="real", time_scale=100)
+    secret = "pr0file-s3cret"  # not the user's name, which the report names
+    scenario = scenarios.scenario(
+        scenarios.artifact(1, duration=1),
+        clock="real",
+        time_scale=100,
+        users={USER: {"password": secret}},
+    )
     with EmulatorServer(scenario_from_dict(scenario)) as server:
         profiles = tmp_path / "profiles.yaml"
         profiles.write_text(
@@ -168,7 +174,7 @@ def test_a_run_connects_through_a_profile(
         for name in ("DATAMEER_URL", "DATAMEER_USER", "DATAMEER_PASSWORD", "DMPIPE_PROFILE"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("DMPIPE_PROFILES", str(profiles))
-        monkeypatch.setenv("LOCAL_DATAMEER_PASSWORD", PASSWORD)
+        monkeypatch.setenv("LOCAL_DATAMEER_PASSWORD", secret)
 
         assert main(["plan", str(pipeline), "--profile", "local"]) == 0
         assert f"Server:    {server.url} (profile local)" in capsys.readouterr().out
@@ -180,9 +186,41 @@ def test_a_run_connects_through_a_profile(
     assert [entry.file_id for entry in server.ledger.triggers()] == [1]
     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
     assert report["exit_code"] == 0
+    assert report["server"]["profile"] == "local"
+    assert report["server"]["user"] == USER
     for written in run_dir.iterdir():
         if written.is_file():
-            assert PASSWORD not in written.read_text(encoding="utf-8", errors="replace")
+            assert secret not in written.read_text(encoding="utf-8", errors="replace")
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        pytest.param(
+            ServerSettings(url="https://a", user="a", password="pa", ca_bundle="a.pem"),
+            ServerSettings(user="b"),
+            ServerSettings(url="https://a", user="b", password="pa", ca_bundle="a.pem"),
+            id="only-what-is-given",
+        ),
+        pytest.param(
+            ServerSettings(password="pa"),
+            ServerSettings(password="pb", verify_tls=False),
+            ServerSettings(password="pb", verify_tls=False),
+            id="a-given-password-wins",  # RunOptions(server=ServerSettings(password=...))
+        ),
+        pytest.param(
+            ServerSettings(profile="dev"),
+            ServerSettings(url="https://b"),
+            ServerSettings(url="https://b", profile="dev"),
+            id="the-profile-stays",
+        ),
+    ],
+)
+def test_overridden_by_is_the_one_merge(
+    low: ServerSettings, high: ServerSettings, expected: ServerSettings
+) -> None:
+    assert low.overridden_by(high) == expected
+    assert low.overridden_by(high).password == expected.password  # == compares it too
 
 
 def test_a_profile_may_say_the_version_and_the_path_encoding(tmp_path: Path) -> None:

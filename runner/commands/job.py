@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.commands.arguments import RefusePassword, add_variables, server_url, variables
@@ -182,6 +183,32 @@ def _trigger_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use the pre-7.2.5 call: REF is a job-configuration-id",
     )
+    wait = parser.add_argument_group(
+        "--wait", "watch the execution to its end, as `dmpipe run` watches a job"
+    )
+    wait.add_argument(
+        "--wait",
+        action="store_true",
+        help="trigger once and watch the execution until it ends; exit 0 succeeded, 1 failed, "
+        "3 server unreachable, 130 interrupted (Ctrl-C stops the execution)",
+    )
+    wait.add_argument(
+        "--wait-timeout",
+        metavar="SECONDS",
+        type=_positive_float,
+        help="stop the execution and fail when it runs longer than this",
+    )
+    wait.add_argument(
+        "--report-dir",
+        type=Path,
+        help="where to write the report and journal (default: a new dmpipe-runs/ directory)",
+    )
+    wait.add_argument(
+        "--progress",
+        choices=["auto", "live", "plain", "none"],
+        default="auto",
+        help="auto (default): a live table on a terminal, timestamped lines otherwise",
+    )
 
 
 def _trigger(client: DatameerClient, args: argparse.Namespace) -> object:
@@ -268,6 +295,9 @@ def _run(args: argparse.Namespace, action: _Action) -> int:
     from runner.profiles import server_settings
 
     _check_references(args)
+    if getattr(args, "wait", False):
+        return _trigger_and_wait(args)
+    _refuse_wait_options(args)
     flags = ServerSettings(
         url=args.server,
         user=args.user,
@@ -287,6 +317,68 @@ def _run(args: argparse.Namespace, action: _Action) -> int:
         result = action(client, args)
     print(_as_json(result) if args.json else _as_text(result))
     return EXIT_OK
+
+
+def _trigger_and_wait(args: argparse.Namespace) -> int:
+    """``job trigger --wait``: the engine runs a one-job pipeline (``runner.launch.run_job``)."""
+    from runner.commands.run import run_shown
+    from runner.launch import RunOptions, run_job
+    from runner.model import ServerSettings
+    from runner.report.display import choose_display
+
+    if args.legacy:
+        raise UsageError(
+            "dmpipe job trigger: --wait watches an artifact (file id, uuid or path), "
+            "not a --legacy job-configuration-id"
+        )
+    options = RunOptions(
+        server=ServerSettings(
+            url=args.server,
+            user=args.user,
+            ca_bundle=args.ca_bundle,
+            verify_tls=not args.insecure,
+            profile=args.profile,
+        ),
+        report_dir=args.report_dir,
+        environ=os.environ,
+    )
+    display = choose_display(
+        "none" if args.json else args.progress,
+        quiet=False,
+        log_format="text",
+        is_terminal=sys.stderr.isatty(),
+        environ=os.environ,
+    )
+    ref = _reference(args.ref)
+    outcome = run_shown(
+        lambda events, cancelled: run_job(
+            ref, options, events, cancelled, timeout=args.wait_timeout
+        ),
+        display,
+        colors=not args.no_color,
+    )
+    if args.json:
+        [state] = outcome.states.values()
+        last = state.current
+        document = {
+            "version": 1,
+            "exit_code": outcome.exit_code,
+            "outcome": state.outcome.value,
+            "execution_id": last.execution_id if last else None,
+            "status": last.status.value if last and last.status else None,
+            "reason": state.reason,
+            "report": str(outcome.report_path),
+        }
+        print(json.dumps(document, indent=2))
+    return outcome.exit_code
+
+
+def _refuse_wait_options(args: argparse.Namespace) -> None:
+    """The --wait options mean nothing without --wait: say so rather than ignore them."""
+    for option in ("wait_timeout", "report_dir"):
+        if getattr(args, option, None) is not None:
+            flag = "--" + option.replace("_", "-")
+            raise UsageError(f"dmpipe job {args.job_command}: {flag} needs --wait")
 
 
 def _check_references(args: argparse.Namespace) -> None:

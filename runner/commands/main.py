@@ -139,10 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
     words = list(sys.argv[1:] if argv is None else argv)
-    if "--no-color" in words:
-        # Every command and rich itself honour NO_COLOR; so does what dmpipe starts.
-        words = [word for word in words if word != "--no-color"]
-        os.environ["NO_COLOR"] = "1"
+    # Allowed anywhere on the line: taken out before parsing, handed to the command in args.
+    colourless = "--no-color" in words
+    words = [word for word in words if word != "--no-color"]
     try:
         parser = build_parser()
         complete_if_asked(parser)  # the shell asking for completions: answer, exit
@@ -153,6 +152,9 @@ def _main(argv: Sequence[str] | None) -> int:
         if unknown is not None:
             raise UsageError(unknown)
         args = parser.parse_args(_file_before_selection(words))
+        from runner.report.display import no_color
+
+        args.no_color = colourless or no_color(os.environ)
         handler = logging.StreamHandler()
         handler.setFormatter(_Lowercase("dmpipe: %(levelname)s: %(message)s"))
         logging.basicConfig(
@@ -167,6 +169,8 @@ def _main(argv: Sequence[str] | None) -> int:
         if verbose:
             traceback.print_exc()
         print(f"dmpipe: error: {error}", file=sys.stderr)
+        for note in getattr(error, "__notes__", ()):  # e.g. a run's closing line, after it
+            print(note, file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("dmpipe: interrupted", file=sys.stderr)

@@ -93,27 +93,21 @@ def list_runs(args: argparse.Namespace) -> int:
 
 def show_run(args: argparse.Namespace) -> int:
     """Print the saved run; exit 0 whatever its outcome (its exit code is in the output)."""
-    import os
-
     from rich.console import Console
 
-    from runner.report.display import no_color
-    from runner.report.load import read_report
+    from runner.report.load import checked_document, parse_report
     from runner.report.terminal import render_report
 
+    document = checked_document(args.dir)  # read once; refused if the schema says no
     if args.json:
         import json
 
-        from runner.report.load import read_document, report_file
-
-        read_report(args.dir)  # refuses what the report schema does not describe
-        document = read_document(report_file(args.dir))
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
         return EXIT_OK
     # On a terminal, fit its width; in a pipe or a CI log nothing is cut or wrapped.
     width = None if sys.stdout.isatty() else UNCUT_WIDTH
-    console = Console(no_color=no_color(os.environ), highlight=False, width=width)
-    console.print(render_report(read_report(args.dir)))
+    console = Console(no_color=args.no_color, highlight=False, width=width)
+    console.print(render_report(parse_report(document)))
     return EXIT_OK
 
 

@@ -6,11 +6,18 @@ import argparse
 import os
 import sys
 import threading
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.commands import arguments as common
 from runner.commands.completion import complete_with, resume_dirs
+
+if TYPE_CHECKING:
+    from runner.engine.driver import RunOutcome
+    from runner.engine.events import EventSink
+    from runner.report.display import Display
 
 
 def register(subparsers: Any) -> None:
@@ -117,7 +124,7 @@ def _run(args: argparse.Namespace, cancelled: threading.Event) -> int:
     from runner.engine.options import EngineOptions
     from runner.launch import RunOptions, run_file
     from runner.model import Mode
-    from runner.report.display import choose_display, event_display
+    from runner.report.display import choose_display
     from runner.report.logs import use_json_logging
 
     _check_report_dir(args.report_dir)
@@ -148,12 +155,48 @@ def _run(args: argparse.Namespace, cancelled: threading.Event) -> int:
         is_terminal=sys.stderr.isatty(),
         environ=os.environ,
     )
-    with event_display(
-        display, sys.stderr, os.environ, quiet=args.quiet, heartbeat=args.heartbeat
-    ) as events:
-        outcome = run_file(args.file, options, events, cancelled)
+    outcome = run_shown(
+        lambda events, cancelled: run_file(args.file, options, events, cancelled),
+        display,
+        quiet=args.quiet,
+        heartbeat=args.heartbeat,
+        colors=not args.no_color,
+        cancelled=cancelled,
+    )
     _tell_the_workflow(outcome.report_path)
     return outcome.exit_code
+
+
+def run_shown(
+    start: Callable[[EventSink, threading.Event], RunOutcome],
+    display: Display,
+    *,
+    quiet: bool = False,
+    heartbeat: float = 60.0,
+    colors: bool = True,
+    cancelled: threading.Event | None = None,
+) -> RunOutcome:
+    """``start(events, cancelled)`` with its events on ``display`` and signals turned into
+    ``cancelled`` (or into the given ``cancelled``, when the caller already owns them); the
+    error that ends a run is printed before the run's closing line."""
+    from runner.commands.interrupt import graceful_interrupts
+    from runner.errors import DmpipeError
+    from runner.report.display import ClosingLineLast, Display, event_display
+
+    closing = ClosingLineLast(keep_order=display is Display.JSON)
+    owned = nullcontext(cancelled) if cancelled is not None else graceful_interrupts()
+    try:
+        with (
+            owned as cancelled,
+            event_display(
+                display, sys.stderr, os.environ, quiet=quiet, heartbeat=heartbeat, colors=colors
+            ) as events,
+        ):
+            return start(closing.around(events), cancelled)
+    except DmpipeError as error:
+        if closing.line:  # printed under the error, which the run's end goes back to
+            error.add_note(closing.line)
+        raise
 
 
 def _tell_the_workflow(report_path: Path) -> None:

@@ -732,7 +732,7 @@ class DatameerClient:
             "POST",
             f"/api/job-execution/{_segment(ref, self.path_encoding)}/trigger",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job trigger --legacy CONFIG_ID",
-            if_lost=_lost_trigger(ref),
+            if_lost=_LOST_TRIGGER,
             starts_jobs=True,
         )
         try:
@@ -758,7 +758,7 @@ class DatameerClient:
             query=urlencode({"sequence": ",".join(map(str, ids))}, safe=","),
             body=json.dumps(body).encode(),
             missing="the sequential trigger needs Datameer 7.5.2+; use mode: client",
-            if_lost=f"the {name} may have started jobs: check their status before triggering again",
+            if_lost="it may have started jobs: check their status before triggering again",
             starts_jobs=True,
         )
         if known.sequential is False:
@@ -796,7 +796,7 @@ class DatameerClient:
             "POST",
             f"/api/job-execution/{_segment(ref, self.path_encoding)}/stop",
             missing=f"{_V2_HINT}; try the legacy call: dmpipe job stop --legacy EXECUTION_ID",
-            if_lost=f"the stop of {ref.describe()} may have been done: check its status",
+            if_lost="it may have been done: check the job's status",
         )
         try:
             self._no_body(call)
@@ -821,7 +821,7 @@ class DatameerClient:
             "POST",
             "/rest/job-execution",
             query=urlencode({"configuration": _id(configuration_id)}),
-            if_lost=_lost_trigger(f"configuration {configuration_id}"),
+            if_lost=_LOST_TRIGGER,
             starts_jobs=True,
         )
         return self._fetch(call, responses.legacy_trigger)
@@ -832,7 +832,7 @@ class DatameerClient:
             f"legacy stop of execution {execution_id}",
             "POST",
             f"/rest/job-execution/job-kill/{_id(execution_id)}",
-            if_lost=f"execution {execution_id} may have been stopped: check its status",
+            if_lost="it may have been done: check the execution's status",
         )
         self._no_body(call)
 
@@ -1029,6 +1029,10 @@ def _pin_environment(session: requests.Session, base_url: str, verify: bool | st
     return verify if pinned is None else pinned
 
 
+# What a trigger whose answer was lost may have done (its call names the artifact).
+_LOST_TRIGGER = "it may have started a job: check its status before triggering again"
+
+
 def _segment(ref: JobRef, encoding: PathEncoding) -> str:
     """The reference in a URL; a path an HTTP stack would rewrite is refused, not sent."""
     try:
@@ -1054,12 +1058,6 @@ def _no_configuration(ref: JobRef, known: Capabilities | None) -> str:
         f"plugin); the legacy calls dmpipe uses instead need the job configuration id of "
         f"{ref.describe()}: add configuration_id: to the job"
     )
-
-
-def _lost_trigger(target: JobRef | str) -> str:
-    """What a trigger whose answer was lost may have done, and what to do about it."""
-    name = target.describe() if isinstance(target, JobRef) else target
-    return f"the trigger of {name} may have started a job: check its status before triggering again"
 
 
 def _check_verify(verify: bool | str) -> bool | str:

@@ -10,7 +10,12 @@ from runner.engine.events import EventKind
 from runner.engine.outcome import JobOutcome
 from runner.engine.slots import Slot
 from runner.engine.strategy import EngineParts
-from runner.engine.trigger import StartRequest, StartResult, start_attempt
+from runner.engine.trigger import (
+    StartRequest,
+    StartResult,
+    start_attempt,
+    unknown_outcome_message,
+)
 from runner.errors import AuthenticationError
 from runner.model import OnFailure, When
 
@@ -51,6 +56,12 @@ class ClientStart:
             resolve_first=resolve_first,
             on_send=lambda previous: ctx.emit(
                 EventKind.TRIGGER_SENT, slot, "sending trigger", previous_execution_id=previous
+            ),
+            on_unknown=lambda error: ctx.emit(
+                EventKind.TRIGGER_UNKNOWN,
+                slot,
+                unknown_outcome_message(error, ctx.options.trigger_resolve_timeout),
+                error=str(error),
             ),
         )
         api = ctx.api

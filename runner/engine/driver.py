@@ -24,6 +24,7 @@ from runner.engine.journal import (
 from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobState
 from runner.engine.plan_drift import PlanDrift
+from runner.engine.run_warnings import WarningLog
 from runner.engine.scheduler import Scheduler
 from runner.engine.sequential import SequenceUnavailableError, SequentialStart
 from runner.engine.strategy import StartFactory
@@ -37,7 +38,7 @@ from runner.errors import (
     ThrottledError,
 )
 from runner.model import Mode, Pipeline
-from runner.report.writer import RunSummary, build_report, write_report
+from runner.report.writer import RunFacts, RunSummary, build_report, write_report
 from runner.spec.durations import format_elapsed
 
 log = logging.getLogger("runner.engine")
@@ -58,6 +59,8 @@ class RunRequest:
     options: EngineOptions = field(default_factory=EngineOptions)
     # What is run, for the journal's run_started (runner.engine.identity.RunIdentity data).
     identity: Mapping[str, Any] = field(default_factory=dict)
+    # The run's context for the report (user, profile, selection, variables, ...).
+    facts: RunFacts = field(default_factory=RunFacts)
 
 
 @dataclass(frozen=True)
@@ -89,9 +92,12 @@ def run_pipeline(
         records = matching_artifacts(records, request.identity.get("artifacts"))
         resumed = resume_jobs(records, list(pipeline.jobs))
     journal = Journal(request.report_dir)
-    fanout = EventFanout([events, journal])
+    warnings = WarningLog(request.facts.warnings)
+    fanout = EventFanout([events, journal, warnings])
     started = clock.now()
-    mode, reason = request.mode, request.mode_reason
+    # AUTO starts with the sequential trigger; the report names the mode that ran.
+    mode = Mode.SEQUENTIAL if request.mode is Mode.AUTO else request.mode
+    reason, fallback = request.mode_reason, None
     scheduler: Scheduler | None = None
     failure: DmpipeError | None = None
     try:
@@ -102,7 +108,7 @@ def run_pipeline(
                 message=f"run of {pipeline.name} ({mode.value} mode: {reason})",
                 data={
                     **request.identity,
-                    "mode": mode.value,
+                    "mode": request.mode.value,
                     "resume": request.resume,
                     "file": str(Path(pipeline.path).resolve()),
                     "jobs": list(pipeline.jobs),
@@ -116,18 +122,19 @@ def run_pipeline(
             )
         )
         # One cheap call first: a wrong URL or password stops the run before any trigger.
-        _preflight(api, cancelled, clock)
+        _preflight(api, cancelled, clock, warnings)
         scheduler = _scheduler(pipeline, api, request, fanout, clock, cancelled, resumed)
         try:
             states = scheduler.execute()
         except SequenceUnavailableError as error:
-            mode, reason = Mode.CLIENT, str(error)
+            mode, fallback = Mode.CLIENT, str(error)
+            reason = f"{reason}; fell back to client mode: {fallback}"
             fanout(
                 RunEvent(
                     clock.now(),
                     EventKind.MODE_FALLBACK,
                     message=f"falling back to client "
-                    f"mode: {reason}; workbook variables are NOT applied",
+                    f"mode: {fallback}; workbook variables are NOT applied",
                 )
             )
             scheduler = Scheduler(
@@ -159,6 +166,8 @@ def run_pipeline(
             finished_at=clock.now(),
             error=str(failure) if failure else (scheduler.run.error if scheduler else None),
             ended_by=scheduler.run.ended_by if scheduler else None,
+            mode_requested=request.facts.mode_requested or request.mode.value,
+            mode_fallback=fallback,
         )
         strategy = scheduler.strategy if scheduler is not None else None
         drift = strategy.drift if isinstance(strategy, SequentialStart) else None
@@ -169,21 +178,26 @@ def run_pipeline(
             server_url=request.server_url,
             drift=drift,
             options=request.options,
+            facts=request.facts,
+            warnings=[warning.to_data() for warning in warnings.warnings],
         )
         path = write_report(request.report_dir, report)
+        finished: dict[str, Any] = {"exit_code": summary.exit_code}
+        if failure is not None:
+            finished["error"] = str(failure)  # the caller shows it; the line says so
         fanout(
             RunEvent(
                 summary.finished_at,
                 EventKind.RUN_FINISHED,
-                message=_closing_line(states, summary, path),
-                data={"exit_code": summary.exit_code},
+                message=_closing_line(states, summary, path, ended_by_error=failure is not None),
+                data=finished,
             )
         )
         journal.close()
     return RunOutcome(summary.exit_code, states, path, summary, drift)
 
 
-def _preflight(api: JobApi, cancelled: threading.Event, clock: Clock) -> None:
+def _preflight(api: JobApi, cancelled: threading.Event, clock: Clock, warnings: WarningLog) -> None:
     """``list-running`` before anything is triggered.  A refused connection, refused
     credentials or an answer that is not the API's (a proxy's login page, garbage) end the
     run at once: nothing has started, and a wrong address is the likely cause.  A busy
@@ -197,6 +211,7 @@ def _preflight(api: JobApi, cancelled: threading.Event, clock: Clock) -> None:
             if delay is None:
                 raise
             log.warning("%s; asking again in %.0fs", error, delay)
+            warnings.add("server_busy", f"{error}; asked again in {delay:.0f}s", clock.now())
             if clock.wait(delay, cancelled):
                 return
 
@@ -263,10 +278,13 @@ def _exit_code(states: dict[str, JobState], scheduler: Scheduler | None) -> int:
     return EXIT_OK
 
 
-def _closing_line(states: dict[str, JobState], summary: RunSummary, path: Path) -> str:
+def _closing_line(
+    states: dict[str, JobState], summary: RunSummary, path: Path, *, ended_by_error: bool
+) -> str:
     counts: dict[str, int] = {}
     for state in states.values():
         counts[state.outcome.value.lower()] = counts.get(state.outcome.value.lower(), 0) + 1
     tally = ", ".join(f"{n} {word}" for word, n in sorted(counts.items()))
     seconds = (summary.finished_at - summary.started_at).total_seconds()
-    return f"run finished in {format_elapsed(seconds)}: {tally or 'no jobs'} — report {path}"
+    how = "ended by an error after" if ended_by_error else "finished in"
+    return f"run {how} {format_elapsed(seconds)}: {tally or 'no jobs'} — report {path}"

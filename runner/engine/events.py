@@ -43,6 +43,7 @@ class EventKind(enum.StrEnum):
     WAITED = "waited"  # that execution ended: triggering now
     TRIGGERING = "triggering"  # about to send the trigger
     TRIGGER_SENT = "trigger_sent"  # the trigger is on its way (resume looks, never resends)
+    TRIGGER_UNKNOWN = "trigger_unknown"  # its answer was lost or a 5xx: looking, not resending
     TRIGGERED = "triggered"  # data: execution_id; the server started an execution
     ATTACHED = "attached"  # data: execution_id; an execution already running was adopted
     WRONG_EXECUTION = "wrong_execution"  # the trigger named another artifact's execution

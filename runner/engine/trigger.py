@@ -134,6 +134,9 @@ class StartRequest:
     # may have started an execution; look for it before anything else.
     resolve_first: bool = False
     on_send: Callable[[int | None], None] | None = None
+    # Hears a trigger whose outcome is unknown, before the search for its execution
+    # (without it, the start logs a warning).
+    on_unknown: Callable[[ApiError], None] | None = None
 
 
 def start_attempt(api: JobApi, request: StartRequest) -> StartResult:
@@ -202,11 +205,14 @@ class _Sender:
                 continue
             except (OutcomeUnknownError, ServerError) as error:
                 last_error, sent = error, True
-                log.warning(
-                    "%s: %s; looking for the execution it may have started",
-                    request.job.name,
-                    error,
-                )
+                if request.on_unknown is not None:
+                    request.on_unknown(error)
+                else:
+                    log.warning(
+                        "%s: %s; looking for the execution it may have started",
+                        request.job.name,
+                        error,
+                    )
             found = resolve_lost_trigger(self.api, request, previous)
             if found is not None:
                 return self._result(found, previous, sent_at, recovered=True)
@@ -234,6 +240,17 @@ class _Sender:
             sends=self.sends,
             file_id=self.file_id,
         )
+
+
+def unknown_outcome_message(error: ApiError, search_seconds: float) -> str:
+    """What a trigger with an unknown outcome means for the run, in one line."""
+    code = f"HTTP {error.status_code}: " if error.status_code is not None else ""
+    # The reason's first clause says what happened; the rest is advice for a by-hand call.
+    what = error.reason.split("; ")[0]
+    return (
+        f"trigger answer lost ({code}{what}); looking for the execution it may have started "
+        f"for up to {search_seconds:g}s before sending it again"
+    )
 
 
 def resolve_lost_trigger(api: JobApi, request: StartRequest, previous: int | None) -> int | None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TextIO
 
-from runner.engine.events import EventSink, RunEvent
+from runner.engine.events import EventKind, EventSink, RunEvent
 
 # Seconds of silence after which plain output says which jobs still run (CI kills silent steps).
 DEFAULT_EVERY = 60.0
@@ -68,11 +68,13 @@ def event_display(
     *,
     quiet: bool = False,
     heartbeat: float = DEFAULT_EVERY,
+    colors: bool | None = None,
 ) -> Iterator[EventSink]:
     """The event sink for ``display``, writing to ``stream``; a live table is closed at exit.
 
     Plain and quiet output get a heartbeat line when nothing was printed for ``heartbeat``
-    seconds while jobs run (0: never).
+    seconds while jobs run (0: never).  ``colors`` False takes the colours out (None: as
+    ``NO_COLOR`` in ``environ`` says).
     """
     from runner.engine.events import ProgressLines
     from runner.report.severity import shown_when_quiet
@@ -82,7 +84,8 @@ def event_display(
 
         from runner.report.live import live_view
 
-        console = Console(file=stream, no_color=no_color(environ), highlight=False)
+        colourless = no_color(environ) if colors is None else not colors
+        console = Console(file=stream, no_color=colourless, highlight=False)
         with live_view(console) as view:
             yield view
         return
@@ -112,3 +115,27 @@ def _only(keep: Callable[[RunEvent], bool], sink: EventSink) -> EventSink:
             sink(event)
 
     return filtered
+
+
+class ClosingLineLast:
+    """Holds back the closing line of a run that an error ended, so that the command line
+    prints it under that error (the error first, the closing line last).
+
+    ``keep_order``: pass it through anyway (JSON log lines carry the error themselves).
+    """
+
+    def __init__(self, *, keep_order: bool = False) -> None:
+        self.keep_order = keep_order
+        self.line = ""
+
+    def around(self, sink: EventSink) -> EventSink:
+        """``sink`` without the closing line of a run ended by an error (kept in ``line``)."""
+
+        def held(event: RunEvent) -> None:
+            ended_by_error = event.kind is EventKind.RUN_FINISHED and event.data.get("error")
+            if ended_by_error and not self.keep_order:
+                self.line = event.message
+                return
+            sink(event)
+
+        return held

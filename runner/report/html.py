@@ -16,6 +16,7 @@ from runner.report.palette import badge_css
 from runner.report.saved import AttemptRecord, JobRecord, RunReport
 from runner.report.timeline import Timeline, build_timeline, elapsed_seconds
 from runner.report.wording import (
+    context_facts,
     headline,
     outcome_word,
     runner_time,
@@ -23,6 +24,7 @@ from runner.report.wording import (
     stop_word,
     tally,
     verdict,
+    warning_lines,
 )
 from runner.spec.durations import format_elapsed
 
@@ -54,6 +56,7 @@ def to_html(report: RunReport) -> str:
     body = [
         _header(report),
         _summary(report),
+        _warnings(report),
         _counters_overview(report),
         _timeline(timeline, outcomes),
         _graph(timeline, outcomes),
@@ -75,16 +78,12 @@ def to_html(report: RunReport) -> str:
 
 def _header(report: RunReport) -> str:
     css = "ok" if report.succeeded else "bad"
-    facts = [
-        ("pipeline file", f"<code>{_e(report.pipeline_file)}</code>"),
-        ("sha256", f"<code>{_e(report.pipeline_sha256 or '—')}</code>"),
-        ("mode", f"{_e(report.mode)} — {_e(report.mode_reason)}"),
-        ("server", _e(report.server_url or "—")),
+    facts = [(label, _e(text)) for label, text in context_facts(report)]
+    facts += [
         ("started", _e(runner_time(report.started_at))),
         ("finished", _e(runner_time(report.finished_at))),
         ("duration", _e(format_elapsed(report.duration_seconds))),
         ("exit code", str(report.exit_code)),
-        ("dmpipe", _e(report.runner_version)),
     ]
     if report.interrupted or report.timed_out:
         facts.append(("ended by", "interrupt" if report.interrupted else "the run timeout"))
@@ -95,6 +94,18 @@ def _header(report: RunReport) -> str:
         f"<header><h1>{_e(report.pipeline_name)} "
         f'<span class="verdict {css}">{_e(verdict(report))}</span></h1>'
         f'<p>{_e(headline(report))}</p><dl class="facts">{rows}</dl></header>'
+    )
+
+
+def _warnings(report: RunReport) -> str:
+    lines = warning_lines(report)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{_e(line)}</li>" for line in lines)
+    return (
+        f'<h2>Warnings</h2><ul class="warnings">{items}</ul>'
+        '<p class="note">Times are from the start of the run, on dmpipe\'s clock: a gap in the '
+        "timeline below is usually one of these.</p>"
     )
 
 

@@ -17,8 +17,11 @@ from runner.report.timeline import elapsed_seconds
 from runner.report.wording import (
     outcome_word,
     runner_time,
+    selection_text,
     server_time,
     stop_word,
+    variables_text,
+    warning_lines,
 )
 from runner.spec.durations import format_elapsed
 
@@ -66,10 +69,18 @@ def _properties(report: RunReport) -> list[tuple[str, str]]:
         ("pipeline.file", report.pipeline_file),
         ("pipeline.sha256", report.pipeline_sha256 or ""),
         ("mode", report.mode),
+        ("mode.requested", report.mode_requested),
         ("mode.reason", report.mode_reason),
         ("server", report.server_url or ""),
+        ("server.user", report.server_user or ""),
+        ("server.profile", report.profile or ""),
+        ("server.emulator", str(report.emulator).lower()),
+        ("run_by", report.os_user or ""),
+        ("selection", selection_text(report)),
+        ("variables", variables_text(report)),
         ("exit_code", str(report.exit_code)),
         ("dmpipe.version", report.runner_version),
+        *((f"warning.{n}", line) for n, line in enumerate(warning_lines(report), start=1)),
     ]
 
 

@@ -131,7 +131,8 @@ def _next_row(row: Row | None, event: RunEvent) -> Row:
         return replace(row, state="waiting", note=event.message)
     if kind is EventKind.STOP_REQUESTED:
         return replace(row, state="stopping", note=event.message)
-    return replace(row, note=event.message) if kind is EventKind.STOP_UNCONFIRMED else row
+    noted = (EventKind.STOP_UNCONFIRMED, EventKind.TRIGGER_UNKNOWN)
+    return replace(row, note=event.message) if kind in noted else row
 
 
 def _ending_state(kind: EventKind, data: dict[str, Any]) -> str:

@@ -14,7 +14,14 @@ from typing import Any
 
 from runner.engine.outcome import JobOutcome
 from runner.errors import UsageError
-from runner.report.saved import AttemptRecord, Drift, GateRecord, JobRecord, RunReport
+from runner.report.saved import (
+    AttemptRecord,
+    Drift,
+    GateRecord,
+    JobRecord,
+    RunReport,
+    WarningRecord,
+)
 from runner.report.writer import REPORT_NAME
 
 _SHOWN_PROBLEMS = 5
@@ -31,12 +38,18 @@ def report_file(path: Path) -> Path:
 
 def read_report(path: Path) -> RunReport:
     """The report in ``path`` (a run directory or a report.json), validated against the schema."""
-    document = read_document(report_file(path))
+    return parse_report(checked_document(path))
+
+
+def checked_document(path: Path) -> dict[str, Any]:
+    """The report document in ``path``, read once; UsageError unless the schema accepts it."""
+    file = report_file(path)
+    document = read_document(file)
     problems = schema_problems(document)
     if problems:
         listed = "\n  ".join(problems)
-        raise UsageError(f"{report_file(path)} is not a valid dmpipe report:\n  {listed}")
-    return parse_report(document)
+        raise UsageError(f"{file} is not a valid dmpipe report:\n  {listed}")
+    return document
 
 
 def read_document(file: Path) -> dict[str, Any]:
@@ -75,12 +88,14 @@ def parse_report(document: Mapping[str, Any]) -> RunReport:
 
 def _report(document: Mapping[str, Any]) -> RunReport:
     drift = document.get("drift")
+    server = document.get("server", {})
+    selection = document.get("selection") or {}
     return RunReport(
         pipeline_name=str(document["pipeline"]["name"]),
         pipeline_file=str(document["pipeline"]["file"]),
         pipeline_sha256=document["pipeline"].get("sha256"),
         runner_version=str(document.get("runner", {}).get("version", "")),
-        server_url=document.get("server", {}).get("url"),
+        server_url=server.get("url"),
         mode=str(document["mode"]["name"]),
         mode_reason=str(document["mode"]["reason"]),
         started_at=_runner_time(document["started_at"]),
@@ -93,6 +108,25 @@ def _report(document: Mapping[str, Any]) -> RunReport:
         drift=None if drift is None else _drift(drift),
         counts={str(k): int(v) for k, v in document.get("summary", {}).items()},
         jobs=tuple(_job(job) for job in document["jobs"]),
+        mode_requested=str(document["mode"].get("requested") or document["mode"]["name"]),
+        mode_fallback=document["mode"].get("fallback"),
+        server_user=server.get("user"),
+        os_user=document.get("runner", {}).get("os_user"),
+        profile=server.get("profile"),
+        emulator=bool(server.get("emulator")),
+        select=tuple(str(name) for name in selection.get("select", ())),
+        exclude=tuple(str(name) for name in selection.get("exclude", ())),
+        variables={str(k): str(v) for k, v in (document.get("variables") or {}).items()},
+        warnings=tuple(_warning(warning) for warning in document.get("warnings", ())),
+    )
+
+
+def _warning(warning: Mapping[str, Any]) -> WarningRecord:
+    return WarningRecord(
+        at=_optional(warning.get("at"), _runner_time),
+        kind=str(warning["kind"]),
+        message=str(warning["message"]),
+        job=str(warning.get("job") or ""),
     )
 
 

@@ -11,7 +11,14 @@ import re
 from runner.engine.outcome import JobOutcome
 from runner.report.saved import JobRecord, RunReport
 from runner.report.timeline import build_timeline, elapsed_seconds
-from runner.report.wording import headline, one_line, outcome_word, stop_word
+from runner.report.wording import (
+    context_facts,
+    headline,
+    one_line,
+    outcome_word,
+    stop_word,
+    warning_lines,
+)
 from runner.spec.durations import format_elapsed
 
 _MARK = {
@@ -40,6 +47,7 @@ def to_markdown(report: RunReport) -> str:
         *_facts(report),
         *_counters(report),
         *_failures(report),
+        *_warnings(report),
     ]
     return "\n".join(lines) + "\n"
 
@@ -109,15 +117,12 @@ def _n(value: int | None) -> str:
 
 def _facts(report: RunReport) -> list[str]:
     critical = " → ".join(escape_markdown(name) for name in build_timeline(report).critical)
-    sha = (report.pipeline_sha256 or "")[:12]
-    facts = [
-        f"**Critical path:** {critical or '—'}  ",
-        f"**Mode:** {escape_markdown(report.mode)} — {escape_markdown(report.mode_reason)}  ",
-        f"**Server:** {escape_markdown(report.server_url or '—')} · "
-        f"**Pipeline:** {escape_markdown(report.pipeline_file)}"
-        + (f" (sha256 {sha}…)" if sha else "")
-        + f" · dmpipe {escape_markdown(report.runner_version)}",
+    facts = [f"**Critical path:** {critical or '—'}  "]
+    facts += [
+        f"**{label.capitalize()}:** {escape_markdown(text)}  "
+        for label, text in context_facts(report)
     ]
+    facts[-1] = facts[-1].rstrip()
     if report.drift is not None and report.drift.found:
         drifted = [*report.drift.added, *report.drift.left_out, *report.drift.out_of_order]
         facts[-1] += "  "
@@ -138,6 +143,11 @@ def _facts(report: RunReport) -> list[str]:
         "on server: Datameer's start → stop. Two clocks, not subtracted._"
     )
     return facts
+
+
+def _warnings(report: RunReport) -> list[str]:
+    lines = [f"- {escape_markdown(line)}" for line in warning_lines(report)]
+    return ["", "### Warnings", "", *lines] if lines else []
 
 
 def _failures(report: RunReport) -> list[str]:

@@ -107,6 +107,16 @@ class Drift:
 
 
 @dataclass(frozen=True)
+class WarningRecord:
+    """One warning of the run (``runner.engine.run_warnings``); ``at`` None: before it began."""
+
+    at: datetime | None
+    kind: str
+    message: str
+    job: str = ""
+
+
+@dataclass(frozen=True)
 class RunReport:
     """A whole ``report.json``."""
 
@@ -127,6 +137,17 @@ class RunReport:
     counts: Mapping[str, int] = field(default_factory=dict)
     error: str | None = None  # why the run as a whole ended early
     ended_by: str | None = None  # interrupted | run_timeout | server_lost | credentials_refused
+    # The run's context (older reports lack it: the defaults then).
+    mode_requested: str = ""
+    mode_fallback: str | None = None
+    server_user: str | None = None
+    os_user: str | None = None
+    profile: str | None = None
+    emulator: bool = False
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    variables: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[WarningRecord, ...] = ()
 
     @property
     def duration_seconds(self) -> float:

@@ -30,6 +30,7 @@ _WARNINGS = frozenset(
         EventKind.WAITING,
         EventKind.WRONG_EXECUTION,
         EventKind.SEQUENCE_UNKNOWN,
+        EventKind.TRIGGER_UNKNOWN,
         EventKind.SEQUENCE_FAILED,
         EventKind.NOT_FOUND,
         EventKind.RERUN,

@@ -8,12 +8,14 @@ from runner.report.palette import TERMINAL_STYLE
 from runner.report.saved import AttemptRecord, JobRecord, RunReport
 from runner.report.timeline import build_timeline, elapsed_seconds
 from runner.report.wording import (
+    context_facts,
     headline,
     one_line,
     outcome_word,
     runner_time,
     server_time,
     stop_word,
+    warning_lines,
 )
 from runner.spec.durations import format_elapsed
 
@@ -45,10 +47,8 @@ def render_report(report: RunReport) -> RenderableType:
 
 def _facts(report: RunReport) -> str:
     critical = " → ".join(build_timeline(report).critical) or "—"
-    lines = [
-        f"pipeline {report.pipeline_file} (sha256 {(report.pipeline_sha256 or '—')[:12]})",
-        f"mode {report.mode}: {report.mode_reason}",
-        f"server {report.server_url or '—'} · dmpipe {report.runner_version}",
+    lines = [f"{label}: {text}" for label, text in context_facts(report)]
+    lines += [
         f"{runner_time(report.started_at)} → {runner_time(report.finished_at)}",
         f"critical path: {critical}",
     ]
@@ -62,6 +62,7 @@ def _facts(report: RunReport) -> str:
             f"LEFT RUNNING: {job.name} (execution {attempt.execution_id or 'unknown'}): "
             f"{attempt.left_running}"
         )
+    lines += [f"warning {line}" for line in warning_lines(report)]
     return "\n".join(lines)
 
 

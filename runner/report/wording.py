@@ -90,3 +90,58 @@ def stop_word(requested: bool, confirmed: bool | None) -> str:
     if confirmed is None:
         return "stop requested, confirmation never came"
     return "stop confirmed" if confirmed else "stop NOT confirmed"
+
+
+def mode_text(report: RunReport) -> str:
+    """``sequential (asked: auto) — auto: the pipeline sets workbook variables ...``."""
+    asked = report.mode_requested
+    shown = report.mode if not asked or asked == report.mode else f"{report.mode} (asked: {asked})"
+    return f"{shown} — {report.mode_reason}"
+
+
+def context_facts(report: RunReport) -> list[tuple[str, str]]:
+    """The run's context as (label, text) pairs, in the order every format shows them."""
+    who = report.os_user or "—"
+    if report.server_user:
+        who += f" (Datameer user {report.server_user})"
+    server = report.server_url or "—"
+    if report.emulator:
+        server += " (the in-process emulator, --emulator)"
+    elif report.profile:
+        server += f" (profile {report.profile})"
+    sha = report.pipeline_sha256 or "—"
+    return [
+        ("pipeline", f"{report.pipeline_file} (sha256 {sha})"),
+        ("mode", mode_text(report)),
+        ("server", server),
+        ("run by", who),
+        ("selection", selection_text(report)),
+        ("variables", variables_text(report)),
+        ("dmpipe", report.runner_version or "—"),
+    ]
+
+
+def selection_text(report: RunReport) -> str:
+    """``--select a+ --exclude c``; ``every job`` without a selection."""
+    parts = [f"--select {' '.join(report.select)}"] if report.select else []
+    parts += [f"--exclude {' '.join(report.exclude)}"] if report.exclude else []
+    return " ".join(parts) or "every job"
+
+
+def variables_text(report: RunReport) -> str:
+    """``run_date=2026-11-28, db_password=****``; ``none`` without variables."""
+    return ", ".join(f"{name}={value}" for name, value in report.variables.items()) or "none"
+
+
+def warning_lines(report: RunReport) -> list[str]:
+    """Each warning of the run on one line, timed from the run's start: ``+1m 07s export: …``."""
+    lines = []
+    for warning in report.warnings:
+        offset = (
+            "before start"
+            if warning.at is None
+            else "+" + format_elapsed(max(0.0, (warning.at - report.started_at).total_seconds()))
+        )
+        who = f"{warning.job}: " if warning.job else ""
+        lines.append(f"{offset} {who}{one_line(warning.message)}")
+    return lines

@@ -11,8 +11,8 @@ import json
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,27 @@ class RunSummary:
     finished_at: datetime
     error: str | None = None  # why the run ended early (credentials refused, server lost, ...)
     ended_by: str | None = None  # interrupted | run_timeout | server_lost | credentials_refused
+    mode_requested: str | None = None  # what the file or --mode asked for (auto, ...)
+    mode_fallback: str | None = None  # why auto mode fell back to client mode
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """The run's context beyond the pipeline and its jobs: who ran it, where, with what.
+
+    ``variables`` are already masked (``runner.plan.masking``); nothing here is a secret.
+    """
+
+    server_user: str | None = None  # the Datameer user
+    os_user: str | None = None  # who ran dmpipe
+    profile: str | None = None
+    emulator: bool = False
+    mode_requested: str | None = None
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    variables: Mapping[str, str] = field(default_factory=dict)
+    # Warnings known before the run began (the mode choice's); the run's own come as events.
+    warnings: tuple[str, ...] = ()
 
 
 def build_report(
@@ -55,10 +76,13 @@ def build_report(
     server_url: str | None,
     drift: PlanDrift | None = None,
     options: EngineOptions | None = None,
+    facts: RunFacts | None = None,
+    warnings: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The report document (plain JSON types)."""
+    """The report document (plain JSON types); ``warnings`` are ``RunWarning.to_data()``."""
     counts = Counter(state.outcome.value for state in states.values())
     options = options or EngineOptions()
+    facts = facts or RunFacts()
     return {
         "version": REPORT_VERSION,
         "pipeline": {
@@ -66,9 +90,22 @@ def build_report(
             "file": pipeline.path,
             "sha256": _file_hash(pipeline.path),
         },
-        "runner": {"name": "dmpipe", "version": __version__},
-        "server": {"url": redact_url(server_url)},
-        "mode": {"name": summary.mode, "reason": summary.mode_reason},
+        "runner": {"name": "dmpipe", "version": __version__, "os_user": facts.os_user},
+        "server": {
+            "url": redact_url(server_url),
+            "user": facts.server_user,
+            "profile": facts.profile,
+            "emulator": facts.emulator,
+        },
+        "mode": {
+            "name": summary.mode,
+            "requested": summary.mode_requested or facts.mode_requested or summary.mode,
+            "reason": summary.mode_reason,
+            "fallback": summary.mode_fallback,
+        },
+        "selection": {"select": list(facts.select), "exclude": list(facts.exclude)},
+        "variables": dict(facts.variables),
+        "warnings": [dict(warning) for warning in warnings],
         "started_at": summary.started_at.isoformat(),
         "finished_at": summary.finished_at.isoformat(),
         "duration_seconds": round((summary.finished_at - summary.started_at).total_seconds(), 3),

@@ -84,9 +84,15 @@ def load_pipeline(
     *,
     env: Mapping[str, str] | None = None,
     variables: Mapping[str, str] | None = None,
+    emulator: bool = True,
 ) -> Pipeline:
-    """The typed pipeline in ``path``; PipelineFileError listing all problems if one is an error."""
-    return _accept(inspect_pipeline(path, env=env, variables=variables))
+    """The typed pipeline in ``path``; PipelineFileError listing all problems if one is an error.
+
+    Warnings are logged; ``emulator=False`` (a run on a real server) leaves out those about
+    the file's ``emulator:`` scenario, which that run does not use.
+    """
+    inspection = inspect_pipeline(path, env=env, variables=variables)
+    return _accept(inspection, emulator=emulator)
 
 
 def load_pipeline_text(
@@ -100,12 +106,19 @@ def load_pipeline_text(
     return _accept(inspect_pipeline_text(text, filename=filename, env=env, variables=variables))
 
 
-def _accept(inspection: Inspection) -> Pipeline:
+def _accept(inspection: Inspection, *, emulator: bool = True) -> Pipeline:
     if inspection.pipeline is None:
         raise PipelineFileError(list(inspection.problems))
     for warning in inspection.warnings:  # the log line says "warning:" already
+        if not emulator and _about_emulator(warning.json_path):
+            continue
         log.warning("%s:%d:%d: %s", warning.file, warning.line, warning.col, warning.message)
     return inspection.pipeline
+
+
+def _about_emulator(json_path: str) -> bool:
+    """True for a finding inside the pipeline's ``emulator:`` key (``$.emulator...``)."""
+    return json_path == "$.emulator" or json_path.startswith(("$.emulator.", "$.emulator["))
 
 
 @contextmanager

@@ -558,7 +558,7 @@ def test_server_answering_html(
     assert code == 3
     assert err == (
         "dmpipe: error: trigger of file 48 failed: the server said yes but the answer is not "
-        "JSON: '<html><body>Please sign in</body></html>'; the trigger of file 48 may have "
+        "JSON: '<html><body>Please sign in</body></html>'; it may have "
         "started a job: check its status before triggering again "
         f"[{html_server}/api/job-execution/48/trigger]\n"
     )

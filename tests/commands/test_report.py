@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,6 +164,41 @@ def test_report_show_json_is_the_checked_report(
     shown = json.loads(capsys.readouterr().out)
     assert shown == json.loads((saved_run / "report.json").read_text(encoding="utf-8"))
     assert shown["version"] == 1
+
+
+@pytest.mark.parametrize("options", [[], ["--json"]], ids=["text", "json"])
+def test_report_show_reads_the_report_once(
+    saved_run: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    options: list[str],
+) -> None:
+    from runner.report import load
+
+    reads: list[Path] = []
+    real = load.read_document
+
+    def counted(file: Path) -> dict[str, Any]:
+        reads.append(file)
+        return real(file)
+
+    monkeypatch.setattr(load, "read_document", counted)
+    assert main(["report", "show", str(saved_run), *options]) == 0
+    assert reads == [saved_run / "report.json"]
+    assert capsys.readouterr().out
+
+
+def test_no_color_is_handed_to_the_renderer_not_the_environment(
+    saved_run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    colour = re.compile(r"\x1b\[(?:[0-9]+;)*(?:3[0-9]|9[0-7]|38;5;[0-9]+)m")
+    assert main(["report", "show", str(saved_run)]) == 0
+    assert colour.search(capsys.readouterr().out)
+    assert main(["report", "show", str(saved_run), "--no-color"]) == 0
+    assert not colour.search(capsys.readouterr().out)
+    assert "NO_COLOR" not in os.environ
 
 
 def test_report_show_in_a_pipe_cuts_nothing(

@@ -61,7 +61,7 @@ def test_the_report_records_an_ipv6_server_without_credentials() -> None:
     summary = RunSummary(0, False, False, "client", "test", AT, AT)
     states = {"load": JobState("load")}
     report = build_report(chosen, states, summary, server_url="http://u:p@[::1]:99999/dm/")
-    assert report["server"] == {"url": "http://[::1]:99999/dm/"}
+    assert report["server"]["url"] == "http://[::1]:99999/dm/"
 
 
 def test_resume_compares_servers_without_credentials() -> None:

@@ -136,7 +136,10 @@ def test_auto_uses_the_sequential_trigger_for_variables(
     result = run(server, pipe, tmp_path)
     assert result.outcome.exit_code == 0
     assert len(ledger(server, "sequence")) == 3
-    assert result.outcome.summary.mode == "auto"
+    # The report names the mode that ran, the one asked for, and no fallback.
+    assert result.outcome.summary.mode == "sequential"
+    assert result.outcome.summary.mode_requested == "auto"
+    assert result.outcome.summary.mode_fallback is None
 
 
 def test_auto_falls_back_to_client_mode_without_the_endpoint(
@@ -151,5 +154,7 @@ def test_auto_falls_back_to_client_mode_without_the_endpoint(
     # A fallback is no error: nothing had started when the server refused.
     assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert result.outcome.summary.mode == "client"
+    assert result.outcome.summary.mode_requested == "auto"
+    assert "sequential trigger" in (result.outcome.summary.mode_fallback or "")
     assert not ledger(server, "sequence")
     assert [e.file_id for e in ledger(server, "trigger")] == [1, 2, 3]  # type: ignore[attr-defined]
