@@ -47,11 +47,20 @@ class Observer:
                 watched[attempt.execution_id] = slot
         return watched
 
-    def poll(self, deadline: float | None = None) -> bool:
+    def poll(self, deadline: float | None = None, *, due: float | None = None) -> bool:
         """One look at every watched execution; gives up waiting for the server at
-        ``deadline`` (or, without one, when the run is interrupted).  True on a change."""
+        ``deadline`` (or, without one, when the run is interrupted).  True on a change.
+
+        With ``due`` and per-job polling, only executions whose planned look is at or
+        before ``due`` are looked at (one list-running answers for all of them anyway)."""
         ctx = self.ctx
         watched = self.watches()
+        if due is not None and not ctx.options.batch_polling:
+            watched = {
+                eid: slot
+                for eid, slot in watched.items()
+                if slot.look is None or slot.look[0] != eid or slot.look[1] <= due
+            }
         if not watched:
             return False
         watches = [Watch(eid, slot.state.configuration_id) for eid, slot in watched.items()]
@@ -148,6 +157,7 @@ class Observer:
                 estimate_seconds=entry.estimate_seconds,
             )
         attempt.server_start = attempt.server_start or entry.start_time
+        slot.seen_at = self.ctx.clock.monotonic()
         slot.state.configuration_id = slot.state.configuration_id or entry.configuration_id
         return self._status_changed(slot, attempt, entry.status, entry.raw_status)
 

@@ -1,0 +1,85 @@
+"""When to look at a running execution next: around its expected finish, not on a fixed beat.
+
+Pure functions, no clock of their own: every time is a monotonic reading passed in.
+
+The expected finish comes from the freshest signal there is:
+
+1. what the server said at its last sighting — the remaining time (``estimateTime`` of
+   list-running, ``estimate-time`` of v2 status) and the progress, which with the time
+   since the trigger gives the whole duration; when both exist the earlier finish wins
+   (Datameer rounds estimates up to whole seconds; progress is rounded down, so each one
+   errs late, and an early look costs one shared request where a late one costs lag);
+2. else the job's ``estimate:`` from the pipeline file, counted from the trigger;
+3. else nothing: the caller's backoff applies.
+
+The next look is then the expected finish, or, while it is still far, a look at four
+fifths of the way there to refine the guess (a server's estimate is most precise near
+the end).  Every look is at least ``floor`` and at most ``ceiling`` away.  Once the
+expected finish has passed, looks come every ``floor``, spreading out (half the delay so
+far) to at most the backoff, so a wrong estimate never makes the run poll hard for long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Share of poll_interval under which two looks are never closer (the floor).
+FLOOR_SHARE = 0.25
+# While the expected finish is far, look at this share of the way there to refine it.
+REFINE_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """What is known about one execution's progress, in the run's monotonic time."""
+
+    seen_at: float | None = None  # when the server last showed it running
+    remaining: float | None = None  # the server's estimate of the seconds left, then
+    progress: float | None = None  # percent done, then
+    triggered_at: float | None = None  # just before its trigger was sent (None: not ours)
+    job_estimate: float | None = None  # the pipeline's ``estimate:`` (whole duration)
+
+
+def expected_finish(sighting: Sighting) -> float | None:
+    """The monotonic time at which the execution is expected to end, or None if unknown."""
+    live: list[float] = []
+    seen, started = sighting.seen_at, sighting.triggered_at
+    if seen is not None:
+        if sighting.remaining is not None and sighting.remaining >= 0:
+            live.append(seen + sighting.remaining)
+        progress = sighting.progress
+        if progress is not None and 0 < progress < 100 and started is not None and seen > started:
+            live.append(started + (seen - started) * 100.0 / progress)
+    if live:
+        return min(live)
+    if sighting.job_estimate is not None and started is not None:
+        return started + sighting.job_estimate
+    return None
+
+
+def next_look(
+    now: float,
+    expected: float | None,
+    *,
+    backoff: float,
+    floor: float,
+    ceiling: float,
+) -> float:
+    """The monotonic time of the next look at an execution expected to end at ``expected``.
+
+    ``backoff`` is the interval the run would use without any estimate; ``floor`` and
+    ``ceiling`` bound the delay (the ceiling wins if they cross).
+    """
+    floor = min(floor, ceiling)
+    if expected is None:
+        return now + _clamp(backoff, floor, ceiling)
+    ahead = expected - now
+    if ahead <= 0:  # overdue: the estimate was short; look soon, then less and less often
+        return now + _clamp(-ahead / 2, floor, max(floor, min(backoff, ceiling)))
+    if ahead * (1 - REFINE_SHARE) >= floor:  # far enough to refine the guess on the way
+        return now + _clamp(ahead * REFINE_SHARE, floor, ceiling)
+    return now + _clamp(ahead, floor, ceiling)
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return max(low, min(value, high))
