@@ -14,7 +14,11 @@ The expected finish comes from the freshest signal there is:
 
 The next look is then the expected finish, or, while it is still far, a look at four
 fifths of the way there to refine the guess (a server's estimate is most precise near
-the end).  Every look is at least ``floor`` and at most ``ceiling`` away.  Once the
+the end).  Every look is at least ``floor`` and at most ``ceiling`` away.  An expected
+finish that rests on the server's remaining time alone never puts a look later than the
+backoff would: that figure is in the server's time, which may not be the run's (an
+emulator at a time scale, a clock running slow), and a look it put off would be lag.
+Progress since the trigger and the pipeline's estimate are on the run's own clock.  Once the
 expected finish has passed, looks come every ``floor``, spreading out (half the delay so
 far) to at most the backoff, so a wrong estimate never makes the run poll hard for long.
 """
@@ -40,26 +44,38 @@ class Sighting:
     job_estimate: float | None = None  # the pipeline's ``estimate:`` (whole duration)
 
 
-def expected_finish(sighting: Sighting) -> float | None:
-    """The monotonic time at which the execution is expected to end, or None if unknown."""
-    live: list[float] = []
+@dataclass(frozen=True)
+class Expected:
+    """An expected finish (monotonic time); ``own_clock`` when it was measured on the
+    run's clock (progress since the trigger, the pipeline's estimate), not the server's."""
+
+    at: float
+    own_clock: bool
+
+
+def expected_finish(sighting: Sighting) -> Expected | None:
+    """When the execution is expected to end, or None if nothing says."""
     seen, started = sighting.seen_at, sighting.triggered_at
     if seen is not None:
-        if sighting.remaining is not None and sighting.remaining >= 0:
-            live.append(seen + sighting.remaining)
         progress = sighting.progress
+        by_progress = None
         if progress is not None and 0 < progress < 100 and started is not None and seen > started:
-            live.append(started + (seen - started) * 100.0 / progress)
-    if live:
-        return min(live)
+            by_progress = started + (seen - started) * 100.0 / progress
+        remaining = sighting.remaining
+        if remaining is not None and remaining >= 0:
+            by_server = seen + remaining
+            if by_progress is None or by_server < by_progress:
+                return Expected(by_server, own_clock=False)
+        if by_progress is not None:
+            return Expected(by_progress, own_clock=True)
     if sighting.job_estimate is not None and started is not None:
-        return started + sighting.job_estimate
+        return Expected(started + sighting.job_estimate, own_clock=True)
     return None
 
 
 def next_look(
     now: float,
-    expected: float | None,
+    expected: Expected | None,
     *,
     backoff: float,
     floor: float,
@@ -68,14 +84,17 @@ def next_look(
     """The monotonic time of the next look at an execution expected to end at ``expected``.
 
     ``backoff`` is the interval the run would use without any estimate; ``floor`` and
-    ``ceiling`` bound the delay (the ceiling wins if they cross).
+    ``ceiling`` bound the delay (the ceiling wins if they cross); a finish expected on
+    the server's clock alone never puts the look later than ``backoff``.
     """
+    if expected is None or not expected.own_clock:
+        ceiling = min(ceiling, max(backoff, floor))
     floor = min(floor, ceiling)
     if expected is None:
         return now + _clamp(backoff, floor, ceiling)
-    ahead = expected - now
+    ahead = expected.at - now
     if ahead <= 0:  # overdue: the estimate was short; look soon, then less and less often
-        return now + _clamp(-ahead / 2, floor, max(floor, min(backoff, ceiling)))
+        return now + _clamp(-ahead / 2, floor, ceiling)
     if ahead * (1 - REFINE_SHARE) >= floor:  # far enough to refine the guess on the way
         return now + _clamp(ahead * REFINE_SHARE, floor, ceiling)
     return now + _clamp(ahead, floor, ceiling)
