@@ -8,8 +8,8 @@ then poll v2 status every interval) runs the same chain last; dmpipe's figures a
 printed as ratios to it.  Each mode gets a fresh emulator (a child process) whose
 artifacts are linked ``downstream`` one after the other, so that Datameer's
 sequential trigger runs the chain itself; in client mode dmpipe triggers each job
-when the one before has finished.  Jobs last 1-3 emulated seconds; intervals are emulated seconds, scaled
-like the clock.  Figures: makespan (real seconds, and over the chain's summed
+when the one before has finished.  Jobs last 1-3 emulated seconds; intervals are
+emulated seconds, scaled like the clock.  Figures: makespan (real seconds, and over the chain's summed
 durations) and the requests the emulator received, by endpoint.
 """
 
