@@ -9,8 +9,8 @@ printed as ratios to it.  Each mode gets a fresh emulator (a child process) whos
 artifacts are linked ``downstream`` one after the other, so that Datameer's
 sequential trigger runs the chain itself; in client mode dmpipe triggers each job
 when the one before has finished.  Jobs last 1-3 emulated seconds; intervals are
-emulated seconds, scaled like the clock.  Figures: makespan (real seconds, and over the chain's summed
-durations) and the requests the emulator received, by endpoint.
+emulated seconds, scaled like the clock.  Figures: makespan (real seconds, and over
+the chain's summed durations) and the requests the emulator received, by endpoint.
 """
 
 from __future__ import annotations
