@@ -102,3 +102,39 @@ def next_look(
 
 def _clamp(value: float, low: float, high: float) -> float:
     return max(low, min(value, high))
+
+
+# Polls the budget lets through at once after a quiet spell.
+BURST = 4.0
+
+
+class PollBudget:
+    """On average at most one poll per ``interval`` (``poll_interval``), with bursts of
+    ``burst``: planned looks bring polls forward when finishes are sparse (a chain), but
+    many jobs finishing close together never make the server see more polls than the
+    fixed beat would send.  A token bucket on the run's monotonic time."""
+
+    def __init__(self, interval: float, start: float, burst: float = BURST) -> None:
+        self.interval = interval
+        self.burst = burst
+        self.tokens = burst
+        self.at = start
+
+    def _refill(self, now: float) -> None:
+        if self.interval <= 0:
+            self.tokens = self.burst
+        elif now > self.at:
+            self.tokens = min(self.burst, self.tokens + (now - self.at) / self.interval)
+        self.at = max(self.at, now)
+
+    def available(self, now: float) -> float:
+        """The earliest time (``now`` or later) at which a poll may be spent."""
+        self._refill(now)
+        if self.tokens >= 1:
+            return now
+        return now + (1 - self.tokens) * self.interval
+
+    def spend(self, now: float) -> None:
+        """A poll was made at ``now``."""
+        self._refill(now)
+        self.tokens = max(0.0, self.tokens - 1)

@@ -22,7 +22,13 @@ from collections.abc import Iterable, Mapping
 
 from runner.clock import Clock, SystemClock
 from runner.datameer.protocol import JobApi
-from runner.engine.cadence import FLOOR_SHARE, Sighting, expected_finish, next_look
+from runner.engine.cadence import (
+    FLOOR_SHARE,
+    PollBudget,
+    Sighting,
+    expected_finish,
+    next_look,
+)
 from runner.engine.client_start import ClientStart
 from runner.engine.context import RunContext
 from runner.engine.events import EventKind, EventSink
@@ -87,6 +93,9 @@ class Scheduler:
         self._poll_due = float("-inf")  # clock time of the next poll
         self._polled = False  # whether the last tick polled
         self._looked_at = float("-inf")  # clock time of the last poll
+        # At most one poll per poll_interval on average, in bursts (see cadence.PollBudget).
+        self._budget = PollBudget(pipeline.policies.poll_interval, clock.monotonic())
+        self._planned: list[float] = []  # every watched execution's planned look
 
     @property
     def slots(self) -> dict[str, Slot]:
@@ -162,6 +171,11 @@ class Scheduler:
             if self._polled:
                 replan = float("inf") if ctx.options.batch_polling else self._looked_at
             self._poll_due = self._plan_looks(now, interval, replan=replan)
+            allowed = self._budget.available(now)
+            if allowed > self._poll_due:  # over budget: poll on the next planned look, so it
+                # lands on an expected finish rather than between two
+                later = [at for at in self._planned if at >= allowed]
+                self._poll_due = min(later, default=allowed)
             wait = self._poll_due - now
             if any(slot.starting is not None for slot in ctx.slots.values()):
                 wait = min(wait, floor)  # harvest landed triggers soon: they are watched next
@@ -173,6 +187,7 @@ class Scheduler:
         or ``now + backoff`` when nothing is watched."""
         policies = self.ctx.pipeline.policies
         earliest = float("inf")
+        self._planned = []
         for execution_id, slot in self.observer.watches().items():
             planned = slot.look
             if planned is None or planned[0] != execution_id or planned[1] <= replan:
@@ -194,6 +209,7 @@ class Scheduler:
                 )
                 planned = slot.look = (execution_id, at)
             earliest = min(earliest, planned[1])
+            self._planned.append(planned[1])
         return earliest if earliest != float("inf") else now + backoff
 
     def _tick(self) -> bool:
@@ -205,7 +221,8 @@ class Scheduler:
         self._polled = now >= self._poll_due
         if self._polled:
             self._looked_at = now
-            changed = self.observer.poll(due=now) or changed
+            if self.observer.poll(due=now, on_call=lambda: self._budget.spend(now)):
+                changed = True
         changed = self._settle() or changed
         # Last, so that a job is triggered in the same tick its needs were seen finishing.
         return self._start_ready() or changed

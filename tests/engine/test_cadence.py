@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runner.engine.cadence import Expected, Sighting, expected_finish, next_look
+from runner.engine.cadence import Expected, PollBudget, Sighting, expected_finish, next_look
 
 
 @pytest.mark.parametrize(
@@ -85,3 +85,35 @@ def test_looks_converge_on_the_finish_without_passing_it_much() -> None:
     assert looks[-1] == pytest.approx(finish)
     assert len(looks) <= 6
     assert all(b - a >= 0.5 for a, b in zip([0.0, *looks], looks, strict=False))
+
+
+def test_budget_lets_a_burst_through_then_one_poll_per_interval() -> None:
+    budget = PollBudget(interval=1.0, start=0.0, burst=3.0)
+    for _ in range(3):
+        assert budget.available(0.0) == 0.0
+        budget.spend(0.0)
+    assert budget.available(0.0) == pytest.approx(1.0)
+    assert budget.available(0.5) == pytest.approx(1.0)
+    budget.spend(1.0)
+    assert budget.available(1.0) == pytest.approx(2.0)
+
+
+def test_budget_refills_up_to_the_burst_only() -> None:
+    budget = PollBudget(interval=1.0, start=0.0, burst=2.0)
+    budget.spend(0.0)
+    budget.spend(0.0)
+    assert budget.available(100.0) == 100.0
+    budget.spend(100.0)
+    budget.spend(100.0)
+    assert budget.available(100.0) == pytest.approx(101.0)
+
+
+@pytest.mark.parametrize("polls", [10, 100])
+def test_budget_bounds_polls_over_time(polls: int) -> None:
+    """However eager the caller, polls over a span stay within span / interval + burst."""
+    budget, now, made = PollBudget(interval=0.5, start=0.0, burst=4.0), 0.0, 0
+    while made < polls:
+        now = budget.available(now)
+        budget.spend(now)
+        made += 1
+    assert made <= now / 0.5 + 4.0 + 1e-9
