@@ -103,3 +103,16 @@ def run_threads(
     for session in sessions:
         session.close()
     return NaiveRun(calls[0], time.perf_counter() - clock, sum(ok.values()))
+
+
+if __name__ == "__main__":  # the peer's start: python naive_poller.py URL FILE_ID...
+    import os
+    import sys
+
+    run_naive(
+        sys.argv[1],
+        [int(a) for a in sys.argv[2:]],
+        os.environ["DATAMEER_USER"],
+        os.environ["DATAMEER_PASSWORD"],
+        0.5,
+    )
