@@ -148,7 +148,6 @@ class Scheduler:
         ctx = self.ctx
         policies = ctx.pipeline.policies
         interval = policies.poll_interval
-        floor = policies.poll_interval * FLOOR_SHARE
         if not ctx.cancelled.is_set():  # interrupted during the preflight: start nothing
             self.strategy.begin()
         while not self.ready.all_final():
@@ -178,7 +177,9 @@ class Scheduler:
                 self._poll_due = min(later, default=allowed)
             wait = self._poll_due - now
             if any(slot.starting is not None for slot in ctx.slots.values()):
-                wait = min(wait, floor)  # harvest landed triggers soon: they are watched next
+                # Harvest landed triggers within half an interval: their first look is
+                # planned from when their trigger was sent, so a later harvest costs no lag.
+                wait = min(wait, policies.poll_interval / 2)
             ctx.sleep(self._next_wait(wait))
 
     def _plan_looks(self, now: float, backoff: float, *, replan: float) -> float:
@@ -186,6 +187,7 @@ class Scheduler:
         or was planned at or before ``replan`` (just looked at); returns the earliest,
         or ``now + backoff`` when nothing is watched."""
         policies = self.ctx.pipeline.policies
+        floor = policies.poll_interval * FLOOR_SHARE
         earliest = float("inf")
         self._planned = []
         for execution_id, slot in self.observer.watches().items():
@@ -200,14 +202,15 @@ class Scheduler:
                     job_estimate=slot.job.estimate,
                 )
                 first = planned is None or planned[0] != execution_id
+                since = slot.sent_at if first and slot.sent_at is not None else now
                 at = next_look(
-                    now,
+                    min(now, since),
                     expected_finish(sighting),
                     backoff=policies.poll_interval if first else backoff,
-                    floor=policies.poll_interval * FLOOR_SHARE,
+                    floor=floor,
                     ceiling=policies.max_poll_interval,
                 )
-                planned = slot.look = (execution_id, at)
+                planned = slot.look = (execution_id, max(at, now + floor))
             earliest = min(earliest, planned[1])
             self._planned.append(planned[1])
         return earliest if earliest != float("inf") else now + backoff
