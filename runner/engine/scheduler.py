@@ -164,8 +164,8 @@ class Scheduler:
                     else min(interval * 1.5, policies.max_poll_interval)
                 )
             # Each watched execution is looked at around its expected finish (cadence.py),
-            # else on the backoff beat; one poll answers for all of them.
-            # After a batched poll every execution was seen; after per-job polling, the due ones.
+            # else on the backoff beat; one poll answers for all of them.  Replanned: after
+            # a batched poll, every execution (all were seen); after per-job polls, the due.
             replan = float("-inf")
             if self._polled:
                 replan = float("inf") if ctx.options.batch_polling else self._looked_at
@@ -193,12 +193,13 @@ class Scheduler:
         for execution_id, slot in self.observer.watches().items():
             planned = slot.look
             if planned is None or planned[0] != execution_id or planned[1] <= replan:
-                attempt = slot.state.current
+                # A job waiting for a foreign execution knows nothing of its progress.
+                attempt = slot.state.current if slot.waiting_on is None else None
                 sighting = Sighting(
-                    seen_at=slot.seen_at,
+                    seen_at=slot.seen_at if attempt else None,
                     remaining=attempt.estimate_seconds if attempt else None,
                     progress=attempt.progress if attempt else None,
-                    triggered_at=slot.sent_at,
+                    triggered_at=slot.sent_at if attempt else None,
                     job_estimate=slot.job.estimate,
                 )
                 first = planned is None or planned[0] != execution_id
