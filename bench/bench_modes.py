@@ -3,12 +3,14 @@
     python bench/bench_modes.py [--length 20] [--time-scale 4] [--poll-interval 0.2]
                                 [--max-poll-interval 30] [--json-out FILE]
 
-Each mode gets a fresh emulator (a child process) whose artifacts are linked
-``downstream`` one after the other, so that Datameer's sequential trigger runs the
-chain itself; in client mode dmpipe triggers each job when the one before has
-finished.  Jobs last 1-3 emulated seconds; intervals are emulated seconds, scaled
-like the clock.  Figures: makespan (real seconds, and over the chain's summed
-durations) and the requests the emulator received, by endpoint.
+The hand-written peer (``naive_poller.run_threads``: one thread per job, trigger
+then poll v2 status every interval) runs the same chain last; dmpipe's figures are
+printed as ratios to it.  Each mode gets a fresh emulator (a child process) whose
+artifacts are linked ``downstream`` one after the other, so that Datameer's
+sequential trigger runs the chain itself; in client mode dmpipe triggers each job
+when the one before has finished.  Jobs last 1-3 emulated seconds; intervals are
+emulated seconds, scaled like the clock.  Figures: makespan (real seconds, and over
+the chain's summed durations) and the requests the emulator received, by endpoint.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from typing import Any
 
 from emulator_process import EmulatorProcess
 from figures import print_table, write_json
+from naive_poller import run_threads
 from runs import run_dmpipe
-from workload import chain, critical_path, scenario, write_pipeline
+from workload import PASSWORD, USER, chain, critical_path, scenario, write_pipeline
 
 MODES = ("sequential", "client")
+PEER = "threads script"  # bench/naive_poller.run_threads: one thread per job, v2 status polls
 SHORT_NAMES = {
     "GET /api/job-execution/{ref}/status": "v2 status",
     "POST /api/job-execution/{ref}/trigger": "trigger",
@@ -60,6 +64,32 @@ def run_mode(mode: str, args: argparse.Namespace, folder: Path) -> dict[str, Any
     }
 
 
+def run_peer(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """The hand-written peer on the same chain, its own emulator, polling every
+    ``poll_interval`` (emulated) without backoff."""
+    workload = chain(args.length, seed=args.seed)
+    scale = args.time_scale
+    files = {job.name: job.file_id for job in workload.jobs}
+    needs = {job.file_id: [files[n] for n in job.needs] for job in workload.jobs}
+    with EmulatorProcess(scenario(workload, time_scale=scale), folder) as emulator:
+        peer = run_threads(emulator.url, needs, USER, PASSWORD, args.poll_interval / scale)
+        stats = emulator.stats()
+        started = [e for e in emulator.ledger() if e["effective"]]
+    bound = critical_path(workload)[0] / scale
+    return {
+        "mode": PEER,
+        "jobs": len(workload.jobs),
+        "exit_code": 0 if peer.finished == len(workload.jobs) else 1,
+        "succeeded": peer.finished,
+        "executions_started": len(started),
+        "lower_bound_real": bound,
+        "makespan_real": peer.seconds,
+        "ratio": peer.seconds / bound,
+        "requests": stats.get("total", 0),
+        "by_endpoint": {k: v for k, v in sorted(stats.items()) if k != "total"},
+    }
+
+
 def print_figures(result: Mapping[str, Any]) -> None:
     """One row per mode, then the requests by endpoint."""
     print(
@@ -83,6 +113,21 @@ def print_figures(result: Mapping[str, Any]) -> None:
             for row in rows
         ],
     )
+    peer = next((row for row in rows if row["mode"] == PEER), None)
+    if peer is not None:
+        print_table(
+            f"dmpipe against the {PEER} (dmpipe / peer)",
+            ["mode", "makespan ratio", "requests ratio"],
+            [
+                (
+                    row["mode"],
+                    row["makespan_real"] / peer["makespan_real"],
+                    row["requests"] / max(1, peer["requests"]),
+                )
+                for row in rows
+                if row is not peer
+            ],
+        )
     endpoints = sorted({name for row in rows for name in row["by_endpoint"]})
     print_table(
         "requests by endpoint",
@@ -102,12 +147,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-scale", type=float, default=4.0)
     parser.add_argument("--poll-interval", type=float, default=0.2, help="emulated seconds")
     parser.add_argument("--max-poll-interval", type=float, default=30.0, help="emulated seconds")
+    parser.add_argument("--no-peer", action="store_true", help="skip the threads script")
     parser.add_argument("--json-out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args(argv)
     rows = []
     for mode in MODES:
         with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
             rows.append(run_mode(mode, args, Path(folder)))
+    if not args.no_peer:
+        with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
+            rows.append(run_peer(args, Path(folder)))
     result = {
         "length": args.length,
         "time_scale": args.time_scale,

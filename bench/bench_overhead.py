@@ -18,6 +18,12 @@ while nothing changes); pass 0.2 for a fixed interval.  Figures, in real seconds
   finished last (emulator clock) to the server's receipt of the job's trigger
   (emulator ledger); split into detection (completion -> dmpipe's ``finished``
   event) and triggering (that event -> trigger received).
+- requests: every call the emulator counted during the run.
+
+The hand-written peer (``naive_poller.run_threads``: one thread per job, trigger then
+poll v2 status every ``poll-interval``, no backoff) then runs the same DAG on a fresh
+emulator; its makespan, lag (server side) and requests are printed next to dmpipe's,
+as ratios (``--no-peer`` skips it).
 """
 
 from __future__ import annotations
@@ -31,8 +37,17 @@ from typing import Any
 
 from emulator_process import EmulatorProcess
 from figures import print_table, spread, write_json
+from naive_poller import run_threads
 from runs import TimedRun, run_dmpipe
-from workload import Workload, critical_path, layered, scenario, write_pipeline
+from workload import (
+    PASSWORD,
+    USER,
+    Workload,
+    critical_path,
+    layered,
+    scenario,
+    write_pipeline,
+)
 
 TARGET_RATIO = 1.10
 
@@ -46,8 +61,35 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         sync = emulator.clock_sync()
         run = run_dmpipe(pipeline, emulator.url, folder / "report")
         ledger, executions = emulator.ledger(), emulator.executions()
+        stats = emulator.stats()
     server = _server_times(workload, ledger, executions)
-    return _figures(args, workload, run, server, sync)
+    figures = _figures(args, workload, run, server, sync)
+    figures["requests"] = stats.get("total", 0)
+    figures["by_endpoint"] = {k: v for k, v in sorted(stats.items()) if k != "total"}
+    return figures
+
+
+def measure_peer(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """Run the same DAG with the hand-written threads script."""
+    workload = layered(args.levels, args.width, durations=(1.0, 3.0), seed=args.seed)
+    scale = args.time_scale
+    files = {job.name: job.file_id for job in workload.jobs}
+    needs = {job.file_id: [files[n] for n in job.needs] for job in workload.jobs}
+    with EmulatorProcess(scenario(workload, time_scale=scale), folder) as emulator:
+        peer = run_threads(emulator.url, needs, USER, PASSWORD, args.poll_interval / scale)
+        ledger, executions = emulator.ledger(), emulator.executions()
+        stats = emulator.stats()
+    server = _server_times(workload, ledger, executions)
+    total = [v / scale for v in lags(workload, server, {})["total"]]
+    bound = critical_path(workload)[0] / scale
+    return {
+        "succeeded": peer.finished,
+        "makespan_real": peer.seconds,
+        "ratio": peer.seconds / bound,
+        "lag_total_real": spread(total),
+        "requests": stats.get("total", 0),
+        "by_endpoint": {k: v for k, v in sorted(stats.items()) if k != "total"},
+    }
 
 
 def _server_times(
@@ -78,8 +120,10 @@ def lags(
             continue
         last = max(job.needs, key=lambda need: finished[need])
         total = triggered[job.name] - finished[last]
-        detection = detected[last] - finished[last]
         result["total"].append(total)
+        if last not in detected:
+            continue
+        detection = detected[last] - finished[last]
         result["detection"].append(detection)
         result["triggering"].append(total - detection)
     return result
@@ -154,6 +198,26 @@ def print_figures(result: Mapping[str, Any]) -> None:
             for name, s in result["lag_real"].items()
         ],
     )
+    print(f"requests: {result['requests']} ({result['requests'] / result['jobs']:.2f} per job)")
+    peer = result.get("peer")
+    if peer is None:
+        return
+    mine = result["lag_real"]["total"]
+    theirs = peer["lag_total_real"]
+    print_table(
+        "dmpipe against the threads script (one thread per job, v2 status every poll interval)",
+        ["figure", "dmpipe", "threads script", "dmpipe / script"],
+        [
+            (name, a, b, a / b if b else float("nan"))
+            for name, a, b in (
+                ("makespan (s)", result["makespan_real"], peer["makespan_real"]),
+                ("ratio to critical path", result["ratio"], peer["ratio"]),
+                ("lag p50 (ms)", mine["p50"] * 1000, theirs["p50"] * 1000),
+                ("lag p90 (ms)", mine["p90"] * 1000, theirs["p90"] * 1000),
+                ("requests", float(result["requests"]), float(peer["requests"])),
+            )
+        ],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,10 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-poll-interval", type=float, default=30.0, help="emulated seconds (30: the default)"
     )
+    parser.add_argument("--no-peer", action="store_true", help="skip the threads script")
     parser.add_argument("--json-out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
         result = measure(args, Path(folder))
+    if not args.no_peer:
+        with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
+            result["peer"] = measure_peer(args, Path(folder))
     print_figures(result)
     if args.json_out:
         write_json(args.json_out, {"benchmark": "overhead", **result})

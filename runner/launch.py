@@ -520,9 +520,10 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[Connection]:
     """The API client for the run: the real server, or an in-process emulator."""
     from runner.datameer.client import DatameerClient
     from runner.datameer.credentials import resolve_server
-    from runner.emulator.embedded import pipeline_emulator
 
     if options.emulator:
+        from runner.emulator.embedded import pipeline_emulator  # only for --emulator
+
         wanted = pipeline.server.overridden_by(options.server)
         with pipeline_emulator(pipeline) as (server, user, password):
             client = DatameerClient(

@@ -162,6 +162,11 @@ class ClientStart:
         attempt.trigger_sends = result.sends
         attempt.recovered = result.recovered
         slot.started_at = ctx.clock.monotonic()
+        slot.seen_at = None
+        slot.sent_at = None
+        if result.sent_at is not None and not result.attached:
+            since = (ctx.clock.now() - result.sent_at).total_seconds()
+            slot.sent_at = slot.started_at - max(0.0, since)
         slot.unseen_since = None
         slot.resolve_from = result.previous_execution_id
         kind = EventKind.ATTACHED if result.attached else EventKind.TRIGGERED

@@ -4,6 +4,7 @@ makes of its job (progress, status changes, the end of an execution, a wrong art
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from runner.datameer.records import JobDetails, RunningJob
 from runner.datameer.status import JobStatus
@@ -47,13 +48,31 @@ class Observer:
                 watched[attempt.execution_id] = slot
         return watched
 
-    def poll(self, deadline: float | None = None) -> bool:
+    def poll(
+        self,
+        deadline: float | None = None,
+        *,
+        due: float | None = None,
+        on_call: Callable[[], None] | None = None,
+    ) -> bool:
         """One look at every watched execution; gives up waiting for the server at
-        ``deadline`` (or, without one, when the run is interrupted).  True on a change."""
+        ``deadline`` (or, without one, when the run is interrupted).  True on a change.
+
+        With ``due`` and per-job polling, only executions whose planned look is at or
+        before ``due`` are looked at (one list-running answers for all of them anyway).
+        ``on_call`` hears when the server is actually asked."""
         ctx = self.ctx
         watched = self.watches()
+        if due is not None and not ctx.options.batch_polling:
+            watched = {
+                eid: slot
+                for eid, slot in watched.items()
+                if slot.look is None or slot.look[0] != eid or slot.look[1] <= due
+            }
         if not watched:
             return False
+        if on_call is not None:
+            on_call()
         watches = [Watch(eid, slot.state.configuration_id) for eid, slot in watched.items()]
         pool, batch = ctx.workers.poll_fanout, ctx.options.batch_polling
         future = ctx.workers.submit_poll(lambda: poll(ctx.api, watches, pool, batch=batch))
@@ -148,6 +167,7 @@ class Observer:
                 estimate_seconds=entry.estimate_seconds,
             )
         attempt.server_start = attempt.server_start or entry.start_time
+        slot.seen_at = self.ctx.clock.monotonic()
         slot.state.configuration_id = slot.state.configuration_id or entry.configuration_id
         return self._status_changed(slot, attempt, entry.status, entry.raw_status)
 

@@ -2,8 +2,10 @@
 
 One thread runs the loop; HTTP calls go through the run's workers.  Each tick:
 harvest finished starts, enforce timeouts, poll what runs, settle what can no longer
-run, start what is ready, then wait on the clock — ``poll_interval`` after a change,
-backing off to ``max_poll_interval`` while nothing changes.
+run, start what is ready, then wait on the clock until the earliest planned look: each
+watched execution is looked at around its expected finish (``cadence``), else on the
+backoff beat — ``poll_interval`` after a change, growing to ``max_poll_interval`` while
+nothing changes.
 
 The loop's parts each live in their own module: the ready queue (``ready``), the
 verdicts on attempts (``verdicts``), polling (``observer``), stopping (``stopper``)
@@ -20,6 +22,13 @@ from collections.abc import Iterable, Mapping
 
 from runner.clock import Clock, SystemClock
 from runner.datameer.protocol import JobApi
+from runner.engine.cadence import (
+    FLOOR_SHARE,
+    PollBudget,
+    Sighting,
+    expected_finish,
+    next_look,
+)
 from runner.engine.client_start import ClientStart
 from runner.engine.context import RunContext
 from runner.engine.events import EventKind, EventSink
@@ -84,6 +93,10 @@ class Scheduler:
         self.verdicts.on_failure = self.stopper.job_failed
         self._poll_due = float("-inf")  # clock time of the next poll
         self._polled = False  # whether the last tick polled
+        self._looked_at = float("-inf")  # clock time of the last poll
+        # At most one poll per poll_interval on average, in bursts (see cadence.PollBudget).
+        self._budget = PollBudget(pipeline.policies.poll_interval, clock.monotonic())
+        self._planned: list[float] = []  # every watched execution's planned look
 
     @property
     def slots(self) -> dict[str, Slot]:
@@ -153,21 +166,70 @@ class Scheduler:
                     if changed
                     else min(interval * 1.5, policies.max_poll_interval)
                 )
-                self._poll_due = now + interval
-            elif changed:  # e.g. a retry started: poll it soon, never later than planned
-                self._poll_due = min(self._poll_due, now + policies.poll_interval)
-            # Landed triggers do not wake the loop: they are harvested by the next tick,
-            # due within poll_interval of any start, which is also when their job is polled.
-            ctx.sleep(self._next_wait(self._poll_due - now))
+            # Each watched execution is looked at around its expected finish (cadence.py),
+            # else on the backoff beat; one poll answers for all of them.  Replanned: after
+            # a batched poll, every execution (all were seen); after per-job polls, the due.
+            replan = float("-inf")
+            if self._polled:
+                replan = float("inf") if ctx.options.batch_polling else self._looked_at
+            self._poll_due = self._plan_looks(now, interval, replan=replan)
+            allowed = self._budget.available(now)
+            if allowed > self._poll_due:  # over budget: poll on the next planned look, so it
+                # lands on an expected finish rather than between two
+                later = [at for at in self._planned if at >= allowed]
+                self._poll_due = min(later, default=allowed)
+            wait = self._poll_due - now
+            if any(slot.starting is not None for slot in ctx.slots.values()):
+                # Harvest landed triggers within half an interval: their first look is
+                # planned from when their trigger was sent, so a later harvest costs no lag.
+                wait = min(wait, policies.poll_interval / 2)
+            ctx.sleep(self._next_wait(wait))
+
+    def _plan_looks(self, now: float, backoff: float, *, replan: float) -> float:
+        """Plan the next look at each watched execution that is new since the last plan
+        or was planned at or before ``replan`` (just looked at); returns the earliest,
+        or ``now + backoff`` when nothing is watched."""
+        policies = self.ctx.pipeline.policies
+        floor = policies.poll_interval * FLOOR_SHARE
+        earliest = float("inf")
+        self._planned = []
+        for execution_id, slot in self.observer.watches().items():
+            planned = slot.look
+            if planned is None or planned[0] != execution_id or planned[1] <= replan:
+                # A job waiting for a foreign execution knows nothing of its progress.
+                attempt = slot.state.current if slot.waiting_on is None else None
+                sighting = Sighting(
+                    seen_at=slot.seen_at if attempt else None,
+                    remaining=attempt.estimate_seconds if attempt else None,
+                    progress=attempt.progress if attempt else None,
+                    triggered_at=slot.sent_at if attempt else None,
+                    job_estimate=slot.job.estimate,
+                )
+                first = planned is None or planned[0] != execution_id
+                since = slot.sent_at if first and slot.sent_at is not None else now
+                at = next_look(
+                    min(now, since),
+                    expected_finish(sighting),
+                    backoff=policies.poll_interval if first else backoff,
+                    floor=floor,
+                    ceiling=policies.max_poll_interval,
+                )
+                planned = slot.look = (execution_id, max(at, now + floor))
+            earliest = min(earliest, planned[1])
+            self._planned.append(planned[1])
+        return earliest if earliest != float("inf") else now + backoff
 
     def _tick(self) -> bool:
         changed = self.strategy.harvest()
         self.stopper.enforce_timeouts()
         # A tick that came early (a retry's start time) harvests and starts but polls only
         # when due: the server sees one poll per interval.
-        self._polled = self.ctx.clock.monotonic() >= self._poll_due
+        now = self.ctx.clock.monotonic()
+        self._polled = now >= self._poll_due
         if self._polled:
-            changed = self.observer.poll() or changed
+            self._looked_at = now
+            if self.observer.poll(due=now, on_call=lambda: self._budget.spend(now)):
+                changed = True
         changed = self._settle() or changed
         # Last, so that a job is triggered in the same tick its needs were seen finishing.
         return self._start_ready() or changed

@@ -33,6 +33,10 @@ class Slot:
     start_rounds: int = 0  # trigger rounds of the current attempt lost to transient failures
     unseen_since: float | None = None  # the execution was not found (not visible yet?)
     stop_retry: bool = False  # whether a confirmed stop leaves the job to be retried
+    # Estimate-aware polling (cadence.py): the execution the next look is planned for, and when.
+    look: tuple[int, float] | None = None
+    seen_at: float | None = None  # monotonic time the server last showed it running
+    sent_at: float | None = None  # monotonic time just before its execution's trigger went out
 
     def new_attempt(self) -> Attempt:
         """The attempt to use: the current one while it is unused, else a new one."""

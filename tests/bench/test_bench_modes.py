@@ -18,7 +18,7 @@ def test_modes_small(tmp_path: Path) -> None:
         tmp_path, "bench_modes.py", "--length", str(LENGTH), "--time-scale", "20"
     )
     rows = {row["mode"]: row for row in figures["modes"]}
-    assert set(rows) == {"sequential", "client"}
+    assert set(rows) == {"sequential", "client", "threads script"}
     for mode, row in rows.items():
         assert (row["exit_code"], row["succeeded"]) == (0, LENGTH), mode
         assert row["executions_started"] == LENGTH, mode
@@ -30,4 +30,7 @@ def test_modes_small(tmp_path: Path) -> None:
     assert sequential["POST /rest/job-execution?sequence="] == 1
     assert "POST /api/job-execution/{ref}/trigger" not in sequential  # Datameer chains them
     assert client["POST /api/job-execution/{ref}/trigger"] == LENGTH
+    peer = rows["threads script"]["by_endpoint"]
+    assert peer["POST /api/job-execution/{ref}/trigger"] == LENGTH  # one trigger per job
     assert "requests by endpoint" in stdout
+    assert "dmpipe against the threads script" in stdout

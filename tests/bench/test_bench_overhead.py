@@ -32,5 +32,12 @@ def test_overhead_small(tmp_path: Path) -> None:
     # A dependant is triggered after its last need completed (both on the emulator's clock).
     assert lag["total"]["p50"] > 0
     assert lag["total"]["max"] >= lag["detection"]["max"] - 0.01  # sync error < 10 ms
+    assert figures["requests"] == sum(figures["by_endpoint"].values())
+    peer = figures["peer"]
+    assert peer["succeeded"] == 12
+    assert peer["by_endpoint"]["POST /api/job-execution/{ref}/trigger"] == 12  # once per job
+    assert peer["requests"] == sum(peer["by_endpoint"].values())
+    assert peer["lag_total_real"]["count"] == 8
+    assert "dmpipe against the threads script" in stdout
     assert "makespan (real seconds)" in stdout
     assert "lag from a need's completion" in stdout

@@ -1,0 +1,90 @@
+"""Benchmark 6, instant start: from process launch to the first trigger the server receives.
+
+    python bench/bench_start.py [--jobs 50] [--trials 5] [--json-out FILE]
+
+A file of ``jobs`` independent jobs (1 s each on an emulator at time scale 1, a child
+process).  Each trial launches ``python -m runner run FILE --server URL`` (what the
+``dmpipe`` script runs) and reads the emulator's ledger: the first trigger's emulated
+time, converted to wall time through a clock sync taken just before the launch, minus
+the wall time of the launch.  The hand-written peer (``naive_poller.py``'s command
+line: import requests, trigger every job) is launched the same way, in the same run.
+Target: <= 0.3 s for dmpipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from emulator_process import ROOT, EmulatorProcess
+from figures import percentile, print_table, write_json
+from workload import PASSWORD, USER, independent, scenario, write_pipeline
+
+TARGET_SECONDS = 0.3
+BENCH = Path(__file__).resolve().parent
+
+
+def first_trigger_after(command: list[str], folder: Path, jobs: int) -> dict[str, Any]:
+    """Launch ``command`` against a fresh emulator; seconds from launch to first trigger."""
+    workload = independent(jobs, 1.0)
+    env = {**os.environ, "DATAMEER_PASSWORD": PASSWORD, "DATAMEER_USER": USER}
+    with EmulatorProcess(scenario(workload, time_scale=1.0), folder) as emulator:
+        full = [arg.replace("{url}", emulator.url) for arg in command]
+        wall, emulated = emulator.clock_sync()
+        launched = time.time()
+        child = subprocess.run(full, cwd=ROOT, env=env, capture_output=True, check=False)
+        triggers = [e for e in emulator.ledger() if e["action"] == "trigger" and e["effective"]]
+    if child.returncode != 0:
+        print(child.stderr.decode(errors="replace")[-2000:], file=sys.stderr)
+    first = min(float(e["at"]) for e in triggers) if triggers else float("nan")
+    return {
+        "exit_code": child.returncode,
+        "triggers": len(triggers),
+        "seconds": (wall + (first - emulated)) - launched,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the trials, print, write JSON with ``--json-out``; exit 1 if a run failed."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=50)
+    parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument("--json-out", type=Path, help="write the figures as JSON here")
+    args = parser.parse_args(argv)
+    tools: dict[str, list[dict[str, Any]]] = {"dmpipe": [], "threads script": []}
+    for _ in range(args.trials):
+        for tool, trials in tools.items():
+            with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as name:
+                folder = Path(name)
+                if tool == "dmpipe":
+                    ns = argparse.Namespace(poll_interval=2.0, max_poll_interval=30.0, time_scale=1)
+                    pipeline = write_pipeline(independent(args.jobs, 1.0), folder, ns)
+                    command = [sys.executable, "-m", "runner", "run", str(pipeline)]
+                    command += ["--server", "{url}", "--report-dir", str(folder / "report")]
+                else:
+                    command = [sys.executable, str(BENCH / "naive_poller.py"), "{url}"]
+                    command += [str(i) for i in range(1, args.jobs + 1)]
+                trials.append(first_trigger_after(command, folder, args.jobs))
+    rows = []
+    for tool, trials in tools.items():
+        seconds = [t["seconds"] for t in trials]
+        rows.append((tool, len(trials), min(seconds), percentile(seconds, 0.5), max(seconds)))
+    print(f"start: launch -> first trigger, {args.jobs} jobs, {args.trials} trials each")
+    print_table("seconds", ["tool", "trials", "min", "p50", "max"], rows)
+    mine, peer = (percentile([t["seconds"] for t in tools[k]], 0.5) for k in tools)
+    flag = "" if mine <= TARGET_SECONDS else f"  MISSED by {mine - TARGET_SECONDS:.3f}"
+    print(f"\ndmpipe / threads script (p50): {mine / peer:.2f}; target <= {TARGET_SECONDS}{flag}")
+    if args.json_out:
+        write_json(args.json_out, {"benchmark": "start", "jobs": args.jobs, "tools": tools})
+    ok = all(t["exit_code"] == 0 and t["triggers"] == args.jobs for t in tools["dmpipe"])
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
