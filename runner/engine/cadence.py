@@ -14,11 +14,10 @@ The expected finish comes from the freshest signal there is:
 
 The next look is then the expected finish, or, while it is still far, a look at four
 fifths of the way there to refine the guess (a server's estimate is most precise near
-the end).  Every look is at least ``floor`` and at most ``ceiling`` away.  An expected
-finish that rests on the server's remaining time alone never puts a look later than the
-backoff would: that figure is in the server's time, which may not be the run's (an
-emulator at a time scale, a clock running slow), and a look it put off would be lag.
-Progress since the trigger and the pipeline's estimate are on the run's own clock.  Once the
+the end).  Every look is at least ``floor`` and at most ``ceiling`` away, and never later
+than the backoff would put it: an estimate only ever brings a look forward.  An estimate
+that is too long (a job that got faster, an emulator at a time scale, a server clock
+running slow) then costs nothing, where a look it put off would be lag.  Once the
 expected finish has passed, looks come every ``floor``, spreading out (half the delay so
 far) to at most the backoff, so a wrong estimate never makes the run poll hard for long.
 """
@@ -84,11 +83,10 @@ def next_look(
     """The monotonic time of the next look at an execution expected to end at ``expected``.
 
     ``backoff`` is the interval the run would use without any estimate; ``floor`` and
-    ``ceiling`` bound the delay (the ceiling wins if they cross); a finish expected on
-    the server's clock alone never puts the look later than ``backoff``.
+    ``ceiling`` bound the delay (the ceiling wins if they cross), and no look is put
+    later than ``backoff``: an estimate brings looks forward, never pushes them back.
     """
-    if expected is None or not expected.own_clock:
-        ceiling = min(ceiling, max(backoff, floor))
+    ceiling = min(ceiling, max(backoff, floor))
     floor = min(floor, ceiling)
     if expected is None:
         return now + _clamp(backoff, floor, ceiling)

