@@ -513,7 +513,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(response.body)
+            try:
+                self.wfile.write(response.body)
+            except (BrokenPipeError, ConnectionResetError):
+                # The client gave up on the answer (a timeout, a cut connection): the
+                # ledger already holds the call, as a real server's would.
+                self.close_connection = True
 
 
 def _handshake(connection: socket.socket) -> bool:
