@@ -101,6 +101,7 @@ def test_json_says_how_it_ended(
     assert document["report"] == str(tmp_path / "r" / "report.json")
 
 
+@pytest.mark.slow  # real time: a wait that runs out, a connection retried
 def test_wait_timeout_stops_the_execution(
     make_emulator: MakeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -129,6 +130,7 @@ def test_wait_options_misused_exit_2(
     assert not server.ledger.entries()
 
 
+@pytest.mark.slow  # real time: a wait that runs out, a connection retried
 def test_server_unreachable_exits_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -139,6 +141,7 @@ def test_server_unreachable_exits_3(
     assert lines[-1].startswith("run ended by an error after")
 
 
+@pytest.mark.slow  # a dmpipe subprocess per signal
 @pytest.mark.parametrize(
     "sent",
     [
