@@ -18,7 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runner.commands.arguments import RefusePassword, add_variables, server_url, variables
+from runner.commands.arguments import (
+    RefusePassword,
+    add_variables,
+    server_url,
+    variables,
+)
+from runner.commands.arguments import server_settings as flag_settings
 from runner.errors import EXIT_OK, UsageError
 from runner.reference import MAX_FILE_ID
 
@@ -298,13 +304,7 @@ def _run(args: argparse.Namespace, action: _Action) -> int:
     if getattr(args, "wait", False):
         return _trigger_and_wait(args)
     _refuse_wait_options(args)
-    flags = ServerSettings(
-        url=args.server,
-        user=args.user,
-        ca_bundle=args.ca_bundle,
-        verify_tls=not args.insecure,
-        profile=args.profile,
-    )
+    flags = flag_settings(args)
     settings = resolve_server(settings=server_settings(ServerSettings(), flags, os.environ))
     if not settings.verify_tls:
         print("dmpipe: warning: TLS certificate verification is off", file=sys.stderr)
@@ -323,7 +323,6 @@ def _trigger_and_wait(args: argparse.Namespace) -> int:
     """``job trigger --wait``: the engine runs a one-job pipeline (``runner.launch.run_job``)."""
     from runner.commands.run import run_shown
     from runner.launch import RunOptions, run_job
-    from runner.model import ServerSettings
     from runner.report.display import choose_display
 
     if args.legacy:
@@ -332,13 +331,7 @@ def _trigger_and_wait(args: argparse.Namespace) -> int:
             "not a --legacy job-configuration-id"
         )
     options = RunOptions(
-        server=ServerSettings(
-            url=args.server,
-            user=args.user,
-            ca_bundle=args.ca_bundle,
-            verify_tls=not args.insecure,
-            profile=args.profile,
-        ),
+        server=flag_settings(args),
         report_dir=args.report_dir,
         environ=os.environ,
     )
