@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     # Running a pipeline
     "run_file": "runner.launch",
+    "run_job": "runner.launch",
     "RunOptions": "runner.launch",
     "RunOutcome": "runner.engine.driver",
     "EngineOptions": "runner.engine.options",
@@ -39,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "Job": "runner.model",
     "Mode": "runner.model",
     "ServerSettings": "runner.model",
+    "JobRef": "runner.reference",
     # The Datameer server, real or emulated
     "DatameerClient": "runner.datameer.client",
     "JobStatus": "runner.datameer.status",
@@ -66,6 +68,7 @@ __all__ = [
     "EventSink",
     "Job",
     "JobOutcome",
+    "JobRef",
     "JobState",
     "JobStatus",
     "Mode",
@@ -85,6 +88,7 @@ __all__ = [
     "load_pipeline_text",
     "load_scenario",
     "run_file",
+    "run_job",
 ]
 
 if TYPE_CHECKING:
@@ -106,8 +110,9 @@ if TYPE_CHECKING:
         ScenarioError,
         UsageError,
     )
-    from runner.launch import RunOptions, run_file
+    from runner.launch import RunOptions, run_file, run_job
     from runner.model import Job, Mode, Pipeline, ServerSettings
+    from runner.reference import JobRef
     from runner.spec import load_pipeline, load_pipeline_text
 
 

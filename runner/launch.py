@@ -123,7 +123,7 @@ def run_file(
 
 
 def run_job(
-    ref: JobRef,
+    ref: JobRef | int | str,
     options: RunOptions | None = None,
     events: EventSink | None = None,
     cancelled: threading.Event | None = None,
@@ -134,11 +134,18 @@ def run_job(
     --wait``): a one-job pipeline, made in memory, run in client mode under the whole run
     contract — one trigger per attempt, a lost answer looked for and never re-sent blindly,
     ``cancelled`` stops the execution it started — with a run directory like ``run_file``'s.
-    ``timeout`` (seconds) stops the job and fails it when it runs longer.
+    ``timeout`` (seconds) stops the job and fails it when it runs longer.  ``ref`` may
+    also be a file id, uuid or path as ``JobRef.parse`` reads it; one that names nothing
+    is a ``UsageError``.
     """
     from runner.model import Job, RunPolicies
     from runner.plan.mode import ModeChoice
 
+    if not isinstance(ref, JobRef):
+        try:
+            ref = JobRef.parse(ref)
+        except ValueError as error:
+            raise UsageError(f"run_job: {error}") from None
     options = replace(options or RunOptions(), mode=Mode.CLIENT, select=(), exclude=())
     name = _slug(ref.describe())
     job = Job(name=name, ref=ref, timeout=timeout)

@@ -27,6 +27,7 @@ PUBLIC = {
     "EventSink",
     "Job",
     "JobOutcome",
+    "JobRef",
     "JobState",
     "JobStatus",
     "Mode",
@@ -45,6 +46,7 @@ PUBLIC = {
     "load_pipeline_text",
     "load_scenario",
     "run_file",
+    "run_job",
 }
 
 PIPELINE = """\
@@ -168,6 +170,32 @@ def test_a_cancelled_run_file_stops_its_jobs_and_writes_the_report(tmp_path: Pat
     assert outcome.states["report"].outcome is runner.JobOutcome.SKIPPED
     assert [entry.file_id for entry in server.ledger.triggers()] == [1]
     assert [entry.file_id for entry in server.ledger.stops()] == [1]
+
+
+def test_run_job_triggers_one_artifact_once_and_watches_it(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    options = runner.RunOptions(
+        environ={"DATAMEER_URL": server.url, "DATAMEER_USER": USER, "DATAMEER_PASSWORD": PASSWORD},
+        runs_dir=tmp_path / "runs",
+    )
+
+    outcome = runner.run_job(2, options)
+
+    assert outcome.exit_code == 0
+    [state] = outcome.states.values()
+    assert state.outcome is runner.JobOutcome.SUCCEEDED
+    assert [entry.file_id for entry in server.ledger.triggers()] == [2]
+    report = json.loads(outcome.report_path.read_text(encoding="utf-8"))
+    assert report["exit_code"] == 0
+
+
+@pytest.mark.parametrize("ref", [pytest.param("", id="empty"), pytest.param(-1, id="negative")])
+def test_run_job_refuses_a_reference_that_names_nothing(ref: int | str, tmp_path: Path) -> None:
+    with pytest.raises(runner.UsageError, match="run_job: ") as raised:
+        runner.run_job(ref, runner.RunOptions(runs_dir=tmp_path / "runs"))
+
+    assert raised.value.exit_code == 2
 
 
 def test_every_public_name_has_a_home() -> None:
