@@ -89,7 +89,7 @@ def _add_connection(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--retries",
         metavar="N",
         type=_count("--retries"),
-        default=default(3),
+        default=default(None),
         help="retries of a read on connection errors and 5xx (default 3; never for a trigger)",
     )
     group.add_argument(
@@ -313,7 +313,8 @@ def _run(args: argparse.Namespace, action: _Action) -> int:
         # The whole call gets at least the default limit, and room for one full read.
         whole = max(timeout.total, args.timeout + min(5.0, args.timeout))
         timeout = Timeout(min(5.0, args.timeout), args.timeout, whole)
-    with DatameerClient.from_settings(settings, timeout=timeout, retries=args.retries) as client:
+    retries = 3 if args.retries is None else args.retries
+    with DatameerClient.from_settings(settings, timeout=timeout, retries=retries) as client:
         result = action(client, args)
     print(_as_json(result) if args.json else _as_text(result))
     return EXIT_OK
@@ -330,6 +331,15 @@ def _trigger_and_wait(args: argparse.Namespace) -> int:
             "dmpipe job trigger: --wait watches an artifact (file id, uuid or path), "
             "not a --legacy job-configuration-id"
         )
+    for option in ("timeout", "retries"):
+        if getattr(args, option) is not None:
+            # The watch makes many calls with dmpipe run's limits; a per-call option would
+            # be silently ignored there.
+            raise UsageError(
+                f"dmpipe job trigger: --{option} sets one call's limits and means nothing with "
+                "--wait, which watches with the limits dmpipe run uses; bound the execution "
+                "with --wait-timeout"
+            )
     options = RunOptions(
         server=flag_settings(args),
         report_dir=args.report_dir,

@@ -120,6 +120,8 @@ def test_wait_timeout_stops_the_execution(
         pytest.param(["job", "trigger", "12", "--legacy", "--wait"], id="legacy"),
         pytest.param(["job", "trigger", "48", "--wait-timeout", "5"], id="timeout-alone"),
         pytest.param(["job", "status", "48", "--wait"], id="status"),
+        pytest.param(["job", "--timeout", "5", "trigger", "48", "--wait"], id="call-timeout"),
+        pytest.param(["job", "trigger", "48", "--wait", "--retries", "1"], id="call-retries"),
     ],
 )
 def test_wait_options_misused_exit_2(
