@@ -37,6 +37,15 @@ def server_url(text: str) -> str:
     return text
 
 
+def datameer_version(text: str) -> str:
+    """``--datameer-version``'s type: a version the endpoint choice can read (7.5.2, 11.1.4)."""
+    from runner.datameer.versions import parse_version
+
+    if parse_version(text) is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Datameer version, like 7.5.2")
+    return text.strip()
+
+
 def add_server(parser: argparse.ArgumentParser) -> None:
     """``--server``, ``--user``, ``--insecure``, ``--ca-bundle``; never a password."""
     group = parser.add_argument_group(
@@ -59,6 +68,7 @@ def add_server(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--datameer-version",
         metavar="X.Y.Z",
+        type=datameer_version,
         help="the server's Datameer version, instead of asking it (/rest/license-details); "
         "the endpoints follow it (default: the pipeline's server.version)",
     )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from runner.commands.arguments import (
     RefusePassword,
     add_variables,
+    datameer_version,
     server_url,
     variables,
 )
@@ -76,6 +77,20 @@ def _add_connection(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
     group.add_argument(
         "--profile", metavar="NAME", default=default(None), help="a server profile; $DMPIPE_PROFILE"
+    )
+    group.add_argument(
+        "--datameer-version",
+        metavar="X.Y.Z",
+        type=datameer_version,
+        default=default(None),
+        help="the server's Datameer version, instead of asking it (/rest/license-details)",
+    )
+    group.add_argument(
+        "--path-encoding",
+        choices=("plus", "segment"),
+        default=default(None),
+        help="how a path REF is written in the URL: plus (Folder/My+Workbook.wbk) or segment "
+        "(%%2FFolder%%2FMy%%20Workbook.wbk) (default: the profile's, else detected)",
     )
     group.add_argument(
         "--timeout",

@@ -592,3 +592,43 @@ def test_as_a_subprocess(serve: Callable[..., EmulatorServer]) -> None:
     assert failed.stderr.count("\n") == 1
     assert "Traceback" not in failed.stderr
     assert server.ledger.entries() == []
+
+
+@pytest.mark.parametrize(
+    ("encoding", "code"),
+    [pytest.param("segment", 0, id="the-server's"), pytest.param("plus", 2, id="another")],
+)
+def test_path_encoding_option_writes_a_path_ref_that_way(
+    serve: Callable[..., EmulatorServer],
+    capsys: pytest.CaptureFixture[str],
+    encoding: str,
+    code: int,
+) -> None:
+    serve(paths="strict", path_encoding="segment")
+    got, out, err = run(capsys, "status", SALES, "--path-encoding", encoding, "--json")
+    assert got == code, err
+    if code == 0:
+        assert json.loads(out)["status"] == "COMPLETED"
+
+
+def test_datameer_version_option_replaces_asking_the_server(
+    serve: Callable[..., EmulatorServer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve()
+    code, _, err = run(capsys, "--datameer-version", "7.1.0", "status", "48")
+    assert code != 0
+    assert "7.2.5" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["job", "status", "48"], id="job"),
+        pytest.param(["run", "examples/quickstart.yaml", "--emulator"], id="run"),
+    ],
+)
+def test_a_datameer_version_that_is_no_version_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    assert main([*command, "--datameer-version", "banana"]) == 2
+    assert "'banana' is not a Datameer version, like 7.5.2" in capsys.readouterr().err
