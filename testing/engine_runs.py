@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from runner.clock import Clock, SystemClock, VirtualClock
 from runner.datameer.client import DatameerClient
-from runner.emulator import EmulatorServer
+from runner.emulator import EmulatorServer, embedded
+from runner.engine import driver
 from runner.engine.driver import RunOutcome, RunRequest, run_pipeline
 from runner.engine.events import RunEvent
 from runner.engine.options import EngineOptions
@@ -142,3 +146,26 @@ def run(
     with DatameerClient(server.url, user=USER, password=PASSWORD, backoff_factor=0.01) as api:
         outcome = run_pipeline(pipe, api, request, events.append, clock=clock, cancelled=cancelled)
     return Run(outcome, events)
+
+
+def on_virtual_time(monkeypatch: pytest.MonkeyPatch, *servers: EmulatorServer) -> VirtualClock:
+    """Every run this test starts in-process (``main([...])``, ``run_file``, ``run_job``)
+    waits on one ``VirtualClock`` that the emulated clocks of ``servers`` and of any
+    ``--emulator`` follow, as ``run`` does: poll intervals, retry delays and stop
+    confirmations take no real time, and emulated jobs progress exactly as far as the run
+    waits.  (The command line has no clock to pass in: the run's default clock, and the
+    embedded emulator's, are swapped for this test.)"""
+    clock = VirtualClock()
+    for server in servers:
+        server.clock.follow(clock)
+    embedded_emulator = embedded.pipeline_emulator
+
+    @contextmanager
+    def following(pipe: Pipeline) -> Iterator[tuple[EmulatorServer, str, str]]:
+        with embedded_emulator(pipe) as (server, user, password):
+            server.clock.follow(clock)
+            yield server, user, password
+
+    monkeypatch.setattr(driver, "SystemClock", lambda: clock)
+    monkeypatch.setattr(embedded, "pipeline_emulator", following)
+    return clock

@@ -143,7 +143,7 @@ def test_a_trigger_sent_again_says_how_long_it_was_looked_for(tmp_path: Path) ->
     # nothing, and only then sends again; the report explains the wait.
     failing = '{error_rate: 1, error_status: 503, paths: ["*/trigger"]}'
     code, report, _ = run(
-        tmp_path, "--mode", "client", "--lost-trigger-wait", "0.2", faults=failing
+        tmp_path, "--mode", "client", "--lost-trigger-wait", "0.05", faults=failing
     )
     assert code == 1
     first = [w for w in report["warnings"] if w["job"] == "first"]
