@@ -14,6 +14,7 @@ import pytest
 
 from runner.commands.main import main
 from testing.emulators import MakeEmulator
+from testing.engine_runs import on_virtual_time
 from testing.environment import closed_port_url, server_env
 from testing.scenarios import PASSWORD, ROOT, USER, artifact, scenario
 
@@ -42,8 +43,10 @@ def inline_emulator(outcome: str) -> str:
     )
 
 
-@pytest.mark.slow
-def test_quickstart_succeeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_quickstart_succeeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    on_virtual_time(monkeypatch)  # the quick start's jobs take minutes of emulated time
     code = main(
         ["run", str(ROOT / "examples/quickstart.yaml"), "--emulator", "--report-dir", str(tmp_path)]
     )
@@ -53,7 +56,8 @@ def test_quickstart_succeeds(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "run finished" in capsys.readouterr().err
 
 
-def test_failed_job_exits_1(tmp_path: Path) -> None:
+def test_failed_job_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    on_virtual_time(monkeypatch)
     path = write_pipeline(tmp_path, inline_emulator("ERROR"))
     assert main(["run", str(path), "--emulator", "--report-dir", str(tmp_path / "r")]) == 1
     report = json.loads((tmp_path / "r" / "report.json").read_text())
@@ -215,6 +219,7 @@ def test_resume_from_the_report_dir_alone(
         )
     )
     server_env(monkeypatch, server.url)
+    on_virtual_time(monkeypatch, server)
     report_dir = tmp_path / "r"
     assert main(["run", str(write_pipeline(tmp_path)), "--report-dir", str(report_dir)]) == 1
     assert main(["run", "--resume", str(report_dir)]) == 0

@@ -13,6 +13,7 @@ import pytest
 
 from runner.commands.main import main
 from runner.report.load import read_report
+from testing.engine_runs import on_virtual_time
 
 PIPELINE = """\
 version: 1
@@ -36,6 +37,12 @@ emulator:
     - {{file_id: 3, duration: 2, queue_time: 0}}
 """
 SECRETS = ("hunter2", "abc123")
+
+
+@pytest.fixture(autouse=True)
+def virtual_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every run here shares a virtual clock with its ``--emulator``: no real waits."""
+    on_virtual_time(monkeypatch)
 
 
 def run(
@@ -143,7 +150,7 @@ def test_a_trigger_sent_again_says_how_long_it_was_looked_for(tmp_path: Path) ->
     # nothing, and only then sends again; the report explains the wait.
     failing = '{error_rate: 1, error_status: 503, paths: ["*/trigger"]}'
     code, report, _ = run(
-        tmp_path, "--mode", "client", "--lost-trigger-wait", "0.05", faults=failing
+        tmp_path, "--mode", "client", "--lost-trigger-wait", "0.2", faults=failing
     )
     assert code == 1
     first = [w for w in report["warnings"] if w["job"] == "first"]

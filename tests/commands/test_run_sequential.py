@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from runner.commands.main import main
+from testing.engine_runs import on_virtual_time
 from testing.scenarios import ROOT
 
 # Retries and polls as the README writes them would make the test wait minutes.
@@ -35,6 +36,12 @@ emulator:
        queue_time: 0, counters: {IMPORT_DROPPED_RECORDS: 0}}
     - {file_id: 9, name: notify_failure, duration: 2, queue_time: 0}
 """
+
+
+@pytest.fixture(autouse=True)
+def virtual_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every run here shares a virtual clock with its ``--emulator``: no real waits."""
+    on_virtual_time(monkeypatch)
 
 
 def readme_pipeline() -> str:
