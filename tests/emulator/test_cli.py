@@ -64,6 +64,7 @@ def test_serves_until_interrupted(served: tuple[subprocess.Popen[str], str]) -> 
     assert "Authorization" not in err
 
 
+@pytest.mark.slow  # another child and signal: test_serves_until_interrupted is the quick one
 def test_sigterm_stops_it_too(served: tuple[subprocess.Popen[str], str]) -> None:
     process, _ = served
     process.send_signal(signal.SIGTERM)
