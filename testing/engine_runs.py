@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,13 +124,22 @@ def run(
     cancelled: threading.Event | None = None,
     resume: bool = False,
     real_time: bool = False,
+    on_event: Callable[[RunEvent], None] | None = None,
 ) -> Run:
     """Run ``pipe`` against the emulator through the real client.
 
     The run and the emulator share a virtual clock (waits take no real time) unless
     ``real_time``: tests whose helper threads act after real delays need real time.
+    ``on_event`` hears each event as the run emits it, in the run's thread (virtual time
+    stands still meanwhile): a test acts at an exact point of the run.
     """
     events: list[RunEvent] = []
+
+    def sink(event: RunEvent) -> None:
+        events.append(event)
+        if on_event is not None:
+            on_event(event)
+
     clock: Clock = SystemClock()
     if not real_time:
         clock = VirtualClock()
@@ -144,7 +153,7 @@ def run(
         options=options or EngineOptions(trigger_resolve_timeout=2.0, stop_confirm_timeout=5.0),
     )
     with DatameerClient(server.url, user=USER, password=PASSWORD, backoff_factor=0.01) as api:
-        outcome = run_pipeline(pipe, api, request, events.append, clock=clock, cancelled=cancelled)
+        outcome = run_pipeline(pipe, api, request, sink, clock=clock, cancelled=cancelled)
     return Run(outcome, events)
 
 
