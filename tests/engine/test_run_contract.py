@@ -87,6 +87,7 @@ def _when_triggered(server: object, file_id: int, then: object) -> None:
         threading.Event().wait(0.005)
 
 
+@pytest.mark.slow  # real time: Ctrl-C during a status call that takes 1 s
 def test_an_interrupt_before_the_trigger_skips_the_job(
     make_emulator: MakeEmulator, tmp_path: Path
 ) -> None:
@@ -113,6 +114,7 @@ def test_an_interrupt_before_the_trigger_skips_the_job(
     assert "finished" not in result.kinds("only")
 
 
+@pytest.mark.slow  # real time: a trigger answer that takes 0.4 s
 def test_the_trigger_time_is_taken_at_the_post(make_emulator: MakeEmulator, tmp_path: Path) -> None:
     # Each trigger answer takes 0.4 s: the attempt's time is when the POST left, not when
     # its answer was collected.
