@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from testing.sources import syntax_tree
+
 PACKAGE = Path(__file__).resolve().parent.parent / "runner"
 
 BASE = {"runner.errors", "runner.model", "runner.reference", "runner.clock", "runner.github"}
@@ -61,8 +63,8 @@ def _module_name(path: Path) -> str:
 
 @functools.cache
 def _import_nodes(path: Path) -> tuple[ast.Import | ast.ImportFrom, ...]:
-    """Every import statement of ``path``, at any depth (parsed once for all the tests here)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    """Every import statement of ``path``, at any depth (found once for all the tests here)."""
+    tree = syntax_tree(path)
     return tuple(node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom))
 
 
