@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 
 from runner.clock import Clock, SystemClock, VirtualClock
 from runner.datameer.client import DatameerClient
-from runner.emulator import EmulatorServer, embedded
+from runner.emulator import EmulatorServer
 from runner.engine import driver
 from runner.engine.driver import RunOutcome, RunRequest, run_pipeline
 from runner.engine.events import RunEvent
@@ -159,22 +158,21 @@ def run(
 
 def on_virtual_time(monkeypatch: pytest.MonkeyPatch, *servers: EmulatorServer) -> VirtualClock:
     """Every run this test starts in-process (``main([...])``, ``run_file``, ``run_job``)
-    waits on one ``VirtualClock`` that the emulated clocks of ``servers`` and of any
-    ``--emulator`` follow, as ``run`` does: poll intervals, retry delays and stop
-    confirmations take no real time, and emulated jobs progress exactly as far as the run
-    waits.  (The command line has no clock to pass in: the run's default clock, and the
-    embedded emulator's, are swapped for this test.)"""
+    waits on one ``VirtualClock``, as ``run`` does, and the emulated clocks of ``servers``
+    and of every emulator started from now on (``--emulator``'s too) follow it: poll
+    intervals, retry delays and stop confirmations take no real time, and emulated jobs
+    progress exactly as far as the run waits.  (The command line has no clock to pass
+    in: the run's default clock is swapped for this test.)"""
     clock = VirtualClock()
     for server in servers:
         server.clock.follow(clock)
-    embedded_emulator = embedded.pipeline_emulator
+    start = EmulatorServer.start
 
-    @contextmanager
-    def following(pipe: Pipeline) -> Iterator[tuple[EmulatorServer, str, str]]:
-        with embedded_emulator(pipe) as (server, user, password):
-            server.clock.follow(clock)
-            yield server, user, password
+    def start_following(server: EmulatorServer) -> EmulatorServer:
+        start(server)
+        server.clock.follow(clock)
+        return server
 
     monkeypatch.setattr(driver, "SystemClock", lambda: clock)
-    monkeypatch.setattr(embedded, "pipeline_emulator", following)
+    monkeypatch.setattr(EmulatorServer, "start", start_following)
     return clock
