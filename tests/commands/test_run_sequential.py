@@ -78,7 +78,6 @@ def test_readme_pipeline_with_a_failing_workbook_exits_1(
     assert jobs["notify_failure"]["outcome"] == "SUCCEEDED"  # any_failed: run by dmpipe
 
 
-@pytest.mark.slow
 def test_quickstart_in_sequential_mode_with_a_failing_workbook_exits_1(tmp_path: Path) -> None:
     scenario = yaml.safe_load((ROOT / "examples/emulator/quickstart.yaml").read_text())
     for artifact in scenario["artifacts"]:
