@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from runner.commands.main import main
-from testing.engine_runs import on_virtual_time
 
 PIPELINE = """\
 version: 1
@@ -30,11 +29,8 @@ emulator:
     - {file_id: 2, duration: 2, queue_time: 0}
 """
 
-
-@pytest.fixture(autouse=True)
-def virtual_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every run here shares a virtual clock with its ``--emulator``: no real waits."""
-    on_virtual_time(monkeypatch)
+# Every run here shares a virtual clock with its --emulator: no real waits.
+pytestmark = pytest.mark.usefixtures("virtual_time")
 
 
 @pytest.fixture

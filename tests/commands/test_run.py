@@ -43,10 +43,8 @@ def inline_emulator(outcome: str) -> str:
     )
 
 
-def test_quickstart_succeeds(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    on_virtual_time(monkeypatch)  # the quick start's jobs take minutes of emulated time
+@pytest.mark.usefixtures("virtual_time")  # the quick start's jobs take minutes of emulated time
+def test_quickstart_succeeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         ["run", str(ROOT / "examples/quickstart.yaml"), "--emulator", "--report-dir", str(tmp_path)]
     )
@@ -56,8 +54,8 @@ def test_quickstart_succeeds(
     assert "run finished" in capsys.readouterr().err
 
 
-def test_failed_job_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    on_virtual_time(monkeypatch)
+@pytest.mark.usefixtures("virtual_time")
+def test_failed_job_exits_1(tmp_path: Path) -> None:
     path = write_pipeline(tmp_path, inline_emulator("ERROR"))
     assert main(["run", str(path), "--emulator", "--report-dir", str(tmp_path / "r")]) == 1
     report = json.loads((tmp_path / "r" / "report.json").read_text())

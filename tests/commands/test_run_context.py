@@ -13,7 +13,6 @@ import pytest
 
 from runner.commands.main import main
 from runner.report.load import read_report
-from testing.engine_runs import on_virtual_time
 
 PIPELINE = """\
 version: 1
@@ -38,11 +37,8 @@ emulator:
 """
 SECRETS = ("hunter2", "abc123")
 
-
-@pytest.fixture(autouse=True)
-def virtual_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every run here shares a virtual clock with its ``--emulator``: no real waits."""
-    on_virtual_time(monkeypatch)
+# Every run here shares a virtual clock with its --emulator: no real waits.
+pytestmark = pytest.mark.usefixtures("virtual_time")
 
 
 def run(

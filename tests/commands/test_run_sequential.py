@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from runner.commands.main import main
-from testing.engine_runs import on_virtual_time
 from testing.scenarios import ROOT
 
 # Retries and polls as the README writes them would make the test wait minutes.
@@ -37,11 +36,8 @@ emulator:
     - {file_id: 9, name: notify_failure, duration: 2, queue_time: 0}
 """
 
-
-@pytest.fixture(autouse=True)
-def virtual_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every run here shares a virtual clock with its ``--emulator``: no real waits."""
-    on_virtual_time(monkeypatch)
+# Every run here shares a virtual clock with its --emulator: no real waits.
+pytestmark = pytest.mark.usefixtures("virtual_time")
 
 
 def readme_pipeline() -> str:

@@ -81,10 +81,10 @@ def test_scenario_warnings_only_on_the_emulator(
     assert "warning: warning:" not in said
 
 
+@pytest.mark.usefixtures("virtual_time")
 def test_a_lost_trigger_names_its_artifact_once_per_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    on_virtual_time(monkeypatch)
     lost = '{lost_trigger_rate: 1, paths: ["*/trigger"]}'
     argv = ["run", str(write(tmp_path, lost)), "--emulator", "--report-dir", str(tmp_path / "r")]
     assert main([*argv, "--progress", "plain"]) == 0
