@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from runner.clock import Clock, SystemClock, VirtualClock
 from runner.datameer.client import DatameerClient
 from runner.emulator import EmulatorServer
+from runner.engine import driver
 from runner.engine.driver import RunOutcome, RunRequest, run_pipeline
 from runner.engine.events import RunEvent
 from runner.engine.options import EngineOptions
@@ -120,13 +123,22 @@ def run(
     cancelled: threading.Event | None = None,
     resume: bool = False,
     real_time: bool = False,
+    on_event: Callable[[RunEvent], None] | None = None,
 ) -> Run:
     """Run ``pipe`` against the emulator through the real client.
 
     The run and the emulator share a virtual clock (waits take no real time) unless
     ``real_time``: tests whose helper threads act after real delays need real time.
+    ``on_event`` hears each event as the run emits it, in the run's thread (virtual time
+    stands still meanwhile): a test acts at an exact point of the run.
     """
     events: list[RunEvent] = []
+
+    def sink(event: RunEvent) -> None:
+        events.append(event)
+        if on_event is not None:
+            on_event(event)
+
     clock: Clock = SystemClock()
     if not real_time:
         clock = VirtualClock()
@@ -140,5 +152,27 @@ def run(
         options=options or EngineOptions(trigger_resolve_timeout=2.0, stop_confirm_timeout=5.0),
     )
     with DatameerClient(server.url, user=USER, password=PASSWORD, backoff_factor=0.01) as api:
-        outcome = run_pipeline(pipe, api, request, events.append, clock=clock, cancelled=cancelled)
+        outcome = run_pipeline(pipe, api, request, sink, clock=clock, cancelled=cancelled)
     return Run(outcome, events)
+
+
+def on_virtual_time(monkeypatch: pytest.MonkeyPatch, *servers: EmulatorServer) -> VirtualClock:
+    """Every run this test starts in-process (``main([...])``, ``run_file``, ``run_job``)
+    waits on one ``VirtualClock``, as ``run`` does, and the emulated clocks of ``servers``
+    and of every emulator started from now on (``--emulator``'s too) follow it: poll
+    intervals, retry delays and stop confirmations take no real time, and emulated jobs
+    progress exactly as far as the run waits.  (The command line has no clock to pass
+    in: the run's default clock is swapped for this test.)"""
+    clock = VirtualClock()
+    for server in servers:
+        server.clock.follow(clock)
+    start = EmulatorServer.start
+
+    def start_following(server: EmulatorServer) -> EmulatorServer:
+        start(server)
+        server.clock.follow(clock)
+        return server
+
+    monkeypatch.setattr(driver, "SystemClock", lambda: clock)
+    monkeypatch.setattr(EmulatorServer, "start", start_following)
+    return clock

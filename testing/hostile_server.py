@@ -85,8 +85,9 @@ class HostileServer:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(self.tls.cert, self.tls.key)
             self._httpd.tls = context
+        # close() waits for serve_forever to look at its stop flag: every 5 ms.
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.05,), name="hostile-server", daemon=True
+            target=self._httpd.serve_forever, args=(0.005,), name="hostile-server", daemon=True
         )
         self._thread.start()
 

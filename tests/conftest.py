@@ -6,7 +6,8 @@ never waits.  ``make_emulator(source, **overrides)``: a started server from a
 ``Scenario``, a scenario mapping or a file path (default: the reference); keyword
 overrides replace top-level scenario keys (``time_scale=500``, ``version="7.4"``,
 ``faults={...}``).  Every server is stopped at teardown.  ``connect(url, **kw)``: a
-``DatameerClient`` for it.
+``DatameerClient`` for it.  ``virtual_time``: the test's in-process runs (``main``,
+``run_file``) and the emulators it starts share a virtual clock, so they never wait.
 
 Tests marked ``slow`` (child processes, signals, crashes, real clocks, a browser) or
 ``bench`` (the benchmarks' smoke runs) are skipped unless ``--run-slow`` is given: plain
@@ -20,9 +21,11 @@ from typing import Any
 
 import pytest
 
+from runner.clock import VirtualClock
 from runner.datameer.client import DatameerClient
 from runner.emulator import EmulatorServer
 from testing.emulators import MakeEmulator, ScenarioSource, build_scenario
+from testing.engine_runs import on_virtual_time
 from testing.scenarios import PASSWORD, REFERENCE, USER
 
 OPT_IN_MARKERS = ("slow", "bench")
@@ -66,6 +69,13 @@ def make_emulator() -> Iterator[MakeEmulator]:
 def emulator(make_emulator: MakeEmulator) -> EmulatorServer:
     """The reference scenario on a manual clock."""
     return make_emulator(REFERENCE, clock="manual")
+
+
+@pytest.fixture
+def virtual_time(monkeypatch: pytest.MonkeyPatch) -> VirtualClock:
+    """One virtual clock for every run the test starts in-process and every emulator it
+    starts (``--emulator``'s too): waits take no real time (``on_virtual_time``)."""
+    return on_virtual_time(monkeypatch)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from runner.emulator.scenario import Artifact, Scenario
 from runner.model import Mode, Pipeline
 from runner.reference import JobRef, PathEncoding, RefKind
 from runner.spec import inspect_pipeline
+from testing.engine_runs import on_virtual_time
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 REQUIRED = {"quickstart", "nightly-etl", "fan-out-fan-in", "counter-gates", "paths-with-spaces"}
@@ -139,7 +140,9 @@ def test_every_reference_resolves_on_a_strict_server(path: Path, encoding: PathE
         assert server.ledger.entries() == []
 
 
-def test_the_quickstart_runs_on_a_strict_server(tmp_path: Path) -> None:
+def test_the_quickstart_runs_on_a_strict_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pipeline = load(EXAMPLES / "quickstart.yaml")
     assert isinstance(pipeline.emulator_scenario, str)
     scenario = with_overrides(
@@ -151,6 +154,7 @@ def test_the_quickstart_runs_on_a_strict_server(tmp_path: Path) -> None:
     text = (EXAMPLES / "quickstart.yaml").read_text(encoding="utf-8")
     file.write_text(text + "policies: {poll_interval: 0.05s, max_poll_interval: 0.2s}\n", "utf-8")
     with EmulatorServer(scenario) as server:
+        on_virtual_time(monkeypatch, server)
         outcome = runner.run_file(
             file,
             runner.RunOptions(

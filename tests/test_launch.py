@@ -13,6 +13,7 @@ import pytest
 import runner
 from runner.emulator import EmulatorServer, scenario_from_dict
 from testing import scenarios
+from testing.engine_runs import on_virtual_time
 from testing.scenarios import PASSWORD, USER
 
 PIPELINE = """\
@@ -50,11 +51,15 @@ V2_ROUTES = (
 
 
 @contextmanager
-def emulated(version: str, **fields: Any) -> Iterator[EmulatorServer]:
+def emulated(
+    monkeypatch: pytest.MonkeyPatch, version: str, **fields: Any
+) -> Iterator[EmulatorServer]:
+    """The emulator, on a virtual clock the test's runs share (no real waits)."""
     scenario = scenarios.scenario(
         *ARTIFACTS, version=version, clock="real", time_scale=200, **fields
     )
     with EmulatorServer(scenario_from_dict(scenario)) as server:
+        on_virtual_time(monkeypatch, server)
         yield server
 
 
@@ -86,9 +91,9 @@ def run(
     ],
 )
 def test_the_same_pipeline_runs_on_every_version_with_its_endpoints(
-    tmp_path: Path, version: str, trigger: str, v2: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str, trigger: str, v2: bool
 ) -> None:
-    with emulated(version) as server:
+    with emulated(monkeypatch, version) as server:
         outcome = run(tmp_path, server)
         stats = server.stats()
         ledger = server.ledger.entries()
@@ -110,10 +115,11 @@ def test_the_same_pipeline_runs_on_every_version_with_its_endpoints(
 
 def test_a_server_without_the_plugin_meets_one_404_then_the_legacy_calls(
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # 7.5.2 by its version, but the REST v2 plugin is missing: the first /api/... call
     # answers a servlet 404, which is never sent again (and never retried).
-    with emulated("7.5.2", api_v2=False) as server:
+    with emulated(monkeypatch, "7.5.2", api_v2=False) as server:
         outcome = run(tmp_path, server)
         stats = server.stats()
         actions = [entry.action for entry in server.ledger.entries()]
@@ -132,9 +138,9 @@ def test_a_server_without_the_plugin_meets_one_404_then_the_legacy_calls(
     ],
 )
 def test_auto_mode_uses_the_sequential_trigger_only_where_it_exists(
-    tmp_path: Path, version: str, actions: list[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str, actions: list[str]
 ) -> None:
-    with emulated(version) as server:
+    with emulated(monkeypatch, version) as server:
         outcome = run(tmp_path, server, "auto", "variables: {day: '1'}", BY_ID)
         stats = server.stats()
         ledger = [entry.action for entry in server.ledger.entries()]
@@ -146,9 +152,11 @@ def test_auto_mode_uses_the_sequential_trigger_only_where_it_exists(
         assert stats.get("POST /rest/job-execution?sequence=", 0) == 0
 
 
-def test_server_version_setting_overrides_the_server(tmp_path: Path) -> None:
+def test_server_version_setting_overrides_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The server says 7.5.2; the file says 6.4: the legacy calls are used, no version asked.
-    with emulated("7.5.2") as server:
+    with emulated(monkeypatch, "7.5.2") as server:
         pipeline = PIPELINE.replace(
             'server: {{url: "${{DATAMEER_URL}}"}}',
             'server: {{url: "${{DATAMEER_URL}}", version: "6.4"}}',
@@ -175,6 +183,7 @@ def test_server_version_setting_overrides_the_server(tmp_path: Path) -> None:
 
 def test_a_job_without_configuration_id_fails_at_once_on_a_server_without_rest_v2(
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     file = tmp_path / "pipeline.yaml"
     file.write_text(
@@ -184,7 +193,7 @@ def test_a_job_without_configuration_id_fails_at_once_on_a_server_without_rest_v
         "jobs:\n  load: {path: /Data/ImportJobs/Web logs.imp}\n",
         encoding="utf-8",
     )
-    with emulated("6.4") as server:
+    with emulated(monkeypatch, "6.4") as server:
         options = runner.RunOptions(
             environ={
                 "DATAMEER_URL": server.url,

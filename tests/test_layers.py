@@ -4,10 +4,13 @@ two modules share a file name."""
 from __future__ import annotations
 
 import ast
+import functools
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from testing.sources import syntax_tree
 
 PACKAGE = Path(__file__).resolve().parent.parent / "runner"
 
@@ -58,11 +61,18 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@functools.cache
+def _import_nodes(path: Path) -> tuple[ast.Import | ast.ImportFrom, ...]:
+    """Every import statement of ``path``, at any depth (found once for all the tests here)."""
+    tree = syntax_tree(path)
+    return tuple(node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom))
+
+
 def _imports(path: Path) -> set[str]:
     """The runner modules ``path`` imports (``from runner.x import y`` counts as runner.x.y
     when y is a module, else as runner.x)."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _import_nodes(path):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.startswith("runner"))
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("runner"):
@@ -108,13 +118,11 @@ def test_no_two_modules_share_a_file_name() -> None:
 def _imports_airflow(path: Path) -> set[str]:
     """The Airflow modules and the provider modules ``path`` imports."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _import_nodes(path):
         names = (
             [alias.name for alias in node.names]
             if isinstance(node, ast.Import)
             else [node.module or ""]
-            if isinstance(node, ast.ImportFrom)
-            else []
         )
         found.update(
             name

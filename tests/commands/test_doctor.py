@@ -107,6 +107,7 @@ def test_a_problem_exits_3(
     assert password not in out or password == PASSWORD
 
 
+@pytest.mark.slow  # real time: the connection is retried with backoff (3 s)
 def test_an_unreachable_server_exits_3(
     pipeline_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

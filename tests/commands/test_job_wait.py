@@ -16,15 +16,20 @@ from runner.commands.main import main
 from runner.emulator import EmulatorServer
 from runner.report.load import read_report
 from testing.emulators import MakeEmulator
+from testing.engine_runs import on_virtual_time
 from testing.environment import closed_port_url, server_env, subprocess_env
 from testing.processes import start_dmpipe
 from testing.scenarios import artifact, scenario
 
 
 def serve(
-    make_emulator: MakeEmulator, monkeypatch: pytest.MonkeyPatch, **fields: Any
+    make_emulator: MakeEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    real_time: bool = False,
+    **fields: Any,
 ) -> EmulatorServer:
-    """An emulator whose artifact 48 runs 2 emulated seconds (0.02 s), on a running clock."""
+    """An emulator whose artifact 48 runs 2 emulated seconds, 100 per second of the clock
+    it shares with the run: a virtual one (no real waits) unless ``real_time``."""
     extra = {key: fields.pop(key) for key in ("faults", "time_scale") if key in fields}
     server = make_emulator(
         scenario(
@@ -32,6 +37,8 @@ def serve(
         )
     )
     server_env(monkeypatch, server.url)
+    if not real_time:
+        on_virtual_time(monkeypatch, server)
     return server
 
 
@@ -105,7 +112,7 @@ def test_json_says_how_it_ended(
 def test_wait_timeout_stops_the_execution(
     make_emulator: MakeEmulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    server = serve(make_emulator, monkeypatch, duration=10_000, time_scale=1)
+    server = serve(make_emulator, monkeypatch, real_time=True, duration=10_000, time_scale=1)
     assert wait(tmp_path / "r", "--wait-timeout", "0.5") == 1
     [trigger] = actions(server, "trigger")
     stops = [e for e in actions(server, "stop", "legacy_stop") if e.effective]

@@ -29,6 +29,9 @@ emulator:
     - {file_id: 2, duration: 2, queue_time: 0}
 """
 
+# Every run here shares a virtual clock with its --emulator: no real waits.
+pytestmark = pytest.mark.usefixtures("virtual_time")
+
 
 @pytest.fixture
 def pipeline_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -14,6 +14,7 @@ import pytest
 
 from runner.commands.main import main
 from testing.emulators import MakeEmulator
+from testing.engine_runs import on_virtual_time
 from testing.environment import closed_port_url, server_env
 from testing.scenarios import PASSWORD, ROOT, USER, artifact, scenario
 
@@ -42,7 +43,7 @@ def inline_emulator(outcome: str) -> str:
     )
 
 
-@pytest.mark.slow
+@pytest.mark.usefixtures("virtual_time")  # the quick start's jobs take minutes of emulated time
 def test_quickstart_succeeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(
         ["run", str(ROOT / "examples/quickstart.yaml"), "--emulator", "--report-dir", str(tmp_path)]
@@ -53,6 +54,7 @@ def test_quickstart_succeeds(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "run finished" in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("virtual_time")
 def test_failed_job_exits_1(tmp_path: Path) -> None:
     path = write_pipeline(tmp_path, inline_emulator("ERROR"))
     assert main(["run", str(path), "--emulator", "--report-dir", str(tmp_path / "r")]) == 1
@@ -215,6 +217,7 @@ def test_resume_from_the_report_dir_alone(
         )
     )
     server_env(monkeypatch, server.url)
+    on_virtual_time(monkeypatch, server)
     report_dir = tmp_path / "r"
     assert main(["run", str(write_pipeline(tmp_path)), "--report-dir", str(report_dir)]) == 1
     assert main(["run", "--resume", str(report_dir)]) == 0

@@ -37,6 +37,9 @@ emulator:
 """
 SECRETS = ("hunter2", "abc123")
 
+# Every run here shares a virtual clock with its --emulator: no real waits.
+pytestmark = pytest.mark.usefixtures("virtual_time")
+
 
 def run(
     tmp_path: Path, *args: str, mode: str = "auto", version: str = "7.5.2", faults: str = "{}"

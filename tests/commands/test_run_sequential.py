@@ -36,6 +36,9 @@ emulator:
     - {file_id: 9, name: notify_failure, duration: 2, queue_time: 0}
 """
 
+# Every run here shares a virtual clock with its --emulator: no real waits.
+pytestmark = pytest.mark.usefixtures("virtual_time")
+
 
 def readme_pipeline() -> str:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -71,7 +74,6 @@ def test_readme_pipeline_with_a_failing_workbook_exits_1(
     assert jobs["notify_failure"]["outcome"] == "SUCCEEDED"  # any_failed: run by dmpipe
 
 
-@pytest.mark.slow
 def test_quickstart_in_sequential_mode_with_a_failing_workbook_exits_1(tmp_path: Path) -> None:
     scenario = yaml.safe_load((ROOT / "examples/emulator/quickstart.yaml").read_text())
     for artifact in scenario["artifacts"]:

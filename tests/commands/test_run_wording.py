@@ -9,6 +9,7 @@ import pytest
 
 from runner.commands.main import main
 from testing.emulators import MakeEmulator
+from testing.engine_runs import on_virtual_time
 from testing.environment import server_env
 from testing.scenarios import artifact, scenario
 
@@ -72,6 +73,7 @@ def test_scenario_warnings_only_on_the_emulator(
 ) -> None:
     server = make_emulator(scenario(artifact(48), artifact(50), clock="real", time_scale=100))
     server_env(monkeypatch, server.url)
+    on_virtual_time(monkeypatch, server)  # also the --emulator's clock: no real waits
     argv = ["run", str(write(tmp_path)), "--report-dir", str(tmp_path / "r"), "--progress", "plain"]
     assert main([*argv, "--emulator"] if emulator else argv) == 0
     said = capsys.readouterr().err + caplog.text  # in-process, log records go to caplog
@@ -79,6 +81,7 @@ def test_scenario_warnings_only_on_the_emulator(
     assert "warning: warning:" not in said
 
 
+@pytest.mark.usefixtures("virtual_time")
 def test_a_lost_trigger_names_its_artifact_once_per_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1102,7 +1102,7 @@ def test_deletes_are_retried_like_gets(
         pytest.param(
             lambda api: api.list_running(),
             ConnectionFailedError,
-            "no answer within 0.2s",
+            "no answer within 0.05s",
             id="get",
         ),
         pytest.param(
@@ -1133,7 +1133,7 @@ def test_read_timeouts(
     message: str,
 ) -> None:
     server = canned(Canned(body="[]", delay=30))
-    api = connect(server.url, timeout=Timeout(connect=1.0, read=0.2), retries=1)
+    api = connect(server.url, timeout=Timeout(connect=1.0, read=0.05), retries=1)
     with pytest.raises(kind, match=message):
         call(api)
     expected_requests = 2 if kind is ConnectionFailedError else 1

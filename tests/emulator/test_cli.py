@@ -49,6 +49,7 @@ def served() -> Iterator[tuple[subprocess.Popen[str], str]]:
         process.wait()
 
 
+@pytest.mark.slow  # a child process and a signal
 def test_serves_until_interrupted(served: tuple[subprocess.Popen[str], str]) -> None:
     process, url = served
     answer = requests.post(
@@ -64,6 +65,7 @@ def test_serves_until_interrupted(served: tuple[subprocess.Popen[str], str]) -> 
     assert "Authorization" not in err
 
 
+@pytest.mark.slow  # a child process and a signal
 def test_sigterm_stops_it_too(served: tuple[subprocess.Popen[str], str]) -> None:
     process, _ = served
     process.send_signal(signal.SIGTERM)

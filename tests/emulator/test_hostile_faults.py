@@ -207,6 +207,7 @@ def test_a_forbidden_artifact_answers_403_with_a_failure_body(
     assert "job-execution-id" in trigger(server, 1)
 
 
+@pytest.mark.slow  # real time: a read that times out
 def test_a_frozen_server_accepts_and_never_answers_until_unfrozen(
     make_emulator: MakeEmulator,
 ) -> None:
@@ -242,6 +243,7 @@ def test_a_frozen_server_still_stops_and_cuts_the_held_requests(
     assert isinstance(outcome[0], requests.ConnectionError)
 
 
+@pytest.mark.slow  # real time: a read that times out
 def test_hang_after_freezes_from_that_request_on(make_emulator: MakeEmulator) -> None:
     server = make_emulator(scenario(artifact(1)), faults={"hang_after": 2})
     assert get_json(server.url, "/rest/jobs/list-running") == []

@@ -13,6 +13,7 @@ import pytest
 
 from runner.datameer.client import DatameerClient
 from runner.emulator import EmulatorServer
+from runner.engine.events import RunEvent
 from runner.engine.outcome import JobOutcome
 from runner.model import AlreadyRunning, CounterExpectation, OnFailure, WarningsAs, When
 from runner.reference import JobRef
@@ -259,11 +260,16 @@ def test_interrupt_stops_started_jobs_and_writes_report(
 ) -> None:
     server = make_emulator(scenario(artifact(1, duration=LONG), artifact(2, duration=LONG)))
     cancelled = threading.Event()
-    timer = threading.Timer(0.3, cancelled.set)
-    timer.start()
-    result = run(
-        server, pipeline(job("a", 1), job("b", 2)), tmp_path, cancelled=cancelled, real_time=True
-    )
+    running: set[str] = set()
+
+    def interrupt_once_both_run(event: RunEvent) -> None:  # Ctrl-C, at an exact point
+        if event.kind == "triggered":
+            running.add(event.job)
+            if running == {"a", "b"}:
+                cancelled.set()
+
+    pipe = pipeline(job("a", 1), job("b", 2))
+    result = run(server, pipe, tmp_path, cancelled=cancelled, on_event=interrupt_once_both_run)
     assert result.outcome.exit_code == 130
     assert {e.file_id for e in stops(server)} == {1, 2}
     report = json.loads((tmp_path / "report.json").read_text())

@@ -13,6 +13,7 @@ import runner
 from runner.engine.events import EventKind, ProgressLines, RunEvent
 from runner.engine.journal import JOURNAL_NAME, Journal, read_journal, record_kind, resume_jobs
 from runner.engine.outcome import JobOutcome
+from testing.sources import syntax_tree
 
 AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 _EMITTERS = frozenset({"emit", "_emit", "RunEvent"})
@@ -47,8 +48,7 @@ def _emitted_kinds() -> set[str]:
     for path in Path(runner.__file__).parent.rglob("*.py"):
         if "emulator" in path.parts:
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for function in ast.walk(tree):
+        for function in ast.walk(syntax_tree(path)):
             if isinstance(function, ast.FunctionDef):
                 kinds |= _kinds_emitted_by(function)
     return kinds

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from runner.datameer.client import DatameerClient
+from runner.engine.events import RunEvent
 from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome
 from runner.errors import EXIT_FAILED, EXIT_INTERRUPTED
@@ -59,12 +60,11 @@ def test_a_stop_hits_this_runs_execution_and_spares_another_users(
             theirs.append(other.trigger(JobRef.parse(1)).execution_id)
 
     # Trigger theirs as soon as ours exists: ours is then the running one, theirs waits.
-    watcher = threading.Thread(
-        target=_when_triggered, args=(server, 1, other_user_queues_the_same_artifact)
-    )
-    watcher.start()
-    result = run(server, pipe, tmp_path, options=OPTIONS, real_time=True)
-    watcher.join()
+    def when_ours_is_triggered(event: RunEvent) -> None:
+        if event.kind == "triggered" and event.job == "long":
+            other_user_queues_the_same_artifact()
+
+    result = run(server, pipe, tmp_path, options=OPTIONS, on_event=when_ours_is_triggered)
 
     assert result.outcome.exit_code == EXIT_FAILED
     ours = result.outcome.states["long"].current
@@ -87,6 +87,7 @@ def _when_triggered(server: object, file_id: int, then: object) -> None:
         threading.Event().wait(0.005)
 
 
+@pytest.mark.slow  # real time: Ctrl-C during a status call that takes 1 s
 def test_an_interrupt_before_the_trigger_skips_the_job(
     make_emulator: MakeEmulator, tmp_path: Path
 ) -> None:
@@ -113,6 +114,7 @@ def test_an_interrupt_before_the_trigger_skips_the_job(
     assert "finished" not in result.kinds("only")
 
 
+@pytest.mark.slow  # real time: a trigger answer that takes 0.4 s
 def test_the_trigger_time_is_taken_at_the_post(make_emulator: MakeEmulator, tmp_path: Path) -> None:
     # Each trigger answer takes 0.4 s: the attempt's time is when the POST left, not when
     # its answer was collected.

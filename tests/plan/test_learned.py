@@ -20,6 +20,7 @@ from runner.plan.learned import (
 from runner.spec import load_pipeline_text
 from runner.spec.durations import slower_than_usual
 from testing.emulators import MakeEmulator
+from testing.engine_runs import on_virtual_time
 from testing.scenarios import PASSWORD, USER, artifact, scenario
 
 PIPELINE = """\
@@ -126,6 +127,7 @@ def test_run_learns_usual_durations_and_flags_a_slow_job(
             "artifacts": [slow, *SCENARIO["artifacts"][1:]],
         }
     )
+    on_virtual_time(monkeypatch, server)
     monkeypatch.setenv("DATAMEER_USER", USER)
     monkeypatch.setenv("DATAMEER_PASSWORD", PASSWORD)
     monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
