@@ -12,12 +12,14 @@ import difflib
 import fnmatch
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-
-import networkx as nx  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING
 
 from runner.errors import UsageError
 from runner.graph.dag import build_graph
 from runner.model import Pipeline, When
+
+if TYPE_CHECKING:
+    import networkx as nx  # type: ignore[import-untyped]  # annotations only: slow to import
 
 _GLOB_CHARS = frozenset("*?[")
 
