@@ -8,7 +8,6 @@ unselected upstream job counts as already done successfully.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -107,6 +106,8 @@ def _match(graph: nx.DiGraph, pattern: str, option: str) -> list[str]:
     if _GLOB_CHARS.isdisjoint(pattern):
         if pattern in graph:
             return [pattern]
+        import difflib  # only for a name matching no job
+
         hint = difflib.get_close_matches(pattern, list(graph.nodes), n=3)
         suggestion = f"; did you mean {_one_of(hint)}?" if hint else ""
         raise UsageError(f"{option}: no job named {pattern!r}{suggestion}")
