@@ -18,7 +18,9 @@ import pytest
 from runner.engine.outcome import JobOutcome, JobState
 from runner.engine.ready import ReadyQueue
 from runner.engine.slots import Slot
-from runner.model import Job
+from runner.errors import PipelineFileError
+from runner.graph import build_graph, select
+from runner.model import Job, Pipeline
 from runner.reference import JobRef
 from testing import scenarios
 from testing.emulators import MakeEmulator
@@ -108,14 +110,17 @@ from runner.graph import select
 from runner.plan import choose_mode
 from runner.spec import load_pipeline
 
-problems = []
+problems, chosen = [], []
 try:
     pipeline = load_pipeline(sys.argv[1])
-    choose_mode(pipeline, selection=select(pipeline))
+    selection = select(pipeline, sys.argv[3].split(), sys.argv[4].split())
+    choose_mode(selection.pipeline, selection=selection)
+    chosen = list(selection.pipeline.jobs)
 except PipelineFileError as error:
     problems = [str(problem) for problem in error.problems]
 heavy = sys.argv[2].split(",")
-print(json.dumps({"problems": problems, "loaded": [m for m in heavy if m in sys.modules]}))
+loaded = [m for m in heavy if m in sys.modules]
+print(json.dumps({"problems": problems, "chosen": chosen, "loaded": loaded}))
 """
 
 
@@ -150,11 +155,57 @@ def test_a_file_loads_what_its_problems_need(
 ) -> None:
     file = tmp_path / "pipeline.yaml"
     file.write_text(text, encoding="utf-8")
-    child = _python("-c", LOAD_SCRIPT, str(file), ",".join(HEAVY))
+    child = _python("-c", LOAD_SCRIPT, str(file), ",".join(HEAVY), "", "")
     assert child.returncode == 0, child.stderr
     answer = json.loads(child.stdout)
     assert answer["problems"] == [problem.format(file=file) for problem in problems]
     assert answer["loaded"] == loaded
+
+
+@pytest.mark.parametrize(
+    ("include", "exclude", "chosen"),
+    [
+        pytest.param("report+", "", ["report", "ship"], id="downstream"),
+        pytest.param("+report", "", ["load", "report"], id="upstream"),
+        pytest.param("", "load", ["report", "ship"], id="exclude"),
+    ],
+)
+def test_a_selection_needs_no_networkx(
+    tmp_path: Path, include: str, exclude: str, chosen: list[str]
+) -> None:
+    file = tmp_path / "pipeline.yaml"
+    file.write_text(PIPELINE, encoding="utf-8")
+    child = _python("-c", LOAD_SCRIPT, str(file), ",".join(HEAVY), include, exclude)
+    assert child.returncode == 0, child.stderr
+    assert json.loads(child.stdout) == {"problems": [], "chosen": chosen, "loaded": []}
+
+
+def _hand_built(*specs: str) -> Pipeline:
+    """``_hand_built("a", "b:a")``: job b needs a (a Pipeline no loader checked)."""
+    jobs = {}
+    for number, spec in enumerate(specs, start=1):
+        name, _, needs = spec.partition(":")
+        jobs[name] = Job(name, JobRef.parse(number), needs=tuple(filter(None, needs.split(","))))
+    return Pipeline(name="test", path="test.yaml", version=1, jobs=jobs)
+
+
+@pytest.mark.parametrize(
+    "specs",
+    [
+        pytest.param(("a:b",), id="unknown need"),
+        pytest.param(("a:a",), id="self-need"),
+        pytest.param(("a", "b:a,d", "c:b", "d:c"), id="cycle"),
+    ],
+)
+def test_a_selection_of_a_broken_graph_raises_what_build_graph_raises(
+    specs: tuple[str, ...],
+) -> None:
+    pipeline = _hand_built(*specs)
+    with pytest.raises(PipelineFileError) as expected:
+        build_graph(pipeline)
+    with pytest.raises(PipelineFileError) as caught:
+        select(pipeline, ["a+"])
+    assert str(caught.value) == str(expected.value)
 
 
 def test_an_invalid_file_still_exits_2_with_its_position(tmp_path: Path) -> None:
