@@ -1,6 +1,7 @@
 """Benchmark 6, instant start: from process launch to the first trigger the server receives.
 
-    python bench/bench_start.py [--jobs 50] [--trials 5] [--json-out FILE]
+    python bench/bench_start.py [--jobs 50] [--trials 5] [--bytecode cached|environment]
+                                [--json-out FILE]
 
 A file of ``jobs`` independent jobs (1 s each on an emulator at time scale 1, a child
 process).  Each trial launches ``python -m runner run FILE --server URL`` (what the
@@ -9,6 +10,13 @@ time, converted to wall time through a clock sync taken just before the launch, 
 the wall time of the launch.  The hand-written peer (``naive_poller.py``'s command
 line: import requests, trigger every job) is launched the same way, in the same run.
 Target: <= 0.3 s for dmpipe.
+
+Bytecode: an installed dmpipe has its ``.pyc`` files (pip compiles them at install), but a
+source checkout under ``PYTHONDONTWRITEBYTECODE=1`` (set on the machine these figures were
+first taken on) compiles every ``runner`` module again at each launch, about 0.1 s.
+``--bytecode cached`` (the default) gives both tools a bytecode cache of their own
+(``PYTHONPYCACHEPREFIX``, a temporary folder) and one untimed launch each to fill it;
+``--bytecode environment`` launches them with the environment as it is.
 """
 
 from __future__ import annotations
@@ -30,10 +38,11 @@ TARGET_SECONDS = 0.3
 BENCH = Path(__file__).resolve().parent
 
 
-def first_trigger_after(command: list[str], folder: Path, jobs: int) -> dict[str, Any]:
+def first_trigger_after(
+    command: list[str], folder: Path, jobs: int, env: dict[str, str]
+) -> dict[str, Any]:
     """Launch ``command`` against a fresh emulator; seconds from launch to first trigger."""
     workload = independent(jobs, 1.0)
-    env = {**os.environ, "DATAMEER_PASSWORD": PASSWORD, "DATAMEER_USER": USER}
     with EmulatorProcess(scenario(workload, time_scale=1.0), folder) as emulator:
         full = [arg.replace("{url}", emulator.url) for arg in command]
         wall, emulated = emulator.clock_sync()
@@ -50,38 +59,61 @@ def first_trigger_after(command: list[str], folder: Path, jobs: int) -> dict[str
     }
 
 
+def launch(tool: str, jobs: int, env: dict[str, str]) -> dict[str, Any]:
+    """One trial of ``tool`` (``dmpipe`` or the threads script) on a fresh emulator."""
+    with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as name:
+        folder = Path(name)
+        if tool == "dmpipe":
+            ns = argparse.Namespace(poll_interval=2.0, max_poll_interval=30.0, time_scale=1)
+            pipeline = write_pipeline(independent(jobs, 1.0), folder, ns)
+            command = [sys.executable, "-m", "runner", "run", str(pipeline)]
+            command += ["--server", "{url}", "--report-dir", str(folder / "report")]
+        else:
+            command = [sys.executable, str(BENCH / "naive_poller.py"), "{url}"]
+            command += [str(i) for i in range(1, jobs + 1)]
+        return first_trigger_after(command, folder, jobs, env)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the trials, print, write JSON with ``--json-out``; exit 1 if a run failed."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--jobs", type=int, default=50)
     parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument(
+        "--bytecode",
+        choices=("cached", "environment"),
+        default="cached",
+        help="cached: a bytecode cache filled by an untimed launch (as an installed dmpipe); "
+        "environment: as the environment has it (PYTHONDONTWRITEBYTECODE: compile each time)",
+    )
     parser.add_argument("--json-out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args(argv)
     tools: dict[str, list[dict[str, Any]]] = {"dmpipe": [], "threads script": []}
-    for _ in range(args.trials):
-        for tool, trials in tools.items():
-            with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as name:
-                folder = Path(name)
-                if tool == "dmpipe":
-                    ns = argparse.Namespace(poll_interval=2.0, max_poll_interval=30.0, time_scale=1)
-                    pipeline = write_pipeline(independent(args.jobs, 1.0), folder, ns)
-                    command = [sys.executable, "-m", "runner", "run", str(pipeline)]
-                    command += ["--server", "{url}", "--report-dir", str(folder / "report")]
-                else:
-                    command = [sys.executable, str(BENCH / "naive_poller.py"), "{url}"]
-                    command += [str(i) for i in range(1, args.jobs + 1)]
-                trials.append(first_trigger_after(command, folder, args.jobs))
+    with tempfile.TemporaryDirectory(prefix="dmpipe-bench-pycache-") as pycache:
+        env = {**os.environ, "DATAMEER_PASSWORD": PASSWORD, "DATAMEER_USER": USER}
+        if args.bytecode == "cached":
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = pycache
+            for tool in tools:  # untimed: fills the cache
+                launch(tool, args.jobs, env)
+        for _ in range(args.trials):
+            for tool, trials in tools.items():
+                trials.append(launch(tool, args.jobs, env))
     rows = []
     for tool, trials in tools.items():
         seconds = [t["seconds"] for t in trials]
         rows.append((tool, len(trials), min(seconds), percentile(seconds, 0.5), max(seconds)))
-    print(f"start: launch -> first trigger, {args.jobs} jobs, {args.trials} trials each")
+    print(
+        f"start: launch -> first trigger, {args.jobs} jobs, {args.trials} trials each, "
+        f"bytecode {args.bytecode}"
+    )
     print_table("seconds", ["tool", "trials", "min", "p50", "max"], rows)
     mine, peer = (percentile([t["seconds"] for t in tools[k]], 0.5) for k in tools)
     flag = "" if mine <= TARGET_SECONDS else f"  MISSED by {mine - TARGET_SECONDS:.3f}"
     print(f"\ndmpipe / threads script (p50): {mine / peer:.2f}; target <= {TARGET_SECONDS}{flag}")
     if args.json_out:
-        write_json(args.json_out, {"benchmark": "start", "jobs": args.jobs, "tools": tools})
+        figures = {"benchmark": "start", "jobs": args.jobs, "bytecode": args.bytecode}
+        write_json(args.json_out, {**figures, "tools": tools})
     ok = all(t["exit_code"] == 0 and t["triggers"] == args.jobs for t in tools["dmpipe"])
     return 0 if ok else 1
 

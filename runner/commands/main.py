@@ -65,6 +65,16 @@ def _unknown_command(argv: Sequence[str]) -> str | None:
     return f"unknown command '{words[0]}'{did_you_mean(words[0], COMMANDS)}; see dmpipe --help"
 
 
+def _named_command(words: Sequence[str]) -> str | None:
+    """The command ``words`` start with (after ``-v``), or None: no command, an option
+    first (``--help``, ``--version``), an unknown word, or the shell asking for completions
+    (which needs every command)."""
+    words = [word for word in words if word not in ("-v", "--verbose")]
+    if not words or words[0] not in COMMANDS or "_ARGCOMPLETE" in os.environ:
+        return None
+    return words[0]
+
+
 # Commands with --select/--exclude, which take one or more job names each.
 _SELECTING = frozenset({"run", "plan", "graph"})
 _SELECTION_FLAGS = frozenset({"--select", "-s", "--exclude"})
@@ -107,8 +117,10 @@ class _Lowercase(logging.Formatter):
         return super().format(record)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser with every subcommand registered."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full argument parser with every subcommand registered; with ``only`` (a command
+    name), that command's alone: a line naming its command needs no other, and importing
+    and registering all of them costs every launch tens of milliseconds."""
     parser = _Parser(
         prog="dmpipe",
         description="Run Datameer job pipelines declared in YAML.",
@@ -124,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for name in COMMANDS:
+    for name in (only,) if only in COMMANDS else COMMANDS:
         module = importlib.import_module(f"runner.commands.{name}")
         module.register(subparsers)
     return parser
@@ -143,7 +155,7 @@ def _main(argv: Sequence[str] | None) -> int:
     colourless = "--no-color" in words
     words = [word for word in words if word != "--no-color"]
     try:
-        parser = build_parser()
+        parser = build_parser(_named_command(words))
         complete_if_asked(parser)  # the shell asking for completions: answer, exit
         if not [word for word in words if word not in ("-v", "--verbose")]:
             parser.print_help()  # a bare `dmpipe`: what it can do, not an error

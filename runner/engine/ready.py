@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import networkx as nx  # type: ignore[import-untyped]
-
 from runner.engine.outcome import JobOutcome
 from runner.engine.slots import Slot
 from runner.model import Job
@@ -23,13 +21,16 @@ class ReadyQueue:
     def __init__(self, slots: Mapping[str, Slot]) -> None:
         self._slots = slots
         self._order = {name: index for index, name in enumerate(slots)}
-        self._graph = nx.DiGraph()
-        self._graph.add_nodes_from(slots)
-        self._graph.add_edges_from(
-            (need, name) for name, slot in slots.items() for need in slot.job.needs if need in slots
-        )
+        # need -> the jobs needing it; plain dicts, not networkx: a run never imports it
+        # (a third of a second at start-up).  A need written twice counts once.
+        self._successors: dict[str, list[str]] = {name: [] for name in slots}
+        self._unsettled: dict[str, int] = dict.fromkeys(slots, 0)
+        for name, slot in slots.items():
+            for need in dict.fromkeys(slot.job.needs):
+                if need in slots:
+                    self._successors[need].append(name)
+                    self._unsettled[name] += 1
         self._open = set(slots)  # not final yet
-        self._unsettled: dict[str, int] = {name: self._graph.in_degree(name) for name in slots}
         self._free = {name for name, count in self._unsettled.items() if count == 0}
         self.sync()
 
@@ -39,8 +40,7 @@ class ReadyQueue:
         for name in sorted(finished, key=self._order.__getitem__):
             self._open.discard(name)
             self._free.discard(name)
-            successor: str
-            for successor in self._graph.successors(name):
+            for successor in self._successors[name]:
                 self._unsettled[successor] -= 1
                 if self._unsettled[successor] == 0 and successor in self._open:
                     self._free.add(successor)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import networkx as nx  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING
 
 from runner.graph.dag import topological_order
 from runner.model import Job
+
+if TYPE_CHECKING:
+    import networkx as nx  # type: ignore[import-untyped]  # annotations only: slow to import
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import cast
-
-import networkx as nx  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING, cast
 
 from runner.errors import FileProblem, PipelineFileError
 from runner.model import Pipeline
+
+if TYPE_CHECKING:
+    import networkx as nx  # type: ignore[import-untyped]
 
 
 def build_graph(pipeline: Pipeline) -> nx.DiGraph:
@@ -16,6 +17,8 @@ def build_graph(pipeline: Pipeline) -> nx.DiGraph:
     Raises PipelineFileError for a need on an unknown job or a cycle: the loader
     rejects both, so this only fires on a Pipeline built by hand.
     """
+    import networkx as nx  # here, not at the top: a run never needs it (slow to import)
+
     graph = nx.DiGraph()
     for name, job in pipeline.jobs.items():
         graph.add_node(name, job=job)
@@ -36,6 +39,8 @@ def levels(graph: nx.DiGraph) -> list[list[str]]:
 
     Jobs inside a level keep the file's order, so the output is stable.
     """
+    import networkx as nx
+
     position = {name: index for index, name in enumerate(graph.nodes)}
     generations = cast("list[list[str]]", [list(g) for g in nx.topological_generations(graph)])
     return [sorted(generation, key=position.__getitem__) for generation in generations]

@@ -8,12 +8,10 @@ unselected upstream job counts as already done successfully.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
+import graphlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-
-import networkx as nx  # type: ignore[import-untyped]
 
 from runner.errors import UsageError
 from runner.graph.dag import build_graph
@@ -71,7 +69,7 @@ def select(
     """
     if not include and not exclude:
         return Selection(pipeline, {}, ())
-    graph = build_graph(pipeline)
+    graph = _Graph(pipeline)
     chosen = _resolve(graph, include, "--select") if include else set(graph.nodes)
     chosen -= _resolve(graph, exclude, "--exclude")
     if not chosen:
@@ -86,7 +84,41 @@ def select_jobs(
     return select(pipeline, include, exclude).pipeline
 
 
-def _resolve(graph: nx.DiGraph, texts: Iterable[str], option: str) -> set[str]:
+class _Graph:
+    """The jobs (file order) and their needs both ways: all a selection walks.  Plain
+    lists, not ``build_graph``'s networkx graph, so that ``run --select`` does not pay
+    for importing networkx; a graph with an unknown need or a cycle (a pipeline built by
+    hand: the loader rejects both) gets ``build_graph``'s error."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.nodes = list(pipeline.jobs)
+        self._successors: dict[str, list[str]] = {name: [] for name in self.nodes}
+        self._predecessors: dict[str, list[str]] = {name: [] for name in self.nodes}
+        for name, job in pipeline.jobs.items():
+            for need in dict.fromkeys(job.needs):
+                if need not in self._successors:
+                    build_graph(pipeline)  # raises: job '...' needs unknown job '...'
+                self._successors[need].append(name)
+                self._predecessors[name].append(need)
+        try:
+            graphlib.TopologicalSorter(self._predecessors).prepare()
+        except graphlib.CycleError:
+            build_graph(pipeline)  # raises, naming the cycle as the loader does
+            raise
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._successors
+
+    def successors(self, name: str) -> Iterator[str]:
+        """The jobs needing ``name``, in file order."""
+        return iter(self._successors[name])
+
+    def predecessors(self, name: str) -> Iterator[str]:
+        """The jobs ``name`` needs, as written."""
+        return iter(self._predecessors[name])
+
+
+def _resolve(graph: _Graph, texts: Iterable[str], option: str) -> set[str]:
     """Every job the selectors in ``texts`` name (each text may hold several, space-separated)."""
     names: set[str] = set()
     for text in texts:
@@ -101,10 +133,12 @@ def _resolve(graph: nx.DiGraph, texts: Iterable[str], option: str) -> set[str]:
     return names
 
 
-def _match(graph: nx.DiGraph, pattern: str, option: str) -> list[str]:
+def _match(graph: _Graph, pattern: str, option: str) -> list[str]:
     if _GLOB_CHARS.isdisjoint(pattern):
         if pattern in graph:
             return [pattern]
+        import difflib  # only for a name matching no job
+
         hint = difflib.get_close_matches(pattern, list(graph.nodes), n=3)
         suggestion = f"; did you mean {_one_of(hint)}?" if hint else ""
         raise UsageError(f"{option}: no job named {pattern!r}{suggestion}")
@@ -126,7 +160,7 @@ def _reach(starts: Iterable[str], step: Callable[[str], Iterator[str]]) -> set[s
     return seen
 
 
-def _restrict(pipeline: Pipeline, graph: nx.DiGraph, chosen: set[str]) -> Selection:
+def _restrict(pipeline: Pipeline, graph: _Graph, chosen: set[str]) -> Selection:
     jobs = {}
     assumed_done: dict[str, tuple[str, ...]] = {}
     for name, job in pipeline.jobs.items():
@@ -149,7 +183,7 @@ def _restrict(pipeline: Pipeline, graph: nx.DiGraph, chosen: set[str]) -> Select
     return Selection(replace(pipeline, jobs=jobs), assumed_done, downstream, in_chain, cut_at)
 
 
-def _chained_successors(pipeline: Pipeline, graph: nx.DiGraph, name: str) -> Iterator[str]:
+def _chained_successors(pipeline: Pipeline, graph: _Graph, name: str) -> Iterator[str]:
     if pipeline.jobs[name].when is not When.ALL_SUCCESS:
         return
     for successor in graph.successors(name):

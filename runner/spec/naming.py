@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -74,6 +73,8 @@ def shown(value: Any, path: JsonPath = ()) -> str:
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
     """The choice most like ``word``, if one is close enough to be a typo of it."""
+    import difflib  # only for a file with a mistake: a valid file's run never needs it
+
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return close[0] if close else None
 
