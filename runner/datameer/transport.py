@@ -27,7 +27,8 @@ import ipaddress
 import netrc
 import os
 import urllib.request
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
@@ -46,6 +47,11 @@ _DEFAULT_HEADERS = {
     "Accept-Encoding": ", ".join(make_headers(accept_encoding=True)["accept-encoding"].split(",")),
     "Connection": "keep-alive",
 }
+
+
+# Where proxies come from; messages name these, never the proxy URL (it may carry a login),
+# and carry no colon (the client shows an error's last ``:``-separated part).
+_NAMES = "HTTP(S)_PROXY/ALL_PROXY"
 
 
 class ProxySetupError(ValueError):
@@ -163,23 +169,30 @@ def _manager(proxy: str | None, settings: dict[str, Any]) -> urllib3.PoolManager
     if proxy is None:
         return urllib3.PoolManager(**settings)
     if proxy.lower().startswith("socks"):
+        socks = _socks_manager()
+        if socks is None:
+            raise ProxySetupError(f"the proxy in {_NAMES} needs PySocks (pip install PySocks)")
+        user, password = _url_login(proxy)
+        return socks(proxy, username=user, password=password, **settings)
+    proxy = _with_scheme(proxy)
+    if not parse_url(proxy).host:
+        raise ProxySetupError(f"the proxy in {_NAMES} has no host")
+    user, password = _url_login(proxy)
+    headers = {"Proxy-Authorization": basic_auth(user, password)} if user else None
+    if parse_url(proxy).scheme not in ("http", "https"):
+        raise ProxySetupError(f"the proxy in {_NAMES} has an unknown scheme, use http")
+    return urllib3.ProxyManager(proxy, proxy_headers=headers, **settings)
+
+
+def _socks_manager() -> Callable[..., urllib3.PoolManager] | None:
+    """urllib3's SOCKS proxy manager, None without PySocks."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", urllib3.exceptions.DependencyWarning)
         try:
             from urllib3.contrib.socks import SOCKSProxyManager
         except ImportError:
-            raise ProxySetupError(
-                f"the proxy {_shown(proxy)} needs SOCKS support: pip install PySocks"
-            ) from None
-        user, password = _url_login(proxy)
-        return SOCKSProxyManager(proxy, username=user, password=password, **settings)
-    proxy = _with_scheme(proxy)
-    if not parse_url(proxy).host:
-        raise ProxySetupError(f"the proxy {_shown(proxy)} is malformed: it has no host")
-    user, password = _url_login(proxy)
-    headers = {"Proxy-Authorization": basic_auth(user, password)} if user else None
-    try:
-        return urllib3.ProxyManager(proxy, proxy_headers=headers, **settings)
-    except urllib3.exceptions.ProxySchemeUnknown:
-        raise ProxySetupError(f"the proxy {_shown(proxy)} has an unknown scheme") from None
+            return None
+    return SOCKSProxyManager
 
 
 def _tls_settings(verify: bool | str) -> dict[str, Any]:
