@@ -5,7 +5,13 @@ charset.  Only ``DatameerClient`` is used, so the same tests hold for any transp
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
+import selectors
+import socket
+import socketserver
+import threading
+from collections.abc import Iterator
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -13,6 +19,7 @@ import pytest
 
 from runner.datameer.client import DatameerClient, Timeout
 from runner.errors import ApiError, ConnectionFailedError
+from testing.certs import make_certificate, openssl_available
 from testing.environment import closed_port_url
 from testing.hostile_server import Answer, hostile_server, json_answer
 
@@ -184,3 +191,86 @@ def test_an_unusable_proxy_is_a_connection_failure_that_says_why(
         client.list_running()
     assert said in str(caught.value)
     assert "pw" not in str(caught.value)
+
+
+class _Tunnel(socketserver.BaseRequestHandler):
+    """A CONNECT proxy: reads the request head, then relays bytes both ways blindly."""
+
+    heads: list[bytes]
+
+    def handle(self) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.request.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        self.heads.append(head)
+        method, target, _ = head.split(b" ", 2)
+        if method != b"CONNECT":
+            self.request.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+            return
+        host, _, port = target.decode().rpartition(":")
+        with socket.create_connection((host, int(port)), timeout=5) as upstream:
+            self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            _relay(self.request, upstream)
+
+
+def _relay(one: socket.socket, other: socket.socket) -> None:
+    with selectors.DefaultSelector() as selector:
+        selector.register(one, selectors.EVENT_READ, other)
+        selector.register(other, selectors.EVENT_READ, one)
+        while True:
+            for key, _ in selector.select(timeout=5):
+                try:
+                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                    if data:
+                        key.data.sendall(data)
+                except OSError:  # a client that refused the certificate hangs up
+                    return
+                if not data:
+                    return
+
+
+@contextlib.contextmanager
+def _tunnel_proxy() -> Iterator[tuple[str, list[bytes]]]:
+    heads: list[bytes] = []
+    handler = type("Handler", (_Tunnel,), {"heads": heads})
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", heads
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_https_goes_through_the_proxy_in_a_tunnel_with_the_certificate_checked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    if not openssl_available():
+        pytest.skip("no openssl binary to make a test certificate")
+    certificate = make_certificate(tmp_path)
+    with (
+        hostile_server(json_answer(200, "[]"), host="localhost", tls=certificate) as server,
+        _tunnel_proxy() as (proxy, heads),
+    ):
+        monkeypatch.setenv("HTTPS_PROXY", proxy)
+        trusted = DatameerClient(
+            server.url, user="etl", password="s3cret", verify=str(certificate.cert), timeout=FAST
+        )
+        with trusted:
+            assert trusted.list_running() == []
+        untrusted = DatameerClient(server.url, timeout=FAST, retries=0)
+        with untrusted, pytest.raises(ConnectionFailedError, match="verification failed"):
+            untrusted.list_running()
+    port = server.url.rpartition(":")[2]
+    request_lines = [head.split(b"\r\n")[0] for head in heads]
+    assert [line.rpartition(b" ")[0] for line in request_lines] == [
+        f"CONNECT localhost:{port}".encode()
+    ] * 2
+    assert all(b"s3cret" not in head and b"Authorization" not in head for head in heads)
+    (seen,) = server.received
+    assert seen.headers["Authorization"] == _basic("etl", "s3cret")
