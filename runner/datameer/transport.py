@@ -85,6 +85,9 @@ class Transport:
         if login is not None:
             self._headers["Authorization"] = basic_auth(*login)
         self._cookies = http.cookiejar.CookieJar()
+        # Set once a cookie came: until then no call pays for the jar (``len(jar)`` is not
+        # thread-safe, the jar's own methods are).
+        self._cookies_seen = False
         self._setup_error: ProxySetupError | None = None
         tls = _tls_settings(self.verify)
         common: dict[str, Any] = {"num_pools": num_pools, "maxsize": maxsize, "block": False}
@@ -132,6 +135,7 @@ class Transport:
         if "Set-Cookie" in response.headers or "Set-Cookie2" in response.headers:
             answer = cast("http.client.HTTPResponse", _CookieResponse(response))
             self._cookies.extract_cookies(answer, _cookie_request(method, url))
+            self._cookies_seen = True
         return response
 
     def close(self) -> None:
@@ -139,7 +143,7 @@ class Transport:
         self._manager.clear()
 
     def _cookie_header(self, method: str, url: str) -> str | None:
-        if not len(self._cookies):
+        if not self._cookies_seen:
             return None
         request = _cookie_request(method, url)
         self._cookies.add_cookie_header(request)

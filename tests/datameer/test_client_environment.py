@@ -139,6 +139,23 @@ def test_cookies_the_server_sets_come_back_on_later_calls() -> None:
     assert "Cookie" not in third.headers  # a client's cookies are its own
 
 
+def test_cookies_are_safe_to_share_between_threads() -> None:
+    sets = json_answer(200, "[]", headers=(("Set-Cookie", "NODE=b7; Path=/"),))
+    with hostile_server(sets) as server, DatameerClient(server.url, timeout=FAST) as client:
+
+        def calls() -> None:
+            for _ in range(15):
+                client.list_running()
+
+        threads = [threading.Thread(target=calls) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(server.received) == 90
+    assert sum("Cookie" in seen.headers for seen in server.received) >= 84
+
+
 @pytest.mark.parametrize(
     ("content_type", "body", "shown"),
     [
