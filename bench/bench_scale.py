@@ -2,6 +2,7 @@
 
     python bench/bench_scale.py [--levels 20] [--width 100] [--time-scale 4]
                                 [--poll-interval 0.2] [--max-poll-interval 30] [--json-out FILE]
+                                [--profile FILE (py-spy) | --cprofile FILE]
 
 ``dmpipe run FILE`` runs in a child process against ``dmpipe emulator`` in another,
 so the figures are the runner's alone: its peak resident memory and its user + system
@@ -64,6 +65,9 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             # sampling only the thread holding the GIL: collapsed stacks, one a line.
             spy = ["py-spy", "record", "--gil", "--threads", "--format", "raw", "--rate", "200"]
             command = [*spy, "-o", str(args.profile), "--", *command]
+        elif args.cprofile:
+            # Deterministic call counts (its timings are inflated by the profiler itself).
+            command[1:1] = ["-m", "cProfile", "-o", str(args.cprofile.resolve())]
         command += ["--server", emulator.url, "--report-dir", str(folder / "report")]
         runner = run_child(command, folder, env)
         stats = emulator.stats()
@@ -130,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-poll-interval", type=float, default=30.0, help="emulated seconds")
     parser.add_argument("--json-out", type=Path, help="write the figures as JSON here")
     parser.add_argument("--profile", type=Path, help="profile the runner with py-spy here")
+    parser.add_argument("--cprofile", type=Path, help="profile the runner with cProfile here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
         result = measure(args, Path(folder))

@@ -50,9 +50,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlencode
 
-import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
@@ -66,7 +64,7 @@ from urllib3.util.retry import Retry
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from runner.datameer import responses
-from runner.datameer.credentials import NOT_A_URL, redact_url, split_credentials
+from runner.datameer.credentials import redact_url, split_credentials
 from runner.datameer.records import (
     ConfigurationStatus,
     ConfiguredFile,
@@ -79,6 +77,7 @@ from runner.datameer.records import (
     ServerInfo,
     TriggerResult,
 )
+from runner.datameer.transport import Transport, encoding_of
 from runner.datameer.versions import Capabilities, capabilities
 from runner.errors import (
     ApiError,
@@ -380,22 +379,12 @@ class _HTTPSPool(HTTPSConnectionPool):
         return cast(HTTPSConnection, _watched(connection))
 
 
-class _Adapter(HTTPAdapter):
-    """requests' adapter, with pools that honour the call deadline."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
-        return manager
+_POOL_CLASSES = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
-def new_session(retries: int = 3, backoff_factor: float = 0.5) -> requests.Session:
-    """A session whose adapters pool connections and retry GET/DELETE (never POST)."""
-    retry = _Retry(
+def new_retry(retries: int = 3, backoff_factor: float = 0.5) -> Retry:
+    """The client's retries: GET/DELETE on connection errors and RETRY_STATUSES, never POST."""
+    return _Retry(
         total=retries,
         connect=retries,
         read=retries,
@@ -410,18 +399,34 @@ def new_session(retries: int = 3, backoff_factor: float = 0.5) -> requests.Sessi
         raise_on_status=False,
         raise_on_redirect=False,
     )
-    session = requests.Session()
-    adapter = _Adapter(pool_connections=4, pool_maxsize=POOL_SIZE, max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+
+
+def new_session(
+    base_url: str,
+    *,
+    verify: bool | str = True,
+    auth: tuple[str, str] | None = None,
+    retries: int = 3,
+    backoff_factor: float = 0.5,
+) -> Transport:
+    """Pooled connections to ``base_url`` (proxy, CA and netrc login from the environment,
+    read once) that retry GET/DELETE (never POST) and honour the call deadline."""
+    return Transport(
+        base_url,
+        verify=verify,
+        auth=auth,
+        retries=new_retry(retries, backoff_factor),
+        pool_classes=_POOL_CLASSES,
+        num_pools=4,
+        maxsize=POOL_SIZE,
+    )
 
 
 class DatameerClient:
     """Speaks the Datameer REST API of one server; one method per endpoint, no policy.
 
-    By default the client makes its own pooled, retrying session (``new_session``);
-    a ``session`` passed in is used as it is, its adapters deciding any retries.
+    By default the client makes its own pooled, retrying transport (``new_session``);
+    a ``session`` passed in is used as it is, its own ``Retry`` deciding any retries.
     Safe to share between threads, as the engine's pollers do.
     """
 
@@ -431,7 +436,7 @@ class DatameerClient:
         *,
         user: str | None = None,
         password: str | None = None,
-        session: requests.Session | None = None,
+        session: Transport | None = None,
         verify: bool | str = True,
         timeout: Timeout = Timeout(),
         retries: int = 3,
@@ -453,12 +458,19 @@ class DatameerClient:
         password = password if password is not None else url_password
         self._user = user
         self._auth = (user, password or "") if user else None
-        self._verify = _check_verify(verify)
         self._timeout = timeout
         self._owns_session = session is None
-        self._session = session if session is not None else new_session(retries, backoff_factor)
-        if self._owns_session:
-            self._verify = _pin_environment(self._session, self.base_url, self._verify)
+        if session is None:
+            session = new_session(
+                self.base_url,
+                verify=_check_verify(verify),
+                auth=self._auth,
+                retries=retries,
+                backoff_factor=backoff_factor,
+            )
+        self._session = session
+        self._verify = session.verify
+        self._urllib3_timeout = urllib3.Timeout(connect=timeout.connect, read=timeout.read)
         self._version_setting = version.strip() if version and version.strip() else None
         self._detect_version = detect_version
         self._capabilities: Capabilities | None = None
@@ -885,11 +897,16 @@ class DatameerClient:
         with _Deadline(self._timeout.total) as deadline:
             try:
                 response = self._send(call, url)
-                with response:
+                try:
                     answer = _read(call, url, response, self._timeout.read)
+                finally:
+                    # A body read to its end has already given its connection back to
+                    # the pool; one left unread closes it (it cannot carry another call).
+                    response.close()
+                    response.release_conn()
                 if deadline.expired():  # cut short: what came may be a fragment
                     raise urllib3.exceptions.ProtocolError("the answer was cut at the deadline")
-            except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
+            except (urllib3.exceptions.HTTPError, OSError) as error:
                 log.debug("%s %s -> %s", call.method, url, type(error).__name__)
                 raise self._transport_error(call, url, error, deadline) from error
             except _TooBigError as error:
@@ -904,28 +921,13 @@ class DatameerClient:
         self._raise_for_failure(call, url, answer)
         return answer
 
-    def _send(self, call: _Call, url: str) -> requests.Response:
+    def _send(self, call: _Call, url: str) -> BaseHTTPResponse:
         headers = {"Accept": "application/json"}
         if call.body is not None:
             headers["Content-Type"] = "application/json"
-        try:
-            return self._session.request(
-                call.method,
-                url,
-                data=call.body,
-                headers=headers,
-                auth=self._auth,
-                timeout=(self._timeout.connect, self._timeout.read),
-                verify=self._verify,
-                allow_redirects=False,
-                stream=True,
-            )
-        except ValueError as error:
-            if isinstance(error, requests.RequestException):
-                raise
-            # requests parses a redirect's Location even when not following it, and a
-            # broken one ("http://[::1") raises there, after the answer came.
-            raise ApiError(call.name, url, _redirects_to(NOT_A_URL)) from None
+        return self._session.request(
+            call.method, url, body=call.body, headers=headers, timeout=self._urllib3_timeout
+        )
 
     # -- translating failures ------------------------------------------------------------
 
@@ -1014,21 +1016,6 @@ class DatameerClient:
 # -- helpers -----------------------------------------------------------------------------
 
 
-def _pin_environment(session: requests.Session, base_url: str, verify: bool | str) -> bool | str:
-    """Read the environment's proxies, CA bundle and netrc login for ``base_url`` once; returns
-    the ``verify`` to send.
-
-    With ``trust_env`` on, requests scans ``os.environ`` twice before every call, about a
-    fifth of a call's CPU; this client only ever talks to ``base_url``, so once is enough.
-    """
-    settings = session.merge_environment_settings(base_url, {}, None, verify, None)
-    session.proxies.update(settings["proxies"])
-    session.auth = requests.utils.get_netrc_auth(base_url)  # used only when no user is given
-    session.trust_env = False
-    pinned: bool | str | None = settings["verify"]
-    return verify if pinned is None else pinned
-
-
 # What a trigger whose answer was lost may have done (its call names the artifact).
 _LOST_TRIGGER = "it may have started a job: check its status before triggering again"
 
@@ -1085,12 +1072,12 @@ def _throttled_reason(reason: str | None, answer: _Answer) -> str:
     return f"the server is throttling requests (Too Many Requests){said}{wait}; try again later"
 
 
-def _read(call: _Call, url: str, response: requests.Response, seconds: float) -> _Answer:
+def _read(call: _Call, url: str, response: BaseHTTPResponse, seconds: float) -> _Answer:
     """The answer with its body read (at most ``MAX_BODY_BYTES``, within ``seconds``) and
     decoded if JSON."""
     body = _read_capped(call, url, response, seconds)
     try:
-        text = body.decode(response.encoding or "utf-8", errors="replace")
+        text = body.decode(encoding_of(response.headers.get("Content-Type")) or "utf-8", "replace")
     except LookupError:  # a charset Python does not know: the text is only for messages
         text = body.decode("utf-8", errors="replace")
     data: object = None
@@ -1103,7 +1090,7 @@ def _read(call: _Call, url: str, response: requests.Response, seconds: float) ->
             pass
     headers = response.headers
     return _Answer(
-        response.status_code,
+        response.status,
         data,
         is_json,
         text,
@@ -1112,7 +1099,7 @@ def _read(call: _Call, url: str, response: requests.Response, seconds: float) ->
     )
 
 
-def _read_capped(call: _Call, url: str, response: requests.Response, seconds: float) -> bytes:
+def _read_capped(call: _Call, url: str, response: BaseHTTPResponse, seconds: float) -> bytes:
     del call, url
     too_big = _TooBigError(f"the answer is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB")
     declared = response.headers.get("Content-Length", "")
@@ -1123,7 +1110,7 @@ def _read_capped(call: _Call, url: str, response: requests.Response, seconds: fl
     size = 0
     # read1 returns whatever one socket read brings: a byte-a-second server cannot park
     # the loop inside a 64 KB read, so the deadline is checked as the bytes come.
-    while chunk := response.raw.read1(64 * 1024, decode_content=True):
+    while chunk := response.read1(64 * 1024, decode_content=True):
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise too_big
@@ -1137,7 +1124,7 @@ class _TooBigError(Exception):
     """The answer is over ``MAX_BODY_BYTES``; becomes the call's unreadable-answer error."""
 
 
-class _SlowAnswerError(requests.exceptions.ReadTimeout):
+class _SlowAnswerError(urllib3.exceptions.TimeoutError):
     """The body kept arriving, too slowly to ever finish (a slow-loris server)."""
 
 
@@ -1198,7 +1185,6 @@ def _nothing_sent(causes: list[BaseException]) -> bool:
             cause,
             ConnectTimeoutError | ConnectionRefusedError | socket.gaierror | _DeadlineError,
         )
-        or type(cause) is requests.exceptions.ConnectTimeout
         for cause in causes
     )
 
@@ -1237,7 +1223,7 @@ def _raised_in(error: BaseException, functions: frozenset[str]) -> bool:
 
 
 def _is_read_timeout(cause: BaseException) -> bool:
-    return isinstance(cause, ReadTimeoutError | TimeoutError | requests.exceptions.ReadTimeout)
+    return isinstance(cause, ReadTimeoutError | TimeoutError)
 
 
 def _transport_reason(causes: list[BaseException]) -> str:
