@@ -53,6 +53,9 @@ class TickResult:
     observations: Mapping[int, Observation]
     transient: str | None = None
     refused: AuthenticationError | None = None
+    # When the list-running answer was made, as the caller's ``now`` reads it: halfway
+    # through the call (None without a ``now``, or when list-running was not asked).
+    listed_at: float | None = None
 
 
 def poll(
@@ -61,16 +64,22 @@ def poll(
     pool: ThreadPoolExecutor,
     *,
     batch: bool = True,
+    now: Callable[[], float] | None = None,
 ) -> TickResult:
-    """Observe every watched execution with as few calls as possible."""
+    """Observe every watched execution with as few calls as possible; ``now`` (a
+    monotonic reading) times the list-running answer."""
     watch_list = list(watches)
     if not watch_list:
         return TickResult({})
     observations: dict[int, Observation] = {}
     leftover = watch_list
+    listed_at = None
     if batch:
         try:
+            asked = now() if now is not None else None
             running = api.list_running()
+            if now is not None and asked is not None:
+                listed_at = (asked + now()) / 2
         except AuthenticationError as error:
             return TickResult({}, refused=error)
         except ApiError as error:
@@ -81,7 +90,7 @@ def poll(
     transient = None
     for execution_id, outcome in details.items():
         if isinstance(outcome, AuthenticationError) and outcome.status_code != 403:
-            return TickResult(observations, transient, refused=outcome)
+            return TickResult(observations, transient, refused=outcome, listed_at=listed_at)
         if isinstance(outcome, TransientApiError):
             transient = str(outcome)
         elif isinstance(outcome, ApiError):
@@ -91,7 +100,7 @@ def poll(
             )
         else:
             observations[execution_id] = Observation(execution_id, details=outcome)
-    return TickResult(observations, transient)
+    return TickResult(observations, transient, listed_at=listed_at)
 
 
 def _match_running(
