@@ -221,9 +221,10 @@ class Scheduler:
                 not_before=max(allowed, self._looked_at + floor),
                 window=policies.poll_interval * COALESCE_SHARE,
             )
-        looks = sorted(slot.look[1] for slot in self.observer.watches().values() if slot.look)
-        # Over budget: poll on the next planned look, so that it lands on an expected finish.
-        return next((at for at in looks if at >= allowed), max(allowed, looks[0] if looks else now))
+        # Per-job polls look at the due executions only.  Over budget: poll on the next
+        # planned look, so that it lands on an expected finish rather than between two.
+        looks = sorted(latest if at is None else min(at, latest) for at, latest in wishes.values())
+        return next((at for at in looks if at >= allowed), allowed)
 
     def _wish(
         self, execution_id: int, slot: Slot, now: float, backoff: float, *, first: bool
@@ -252,7 +253,7 @@ class Scheduler:
         expected = expected_finish(sighting)
         if first:  # the first look at a new execution comes on the first beat
             backoff = policies.poll_interval
-        elif triggered_at is not None and (expected is not None and expected.measured):
+        elif triggered_at is not None and expected is not None and expected.measured:
             # Progress refreshed by every poll measures its finish: no need to look on
             # a busy run's beat, only on the backoff it would have reached alone.
             backoff = max(backoff, execution_backoff(policies.poll_interval, now - triggered_at))
