@@ -4,7 +4,7 @@ makes of its job (progress, status changes, the end of an execution, a wrong art
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from runner.datameer.records import JobDetails, RunningJob
 from runner.datameer.status import JobStatus
@@ -55,6 +55,7 @@ class Observer:
         *,
         due: float | None = None,
         on_call: Callable[[], None] | None = None,
+        ended: Collection[int] = (),
     ) -> bool:
         """One look at every watched execution; gives up waiting for the server at
         ``deadline`` (or, without one, when the run is interrupted).  True on a change.
@@ -78,7 +79,7 @@ class Observer:
         pool, batch = ctx.workers.poll_fanout, ctx.options.batch_polling
         clock = ctx.clock
         future = ctx.workers.submit_poll(
-            lambda: poll(ctx.api, watches, pool, batch=batch, now=clock.monotonic)
+            lambda: poll(ctx.api, watches, pool, batch=batch, now=clock.monotonic, ended=ended)
         )
         tick = ctx.workers.await_result(future, deadline)
         if tick is None:

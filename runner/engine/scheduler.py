@@ -106,6 +106,10 @@ class Scheduler:
         # Each watched execution's look_wish, and the shortest duration its progress implied.
         self._wishes: dict[int, tuple[float | None, float]] = {}
         self._durations: dict[int, float] = {}
+        # Each execution's finish as its progress measures it, and those whose job details
+        # were asked early once already (a finish expected too soon is asked early once only).
+        self._measured: dict[int, float] = {}
+        self._asked_early: set[int] = set()
 
     @property
     def slots(self) -> dict[str, Slot]:
@@ -211,6 +215,8 @@ class Scheduler:
             wishes[execution_id] = wish
         self._wishes = wishes
         self._durations = {e: d for e, d in self._durations.items() if e in wishes}
+        self._measured = {e: d for e, d in self._measured.items() if e in wishes}
+        self._asked_early &= wishes.keys()
         if not wishes:
             return now + backoff
         allowed = self._budget.available(now)
@@ -251,6 +257,10 @@ class Scheduler:
             progress_duration=earlier,
         )
         expected = expected_finish(sighting)
+        if expected is not None and expected.measured:
+            self._measured[execution_id] = expected.at
+        else:
+            self._measured.pop(execution_id, None)
         if first:  # the first look at a new execution comes on the first beat
             backoff = policies.poll_interval
         elif triggered_at is not None and expected is not None and expected.measured:
@@ -268,6 +278,17 @@ class Scheduler:
         floor_at = now + policies.poll_interval * FLOOR_SHARE
         return (None if at is None else max(at, floor_at), max(latest, floor_at))
 
+    def _ended_by(self, now: float) -> list[int]:
+        """The executions whose measured finish is past: their job details are asked
+        alongside the poll's list-running (poller.poll), once per execution at most."""
+        ended = [
+            execution_id
+            for execution_id, at in self._measured.items()
+            if at < now and execution_id not in self._asked_early
+        ]
+        self._asked_early.update(ended)
+        return ended
+
     def _tick(self) -> bool:
         changed = self.strategy.harvest()
         self.stopper.enforce_timeouts()
@@ -277,7 +298,9 @@ class Scheduler:
         self._polled = now >= self._poll_due
         if self._polled:
             self._looked_at = now
-            if self.observer.poll(due=now, on_call=lambda: self._budget.spend(now)):
+            if self.observer.poll(
+                due=now, on_call=lambda: self._budget.spend(now), ended=self._ended_by(now)
+            ):
                 changed = True
         changed = self._settle() or changed
         # Last, so that a job is triggered in the same tick its needs were seen finishing.

@@ -49,6 +49,40 @@ def test_without_a_clock_or_list_running_the_answer_is_not_timed(
     assert per_job.observations[execution_id].details is not None
 
 
+@pytest.mark.parametrize(
+    ("ended", "details_asked"),
+    [
+        pytest.param(set(), 1, id="after-the-list"),
+        pytest.param({"short"}, 1, id="alongside-the-list"),
+        pytest.param({"short", "long"}, 2, id="one-asked-too-soon"),
+    ],
+)
+def test_details_of_executions_expected_to_have_ended_are_asked_alongside_the_list(
+    make_emulator: MakeEmulator,
+    connect: Callable[..., DatameerClient],
+    ended: set[str],
+    details_asked: int,
+) -> None:
+    """Whether asked early or after the list, each execution is seen the same way; an
+    early question about one still running costs one request and changes nothing."""
+    server = make_emulator(scenario(artifact(1, duration=10), artifact(2, duration=1000)))
+    api = connect(server.url)
+    ids = {
+        name: api.trigger(JobRef.parse(n)).execution_id for name, n in (("short", 1), ("long", 2))
+    }
+    server.clock.advance(20)
+    with ThreadPoolExecutor(2) as pool:
+        tick = poll(
+            api, [Watch(ids["short"]), Watch(ids["long"])], pool, ended={ids[n] for n in ended}
+        )
+    short, long = tick.observations[ids["short"]], tick.observations[ids["long"]]
+    assert short.details is not None
+    assert short.details.status.is_terminal
+    assert long.running is not None
+    assert long.details is None
+    assert server.stats().get("GET /rest/job-execution/job-details/{id}", 0) == details_asked
+
+
 def test_many_finishes_close_together_stay_within_the_poll_budget(
     make_emulator: MakeEmulator, tmp_path: Path
 ) -> None:
