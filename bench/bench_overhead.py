@@ -198,7 +198,11 @@ def print_figures(result: Mapping[str, Any]) -> None:
             for name, s in result["lag_real"].items()
         ],
     )
-    print(f"requests: {result['requests']} ({result['requests'] / result['jobs']:.2f} per job)")
+    listed = result["by_endpoint"].get("GET /rest/jobs/list-running", 0)
+    print(
+        f"requests: {result['requests']} ({result['requests'] / result['jobs']:.2f} per job), "
+        f"of which list-running {listed}"
+    )
     peer = result.get("peer")
     if peer is None:
         return

@@ -1,35 +1,50 @@
-"""When to look at a running execution next: around its expected finish, not on a fixed beat.
+"""When to look at running executions next: around their expected finishes, not on a beat.
 
 Pure functions, no clock of their own: every time is a monotonic reading passed in.
 
 The expected finish comes from the freshest signal there is:
 
-1. what the server said at its last sighting — the remaining time (``estimateTime`` of
-   list-running, ``estimate-time`` of v2 status) and the progress, which with the time
-   since the trigger gives the whole duration; when both exist the earlier finish wins
-   (Datameer rounds estimates up to whole seconds; progress is rounded down, so each one
-   errs late, and an early look costs one shared request where a late one costs lag);
+1. what the server said — the remaining time (``estimateTime`` of list-running,
+   ``estimate-time`` of v2 status) at the last sighting, and the progress, which with
+   the time since the trigger gives the whole duration; when both exist the earlier
+   finish wins.  Progress is rounded down, so each sighting bounds the duration from
+   above; the tightest bound of all the sightings so far counts (``tighter_duration``),
+   until the execution outlives it (progress was not steady);
 2. else the job's ``estimate:`` from the pipeline file, counted from the trigger;
-3. else nothing: the caller's backoff applies.
+3. else nothing: the backoff applies.
 
-The next look is then the expected finish, or, while it is still far, a look at four
-fifths of the way there to refine the guess (a server's estimate is most precise near
-the end).  Every look is at least ``floor`` and at most ``ceiling`` away, and never later
-than the backoff would put it: an estimate only ever brings a look forward.  An estimate
-that is too long (a job that got faster, an emulator at a time scale, a server clock
-running slow) then costs nothing, where a look it put off would be lag.  Once the
-expected finish has passed, looks come every ``floor``, spreading out (half the delay so
-far) to at most the backoff, so a wrong estimate never makes the run poll hard for long.
+Each watched execution then wishes for a look just after its expected finish, and at the
+latest when its backoff runs out (``look_wish``): an estimate only ever brings a look
+forward.  The backoff is the run's (``poll_interval`` after a change, growing while
+nothing changes), or, for an execution whose finish progress measured, the backoff it
+would have reached alone since its trigger (``execution_backoff``): that estimate is
+refreshed by every poll, and a busy run's beat would otherwise poll on every
+``poll_interval`` whatever the estimates say.  Once an expected finish has passed, looks
+come every ``floor``, spreading out (half the delay so far) to the backoff, so a wrong
+estimate never makes the run poll hard for long.
+
+One list-running answers for every execution, so the run polls once for many wishes
+(``next_poll``): on the earliest expected finish, moved on to the last one expected
+within ``COALESCE_SHARE`` of ``poll_interval`` after it, so that one poll sees them all,
+and never after the earliest backoff runs out.  ``PollBudget`` bounds the rate whatever
+the estimates say.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-# Share of poll_interval under which two looks are never closer (the floor).
+# Share of poll_interval under which two polls are never closer (the floor).
 FLOOR_SHARE = 0.25
-# While the expected finish is far, look at this share of the way there to refine it.
-REFINE_SHARE = 0.8
+# Finishes expected within this share of poll_interval after the earliest one are seen
+# by one poll, at the last of them: the trade-off between lag and requests (BENCHMARKS.md,
+# "Goal 1, the DAG's lag"; on the overhead DAG 0.25 gave a lag p50 of a quarter of
+# poll_interval for 6 % more requests, 0.75 the requests of one poll per poll_interval
+# for 40 % less lag than that gave).
+COALESCE_SHARE = 0.75
+# At most one poll per this share of poll_interval on average (PollBudget).
+BUDGET_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -41,35 +56,94 @@ class Sighting:
     progress: float | None = None  # percent done, then
     triggered_at: float | None = None  # just before its trigger was sent (None: not ours)
     job_estimate: float | None = None  # the pipeline's ``estimate:`` (whole duration)
+    # The shortest whole duration earlier sightings' progress implied (tighter_duration).
+    progress_duration: float | None = None
 
 
 @dataclass(frozen=True)
 class Expected:
     """An expected finish (monotonic time); ``own_clock`` when it was measured on the
-    run's clock (progress since the trigger, the pipeline's estimate), not the server's."""
+    run's clock (progress since the trigger, the pipeline's estimate), not the server's;
+    ``measured`` when progress the server showed gave it."""
 
     at: float
     own_clock: bool
+    measured: bool = False
+
+
+def progress_duration(
+    seen: float | None, triggered: float | None, progress: float | None
+) -> float | None:
+    """The whole duration that ``progress`` percent done at ``seen`` implies, counted from
+    the trigger; None when it says nothing.  Progress is rounded down: this errs long."""
+    if seen is None or triggered is None or progress is None or not 0 < progress < 100:
+        return None
+    if seen <= triggered:
+        return None
+    return (seen - triggered) * 100.0 / progress
+
+
+def tighter_duration(earlier: float | None, age: float, latest: float | None) -> float | None:
+    """Fold one sighting's implied duration (``latest``) into the shortest one so far.
+
+    Each sighting bounds the duration from above; the smallest bound is the tightest.  A
+    bound the execution has outlived (it still ran ``age`` after its trigger) was wrong,
+    progress not being steady: it is dropped for the latest sighting's."""
+    if earlier is None or age >= earlier:
+        return latest
+    if latest is None:
+        return earlier
+    return min(earlier, latest)
 
 
 def expected_finish(sighting: Sighting) -> Expected | None:
     """When the execution is expected to end, or None if nothing says."""
     seen, started = sighting.seen_at, sighting.triggered_at
     if seen is not None:
-        progress = sighting.progress
-        by_progress = None
-        if progress is not None and 0 < progress < 100 and started is not None and seen > started:
-            by_progress = started + (seen - started) * 100.0 / progress
+        duration = progress_duration(seen, started, sighting.progress)
+        if sighting.progress_duration is not None and started is not None:
+            duration = tighter_duration(sighting.progress_duration, seen - started, duration)
+        by_progress = None if duration is None or started is None else started + duration
         remaining = sighting.remaining
         if remaining is not None and remaining >= 0:
             by_server = seen + remaining
             if by_progress is None or by_server < by_progress:
                 return Expected(by_server, own_clock=False)
         if by_progress is not None:
-            return Expected(by_progress, own_clock=True)
+            return Expected(by_progress, own_clock=True, measured=True)
     if sighting.job_estimate is not None and started is not None:
         return Expected(started + sighting.job_estimate, own_clock=True)
     return None
+
+
+def execution_backoff(poll_interval: float, age: float) -> float:
+    """The interval a backoff growing half again on every look without change reaches
+    ``age`` seconds after a change (the trigger): about ``poll_interval + age / 2``."""
+    return poll_interval + max(0.0, age) / 2
+
+
+def look_wish(
+    now: float,
+    expected: Expected | None,
+    *,
+    backoff: float,
+    floor: float,
+    ceiling: float,
+) -> tuple[float | None, float]:
+    """When to look at an execution next: (just after its expected finish, or None when
+    nothing is expected; the latest the look may come, ``backoff`` after ``now``).
+
+    ``floor`` and ``ceiling`` bound both delays (the ceiling wins if they cross); the
+    first is never later than the second: an estimate never pushes a look back."""
+    ceiling = min(ceiling, max(backoff, floor))
+    floor = min(floor, ceiling)
+    latest = now + _clamp(backoff, floor, ceiling)
+    if expected is None:
+        return None, latest
+    ahead = expected.at - now
+    if ahead <= 0:  # overdue: the estimate was short; look soon, then less and less often
+        return now + _clamp(-ahead / 2, floor, ceiling), latest
+    return now + _clamp(ahead, floor, ceiling), latest
 
 
 def next_look(
@@ -80,22 +154,30 @@ def next_look(
     floor: float,
     ceiling: float,
 ) -> float:
-    """The monotonic time of the next look at an execution expected to end at ``expected``.
+    """The time of the next look at one execution expected to end at ``expected``."""
+    at, latest = look_wish(now, expected, backoff=backoff, floor=floor, ceiling=ceiling)
+    return latest if at is None else at
 
-    ``backoff`` is the interval the run would use without any estimate; ``floor`` and
-    ``ceiling`` bound the delay (the ceiling wins if they cross), and no look is put
-    later than ``backoff``: an estimate brings looks forward, never pushes them back.
-    """
-    ceiling = min(ceiling, max(backoff, floor))
-    floor = min(floor, ceiling)
-    if expected is None:
-        return now + _clamp(backoff, floor, ceiling)
-    ahead = expected.at - now
-    if ahead <= 0:  # overdue: the estimate was short; look soon, then less and less often
-        return now + _clamp(-ahead / 2, floor, ceiling)
-    if ahead * (1 - REFINE_SHARE) >= floor:  # far enough to refine the guess on the way
-        return now + _clamp(ahead * REFINE_SHARE, floor, ceiling)
-    return now + _clamp(ahead, floor, ceiling)
+
+def next_poll(
+    wishes: Iterable[tuple[float | None, float]], *, not_before: float, window: float
+) -> float:
+    """The time of the next poll, one list-running answering for every execution.
+
+    Each wish is a ``look_wish``.  The poll lands on the earliest expected finish, moved
+    on to the last finish expected within ``window`` after it, so that one poll sees
+    them all; never later than the earliest latest look (unless that is before
+    ``not_before``), never before ``not_before``."""
+    wish_list = list(wishes)
+    if not wish_list:
+        raise ValueError("next_poll needs at least one wish")
+    cap = max(not_before, min(latest for _, latest in wish_list))
+    finishes = sorted(at for at, _ in wish_list if at is not None and at < cap)
+    if not finishes:
+        return cap
+    first = max(finishes[0], not_before)
+    last = max([first, *(at for at in finishes if at <= first + window)])
+    return min(last, cap)
 
 
 def _clamp(value: float, low: float, high: float) -> float:
@@ -107,10 +189,9 @@ BURST = 4.0
 
 
 class PollBudget:
-    """On average at most one poll per ``interval`` (``poll_interval``), with bursts of
-    ``burst``: planned looks bring polls forward when finishes are sparse (a chain), but
-    many jobs finishing close together never make the server see more polls than the
-    fixed beat would send.  A token bucket on the run's monotonic time."""
+    """On average at most one poll per ``interval``, with bursts of ``burst``: however
+    many finishes the estimates expect, the server never sees polls faster than that.
+    A token bucket on the run's monotonic time."""
 
     def __init__(self, interval: float, start: float, burst: float = BURST) -> None:
         self.interval = interval

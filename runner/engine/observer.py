@@ -4,7 +4,7 @@ makes of its job (progress, status changes, the end of an execution, a wrong art
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from runner.datameer.records import JobDetails, RunningJob
 from runner.datameer.status import JobStatus
@@ -31,6 +31,7 @@ class Observer:
         self.ctx = ctx
         self.verdicts = verdicts
         self.stopper = stopper
+        self._listed_at: float | None = None  # when the last list-running was answered
 
     def watches(self) -> dict[int, Slot]:
         """Every execution to look at, with its job."""
@@ -54,6 +55,7 @@ class Observer:
         *,
         due: float | None = None,
         on_call: Callable[[], None] | None = None,
+        ended: Collection[int] = (),
     ) -> bool:
         """One look at every watched execution; gives up waiting for the server at
         ``deadline`` (or, without one, when the run is interrupted).  True on a change.
@@ -75,7 +77,10 @@ class Observer:
             on_call()
         watches = [Watch(eid, slot.state.configuration_id) for eid, slot in watched.items()]
         pool, batch = ctx.workers.poll_fanout, ctx.options.batch_polling
-        future = ctx.workers.submit_poll(lambda: poll(ctx.api, watches, pool, batch=batch))
+        clock = ctx.clock
+        future = ctx.workers.submit_poll(
+            lambda: poll(ctx.api, watches, pool, batch=batch, now=clock.monotonic, ended=ended)
+        )
         tick = ctx.workers.await_result(future, deadline)
         if tick is None:
             return False
@@ -88,6 +93,7 @@ class Observer:
             return True
         self.ctx.note_reachability(tick.transient)
         changed = False
+        self._listed_at = tick.listed_at
         for execution_id, observation in tick.observations.items():
             slot = watched[execution_id]
             if slot.state.outcome is JobOutcome.WAITING:
@@ -167,7 +173,10 @@ class Observer:
                 estimate_seconds=entry.estimate_seconds,
             )
         attempt.server_start = attempt.server_start or entry.start_time
-        slot.seen_at = self.ctx.clock.monotonic()
+        # The answer describes the moment the server made it, not when it was read here:
+        # a later time would stretch the duration that progress implies.
+        listed_at = self._listed_at
+        slot.seen_at = listed_at if listed_at is not None else self.ctx.clock.monotonic()
         slot.state.configuration_id = slot.state.configuration_id or entry.configuration_id
         return self._status_changed(slot, attempt, entry.status, entry.raw_status)
 

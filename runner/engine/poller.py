@@ -9,8 +9,8 @@ batching off, every watched execution gets its own details call each tick.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from runner.datameer.protocol import JobApi
@@ -53,6 +53,9 @@ class TickResult:
     observations: Mapping[int, Observation]
     transient: str | None = None
     refused: AuthenticationError | None = None
+    # When the list-running answer was made, as the caller's ``now`` reads it: halfway
+    # through the call (None without a ``now``, or when list-running was not asked).
+    listed_at: float | None = None
 
 
 def poll(
@@ -61,27 +64,44 @@ def poll(
     pool: ThreadPoolExecutor,
     *,
     batch: bool = True,
+    now: Callable[[], float] | None = None,
+    ended: Collection[int] = (),
 ) -> TickResult:
-    """Observe every watched execution with as few calls as possible."""
+    """Observe every watched execution with as few calls as possible; ``now`` (a
+    monotonic reading) times the list-running answer.  The job details of the executions
+    in ``ended`` (expected to have ended, so to leave the list) are asked alongside
+    list-running rather than after it: one round trip less to see them end."""
     watch_list = list(watches)
     if not watch_list:
         return TickResult({})
     observations: dict[int, Observation] = {}
     leftover = watch_list
+    listed_at = None
+    early: dict[int, Future[JobDetails | ApiError]] = {}
     if batch:
+        early = {
+            w.execution_id: pool.submit(_details_of, api, w.execution_id)
+            for w in watch_list
+            if w.execution_id in ended
+        }
         try:
-            running = api.list_running()
+            running, listed_at = _list_running(api, now)
         except AuthenticationError as error:
             return TickResult({}, refused=error)
         except ApiError as error:
             # An unreadable or odd answer to a read is no verdict on any job: try again later.
             return TickResult({}, transient=str(error))
         observations, leftover = _match_running(watch_list, running)
-    details = _fetch_details(api, [w.execution_id for w in leftover], pool.map)
+        _ended_since_listed(observations, early)
+    details = {
+        w.execution_id: early[w.execution_id].result() for w in leftover if w.execution_id in early
+    }
+    rest = [w.execution_id for w in leftover if w.execution_id not in early]
+    details.update(_fetch_details(api, rest, pool.map))
     transient = None
     for execution_id, outcome in details.items():
         if isinstance(outcome, AuthenticationError) and outcome.status_code != 403:
-            return TickResult(observations, transient, refused=outcome)
+            return TickResult(observations, transient, refused=outcome, listed_at=listed_at)
         if isinstance(outcome, TransientApiError):
             transient = str(outcome)
         elif isinstance(outcome, ApiError):
@@ -91,7 +111,31 @@ def poll(
             )
         else:
             observations[execution_id] = Observation(execution_id, details=outcome)
-    return TickResult(observations, transient)
+    return TickResult(observations, transient, listed_at=listed_at)
+
+
+def _list_running(
+    api: JobApi, now: Callable[[], float] | None
+) -> tuple[list[RunningJob], float | None]:
+    """The running list, and when it was made as ``now`` reads it: halfway through the call."""
+    if now is None:
+        return api.list_running(), None
+    asked = now()
+    running = api.list_running()
+    return running, (asked + now()) / 2
+
+
+def _ended_since_listed(
+    observations: dict[int, Observation], early: Mapping[int, Future[JobDetails | ApiError]]
+) -> None:
+    """An execution asked about early but still on the list: if its details say it ended
+    (after the list was made), they are the last word; otherwise they are dropped."""
+    for execution_id, future in early.items():
+        if execution_id not in observations:
+            continue
+        outcome = future.result()
+        if isinstance(outcome, JobDetails) and outcome.status.is_terminal:
+            observations[execution_id] = Observation(execution_id, details=outcome)
 
 
 def _match_running(
@@ -114,6 +158,17 @@ def _match_running(
     return seen, left
 
 
+def _details_of(api: JobApi, execution_id: int) -> JobDetails | ApiError:
+    """One execution's job details; a failure comes back as a value."""
+    try:
+        return api.job_details(execution_id)
+    except NotFoundError as error:
+        log.debug("execution %s not known yet: %s", execution_id, error)
+        return error
+    except ApiError as error:
+        return error
+
+
 Mapper = Callable[
     [Callable[[int], "JobDetails | ApiError"], list[int]], Iterable["JobDetails | ApiError"]
 ]
@@ -125,13 +180,7 @@ def _fetch_details(
     """Job details of each execution, fetched in parallel; failures come back as values."""
 
     def fetch(execution_id: int) -> JobDetails | ApiError:
-        try:
-            return api.job_details(execution_id)
-        except NotFoundError as error:
-            log.debug("execution %s not known yet: %s", execution_id, error)
-            return error
-        except ApiError as error:
-            return error
+        return _details_of(api, execution_id)
 
     if len(execution_ids) <= 1:
         return {i: fetch(i) for i in execution_ids}

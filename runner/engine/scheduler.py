@@ -23,11 +23,17 @@ from collections.abc import Iterable, Mapping
 from runner.clock import Clock, SystemClock
 from runner.datameer.protocol import JobApi
 from runner.engine.cadence import (
+    BUDGET_SHARE,
+    COALESCE_SHARE,
     FLOOR_SHARE,
     PollBudget,
     Sighting,
+    execution_backoff,
     expected_finish,
-    next_look,
+    look_wish,
+    next_poll,
+    progress_duration,
+    tighter_duration,
 )
 from runner.engine.client_start import ClientStart
 from runner.engine.context import RunContext
@@ -94,9 +100,16 @@ class Scheduler:
         self._poll_due = float("-inf")  # clock time of the next poll
         self._polled = False  # whether the last tick polled
         self._looked_at = float("-inf")  # clock time of the last poll
-        # At most one poll per poll_interval on average, in bursts (see cadence.PollBudget).
-        self._budget = PollBudget(pipeline.policies.poll_interval, clock.monotonic())
-        self._planned: list[float] = []  # every watched execution's planned look
+        # However many finishes are expected, at most two polls per poll_interval on
+        # average, in bursts (see cadence.PollBudget).
+        self._budget = PollBudget(pipeline.policies.poll_interval * BUDGET_SHARE, clock.monotonic())
+        # Each watched execution's look_wish, and the shortest duration its progress implied.
+        self._wishes: dict[int, tuple[float | None, float]] = {}
+        self._durations: dict[int, float] = {}
+        # Each execution's finish as its progress measures it, and those whose job details
+        # were asked early once already (a finish expected too soon is asked early once only).
+        self._measured: dict[int, float] = {}
+        self._asked_early: set[int] = set()
 
     @property
     def slots(self) -> dict[str, Slot]:
@@ -173,11 +186,6 @@ class Scheduler:
             if self._polled:
                 replan = float("inf") if ctx.options.batch_polling else self._looked_at
             self._poll_due = self._plan_looks(now, interval, replan=replan)
-            allowed = self._budget.available(now)
-            if allowed > self._poll_due:  # over budget: poll on the next planned look, so it
-                # lands on an expected finish rather than between two
-                later = [at for at in self._planned if at >= allowed]
-                self._poll_due = min(later, default=allowed)
             wait = self._poll_due - now
             if any(slot.starting is not None for slot in ctx.slots.values()):
                 # Harvest landed triggers within half an interval: their first look is
@@ -187,37 +195,99 @@ class Scheduler:
 
     def _plan_looks(self, now: float, backoff: float, *, replan: float) -> float:
         """Plan the next look at each watched execution that is new since the last plan
-        or was planned at or before ``replan`` (just looked at); returns the earliest,
-        or ``now + backoff`` when nothing is watched."""
+        or was planned at or before ``replan`` (just looked at); returns the time of the
+        next poll, or ``now + backoff`` when nothing is watched."""
         policies = self.ctx.pipeline.policies
         floor = policies.poll_interval * FLOOR_SHARE
-        earliest = float("inf")
-        self._planned = []
+        wishes: dict[int, tuple[float | None, float]] = {}
         for execution_id, slot in self.observer.watches().items():
-            planned = slot.look
-            if planned is None or planned[0] != execution_id or planned[1] <= replan:
-                # A job waiting for a foreign execution knows nothing of its progress.
-                attempt = slot.state.current if slot.waiting_on is None else None
-                sighting = Sighting(
-                    seen_at=slot.seen_at if attempt else None,
-                    remaining=attempt.estimate_seconds if attempt else None,
-                    progress=attempt.progress if attempt else None,
-                    triggered_at=slot.sent_at if attempt else None,
-                    job_estimate=slot.job.estimate,
-                )
+            planned, wish = slot.look, self._wishes.get(execution_id)
+            if (
+                wish is None
+                or planned is None
+                or planned[0] != execution_id
+                or planned[1] <= replan
+            ):
                 first = planned is None or planned[0] != execution_id
-                since = slot.sent_at if first and slot.sent_at is not None else now
-                at = next_look(
-                    min(now, since),
-                    expected_finish(sighting),
-                    backoff=policies.poll_interval if first else backoff,
-                    floor=floor,
-                    ceiling=policies.max_poll_interval,
-                )
-                planned = slot.look = (execution_id, max(at, now + floor))
-            earliest = min(earliest, planned[1])
-            self._planned.append(planned[1])
-        return earliest if earliest != float("inf") else now + backoff
+                wish = self._wish(execution_id, slot, now, backoff, first=first)
+                at, latest = wish
+                slot.look = (execution_id, latest if at is None else min(at, latest))
+            wishes[execution_id] = wish
+        self._wishes = wishes
+        self._durations = {e: d for e, d in self._durations.items() if e in wishes}
+        self._measured = {e: d for e, d in self._measured.items() if e in wishes}
+        self._asked_early &= wishes.keys()
+        if not wishes:
+            return now + backoff
+        allowed = self._budget.available(now)
+        if self.ctx.options.batch_polling:
+            # One list-running sees every execution: poll where the most finishes are.
+            return next_poll(
+                wishes.values(),
+                not_before=max(allowed, self._looked_at + floor),
+                window=policies.poll_interval * COALESCE_SHARE,
+            )
+        # Per-job polls look at the due executions only.  Over budget: poll on the next
+        # planned look, so that it lands on an expected finish rather than between two.
+        looks = sorted(latest if at is None else min(at, latest) for at, latest in wishes.values())
+        return next((at for at in looks if at >= allowed), allowed)
+
+    def _wish(
+        self, execution_id: int, slot: Slot, now: float, backoff: float, *, first: bool
+    ) -> tuple[float | None, float]:
+        """One execution's look_wish, from what the server last showed of it."""
+        policies = self.ctx.pipeline.policies
+        # A job waiting for a foreign execution knows nothing of its progress.
+        attempt = slot.state.current if slot.waiting_on is None else None
+        seen_at = slot.seen_at if attempt else None
+        triggered_at = slot.sent_at if attempt else None
+        progress = attempt.progress if attempt else None
+        earlier = self._durations.get(execution_id)
+        if seen_at is not None and triggered_at is not None:
+            implied = progress_duration(seen_at, triggered_at, progress)
+            folded = tighter_duration(earlier, seen_at - triggered_at, implied)
+            if folded is not None:
+                self._durations[execution_id] = folded
+        sighting = Sighting(
+            seen_at=seen_at,
+            remaining=attempt.estimate_seconds if attempt else None,
+            progress=progress,
+            triggered_at=triggered_at,
+            job_estimate=slot.job.estimate,
+            progress_duration=earlier,
+        )
+        expected = expected_finish(sighting)
+        if expected is not None and expected.measured:
+            self._measured[execution_id] = expected.at
+        else:
+            self._measured.pop(execution_id, None)
+        if first:  # the first look at a new execution comes on the first beat
+            backoff = policies.poll_interval
+        elif triggered_at is not None and expected is not None and expected.measured:
+            # Progress refreshed by every poll measures its finish: no need to look on
+            # a busy run's beat, only on the backoff it would have reached alone.
+            backoff = max(backoff, execution_backoff(policies.poll_interval, now - triggered_at))
+        since = slot.sent_at if first and slot.sent_at is not None else now
+        at, latest = look_wish(
+            min(now, since),
+            expected,
+            backoff=backoff,
+            floor=policies.poll_interval * FLOOR_SHARE,
+            ceiling=policies.max_poll_interval,
+        )
+        floor_at = now + policies.poll_interval * FLOOR_SHARE
+        return (None if at is None else max(at, floor_at), max(latest, floor_at))
+
+    def _ended_by(self, now: float) -> list[int]:
+        """The executions whose measured finish is past: their job details are asked
+        alongside the poll's list-running (poller.poll), once per execution at most."""
+        ended = [
+            execution_id
+            for execution_id, at in self._measured.items()
+            if at < now and execution_id not in self._asked_early
+        ]
+        self._asked_early.update(ended)
+        return ended
 
     def _tick(self) -> bool:
         changed = self.strategy.harvest()
@@ -228,7 +298,9 @@ class Scheduler:
         self._polled = now >= self._poll_due
         if self._polled:
             self._looked_at = now
-            if self.observer.poll(due=now, on_call=lambda: self._budget.spend(now)):
+            if self.observer.poll(
+                due=now, on_call=lambda: self._budget.spend(now), ended=self._ended_by(now)
+            ):
                 changed = True
         changed = self._settle() or changed
         # Last, so that a job is triggered in the same tick its needs were seen finishing.
