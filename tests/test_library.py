@@ -14,6 +14,7 @@ import pytest
 import runner
 from runner.emulator import EmulatorServer, scenario_from_dict
 from testing import scenarios
+from testing.engine_runs import on_virtual_time
 from testing.scenarios import PASSWORD, USER
 
 PUBLIC = {
@@ -173,8 +174,9 @@ def test_a_cancelled_run_file_stops_its_jobs_and_writes_the_report(tmp_path: Pat
 
 
 def test_run_job_triggers_one_artifact_once_and_watches_it(
-    server: EmulatorServer, tmp_path: Path
+    server: EmulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    on_virtual_time(monkeypatch, server)
     options = runner.RunOptions(
         environ={"DATAMEER_URL": server.url, "DATAMEER_USER": USER, "DATAMEER_PASSWORD": PASSWORD},
         runs_dir=tmp_path / "runs",
