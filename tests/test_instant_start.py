@@ -29,10 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Imported on the way to the first trigger, these cost a valid run's start: the job graph
 # (networkx), the schema's error messages (jsonschema), the terminal and HTML renderers,
-# the in-process emulator (only for --emulator).
+# the in-process emulator (only for --emulator), requests (the client talks through urllib3),
+# the plan's outline and the records that read a report back.
 HEAVY = (
     "networkx",
     "jsonschema",
+    "requests",
+    "runner.plan.outline",
+    "runner.report.saved",
     "rich",
     "runner.emulator",
     "runner.report.html",

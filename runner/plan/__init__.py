@@ -7,8 +7,24 @@ record that ``dmpipe plan`` prints as text (``render_text``), curl commands
 
 from __future__ import annotations
 
-from runner.plan.mode import ModeChoice, choose_mode, has_sequential_trigger
-from runner.plan.outline import Plan, PlannedJob, StartedBy, build_plan
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runner.plan.mode import ModeChoice, choose_mode, has_sequential_trigger
+    from runner.plan.outline import Plan, PlannedJob, StartedBy, build_plan
+
+# Public name -> its module, imported on first use: a run needs the mode choice before
+# its first trigger, not the plan's outline (and the job graph it builds).
+_HOMES = {
+    "ModeChoice": "runner.plan.mode",
+    "choose_mode": "runner.plan.mode",
+    "has_sequential_trigger": "runner.plan.mode",
+    "Plan": "runner.plan.outline",
+    "PlannedJob": "runner.plan.outline",
+    "StartedBy": "runner.plan.outline",
+    "build_plan": "runner.plan.outline",
+}
 
 __all__ = [
     "ModeChoice",
@@ -19,3 +35,13 @@ __all__ = [
     "choose_mode",
     "has_sequential_trigger",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name of ``__all__`` from its module the first time it is used."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'runner.plan' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

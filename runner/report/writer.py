@@ -25,7 +25,6 @@ from runner.engine.plan_drift import PlanDrift
 from runner.engine.trigger import MAX_TRIGGER_SENDS
 from runner.engine.verdicts import MAX_START_ROUNDS
 from runner.model import Job, Pipeline
-from runner.report.saved import span
 from runner.spec.durations import slower_than_usual
 
 REPORT_NAME = "report.json"
@@ -295,6 +294,8 @@ def _left_running_why(attempt: Attempt) -> str | None:
 
 
 def _seconds(start: datetime | None, stop: datetime | None) -> float | None:
+    from runner.report.saved import span  # its records are for reading reports back
+
     seconds = span(start, stop)
     return None if seconds is None else round(seconds, 3)
 
