@@ -16,8 +16,9 @@ They are imported on first use, so ``import runner`` stays cheap.  Everything el
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from runner.lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -116,14 +117,7 @@ if TYPE_CHECKING:
     from runner.spec import load_pipeline, load_pipeline_text
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name from its module the first time it is used."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'runner' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+__getattr__ = lazy_names("runner", _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

@@ -14,7 +14,14 @@ from testing.sources import syntax_tree
 
 PACKAGE = Path(__file__).resolve().parent.parent / "runner"
 
-BASE = {"runner.errors", "runner.model", "runner.reference", "runner.clock", "runner.github"}
+BASE = {
+    "runner.errors",
+    "runner.model",
+    "runner.reference",
+    "runner.clock",
+    "runner.github",
+    "runner.lazy",
+}
 
 # Each layer and what it may import besides itself and the base layer.
 MAY_IMPORT: dict[str, set[str]] = {

@@ -8,8 +8,9 @@ imports this package.  See ``docs/airflow.md``.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from runner.lazy import lazy_names
 
 _EXPORTS: dict[str, str] = {
     "DatameerHook": "runner.airflow.datameer_hook",
@@ -42,14 +43,7 @@ if TYPE_CHECKING:
     from runner.airflow.sequence_operator import DatameerSequenceOperator
 
 
-def __getattr__(name: str) -> Any:
-    """Import a name from its module on first use (Airflow loads the modules it needs)."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'runner.airflow' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names("runner.airflow", _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

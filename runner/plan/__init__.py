@@ -7,8 +7,9 @@ record that ``dmpipe plan`` prints as text (``render_text``), curl commands
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from runner.lazy import lazy_names
 
 if TYPE_CHECKING:
     from runner.plan.mode import ModeChoice, choose_mode, has_sequential_trigger
@@ -37,11 +38,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a name of ``__all__`` from its module the first time it is used."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'runner.plan' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names("runner.plan", _HOMES, globals())
