@@ -1043,7 +1043,8 @@ def _no_configuration(ref: JobRef, known: Capabilities | None) -> str:
     return (
         f"{server} has no REST v2 endpoints (/api/..., Datameer 7.2.5+ or the REST v2 "
         f"plugin); the legacy calls dmpipe uses instead need the job configuration id of "
-        f"{ref.describe()}: add configuration_id: to the job"
+        f"{ref.describe()}: add configuration_id: to the job in a pipeline file; "
+        "dmpipe job takes that id as status --v1 CONFIG_ID or trigger --legacy CONFIG_ID"
     )
 
 

@@ -618,6 +618,7 @@ def test_datameer_version_option_replaces_asking_the_server(
     code, _, err = run(capsys, "--datameer-version", "7.1.0", "status", "48")
     assert code != 0
     assert "7.2.5" in err
+    assert "status --v1 CONFIG_ID" in err  # what to do instead, on this command line
 
 
 @pytest.mark.parametrize(
