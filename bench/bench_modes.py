@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator_process import EmulatorProcess
-from figures import print_table, write_json
+from figures import besides_ticks, print_table, write_json
 from naive_poller import run_threads
 from runs import run_dmpipe
 from workload import PASSWORD, USER, chain, critical_path, scenario, write_pipeline
@@ -99,7 +99,7 @@ def print_figures(result: Mapping[str, Any]) -> None:
     rows = result["modes"]
     print_table(
         "makespan (real seconds) and requests",
-        ["mode", "exit", "lower bound", "makespan", "ratio", "requests", "req/job"],
+        ["mode", "exit", "lower bound", "makespan", "ratio", "requests", "req/job", "rest/job"],
         [
             (
                 row["mode"],
@@ -109,10 +109,12 @@ def print_figures(result: Mapping[str, Any]) -> None:
                 row["ratio"],
                 row["requests"],
                 row["requests"] / row["jobs"],
+                besides_ticks(row["requests"], row["by_endpoint"], row["jobs"]),
             )
             for row in rows
         ],
     )
+    print("rest/job: requests per job besides list-running (the ticks)")
     peer = next((row for row in rows if row["mode"] == PEER), None)
     if peer is not None:
         print_table(

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator_process import EmulatorProcess
-from figures import print_table, spread, write_json
+from figures import LIST_RUNNING, besides_ticks, print_table, spread, write_json
 from naive_poller import run_threads
 from runs import TimedRun, run_dmpipe
 from workload import (
@@ -198,10 +198,11 @@ def print_figures(result: Mapping[str, Any]) -> None:
             for name, s in result["lag_real"].items()
         ],
     )
-    listed = result["by_endpoint"].get("GET /rest/jobs/list-running", 0)
+    listed = result["by_endpoint"].get(LIST_RUNNING, 0)
+    other = besides_ticks(result["requests"], result["by_endpoint"], result["jobs"])
     print(
         f"requests: {result['requests']} ({result['requests'] / result['jobs']:.2f} per job), "
-        f"of which list-running {listed}"
+        f"of which list-running {listed}; the rest is {other:.2f} per job"
     )
     peer = result.get("peer")
     if peer is None:

@@ -7,7 +7,7 @@ import os
 import platform
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,14 @@ def spread(values: Sequence[float]) -> dict[str, float]:
         "p90": percentile(values, 0.9),
         "max": max(values, default=0.0),
     }
+
+
+LIST_RUNNING = "GET /rest/jobs/list-running"
+
+
+def besides_ticks(requests: int, by_endpoint: Mapping[str, int], jobs: int) -> float:
+    """Requests per job besides the ticks' list-running (issue 14's goal 2: at most 2)."""
+    return (requests - by_endpoint.get(LIST_RUNNING, 0)) / max(1, jobs)
 
 
 def print_table(title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:

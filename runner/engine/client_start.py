@@ -6,6 +6,7 @@ search for a lost answer) in the worker pool; the next tick harvests what it fou
 
 from __future__ import annotations
 
+from runner.engine.baseline import Newest, StartFacts, baseline_without_look
 from runner.engine.events import EventKind
 from runner.engine.outcome import JobOutcome
 from runner.engine.slots import Slot
@@ -63,9 +64,27 @@ class ClientStart:
                 unknown_outcome_message(error, ctx.options.trigger_resolve_timeout),
                 error=str(error),
             ),
+            baseline=None if resolve_first else self._baseline(slot),
         )
         api = ctx.api
         slot.starting = ctx.workers.submit(lambda: start_attempt(api, request))
+
+    def _baseline(self, slot: Slot) -> int | None:
+        """What the trigger can take as its baseline without a status look, if anything."""
+        ctx = self.ctx
+        facts = StartFacts(
+            now=ctx.clock.monotonic(),
+            fresh_for=ctx.pipeline.policies.max_poll_interval,
+            listing=ctx.listing,
+            newest=ctx.newest,
+        )
+        state = slot.state
+        return baseline_without_look(
+            facts,
+            ref_kind=slot.job.ref.kind,
+            file_id=state.file_id,
+            configuration_id=state.configuration_id,
+        )
 
     def harvest(self) -> bool:
         """Apply every start that landed."""
@@ -167,6 +186,9 @@ class ClientStart:
         if result.sent_at is not None and not result.attached:
             since = (ctx.clock.now() - result.sent_at).total_seconds()
             slot.sent_at = slot.started_at - max(0.0, since)
+        if not result.attached:  # just created: newer than every execution before it
+            sent = slot.sent_at if slot.sent_at is not None else slot.started_at
+            ctx.newest = Newest.latest(ctx.newest, result.execution_id, sent)
         slot.unseen_since = None
         slot.resolve_from = result.previous_execution_id
         kind = EventKind.ATTACHED if result.attached else EventKind.TRIGGERED

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from runner.clock import Clock
 from runner.datameer.protocol import JobApi
+from runner.engine.baseline import Listing, Newest
 from runner.engine.events import EventKind, EventSink, RunEvent
 from runner.engine.options import EngineOptions
 from runner.engine.slots import RunState, Slot
@@ -37,6 +38,9 @@ class RunContext:
     # Stops in flight, with the job they are for (None: a plan step no job matched).
     stops: list[tuple[Slot | None, Future[None]]] = field(default_factory=list)
     owned: set[int] | None = None  # own_executions' answer during one start pass
+    # What lets a trigger go out without a status look first (engine.baseline).
+    listing: Listing | None = None  # the latest list-running answer
+    newest: Newest | None = None  # the newest execution this run created
 
     def emit(
         self, kind: EventKind, slot: Slot | None = None, message: str = "", **data: object

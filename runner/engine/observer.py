@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection
 
 from runner.datameer.records import JobDetails, RunningJob
 from runner.datameer.status import JobStatus
+from runner.engine.baseline import Listing
 from runner.engine.context import RunContext
 from runner.engine.events import EventKind
 from runner.engine.outcome import Attempt, JobOutcome
@@ -94,6 +95,9 @@ class Observer:
         self.ctx.note_reachability(tick.transient)
         changed = False
         self._listed_at = tick.listed_at
+        if tick.running is not None and tick.listed_at is not None:
+            own = (e for e, slot in watched.items() if slot.state.outcome is not JobOutcome.WAITING)
+            self.ctx.listing = Listing.of(tick.listed_at, tick.running, own)
         for execution_id, observation in tick.observations.items():
             slot = watched[execution_id]
             if slot.state.outcome is JobOutcome.WAITING:

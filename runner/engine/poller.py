@@ -56,6 +56,8 @@ class TickResult:
     # When the list-running answer was made, as the caller's ``now`` reads it: halfway
     # through the call (None without a ``now``, or when list-running was not asked).
     listed_at: float | None = None
+    # The list-running answer itself (None when it was not asked).
+    running: tuple[RunningJob, ...] | None = None
 
 
 def poll(
@@ -77,6 +79,7 @@ def poll(
     observations: dict[int, Observation] = {}
     leftover = watch_list
     listed_at = None
+    listed: tuple[RunningJob, ...] | None = None
     early: dict[int, Future[JobDetails | ApiError]] = {}
     if batch:
         early = {
@@ -92,6 +95,7 @@ def poll(
             # An unreadable or odd answer to a read is no verdict on any job: try again later.
             return TickResult({}, transient=str(error))
         observations, leftover = _match_running(watch_list, running)
+        listed = tuple(running)
         _ended_since_listed(observations, early)
     details = {
         w.execution_id: early[w.execution_id].result() for w in leftover if w.execution_id in early
@@ -101,7 +105,9 @@ def poll(
     transient = None
     for execution_id, outcome in details.items():
         if isinstance(outcome, AuthenticationError) and outcome.status_code != 403:
-            return TickResult(observations, transient, refused=outcome, listed_at=listed_at)
+            return TickResult(
+                observations, transient, refused=outcome, listed_at=listed_at, running=listed
+            )
         if isinstance(outcome, TransientApiError):
             transient = str(outcome)
         elif isinstance(outcome, ApiError):
@@ -111,7 +117,7 @@ def poll(
             )
         else:
             observations[execution_id] = Observation(execution_id, details=outcome)
-    return TickResult(observations, transient, listed_at=listed_at)
+    return TickResult(observations, transient, listed_at=listed_at, running=listed)
 
 
 def _list_running(

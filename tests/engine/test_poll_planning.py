@@ -104,7 +104,8 @@ def test_many_finishes_close_together_stay_within_the_poll_budget(
     triggers = [e for e in server.ledger.triggers() if e.effective]
     assert sorted(e.file_id for e in triggers) == list(range(1, 2 * width + 1))
     stats = server.stats()
-    assert stats.get("GET /api/job-execution/{ref}/status", 0) == 2 * width
+    # The first layer looks before its triggers; the second may go without (engine.baseline).
+    assert width <= stats.get("GET /api/job-execution/{ref}/status", 0) <= 2 * width
     assert stats.get("GET /rest/job-execution/job-details/{id}", 0) == 2 * width
     summary = result.outcome.summary
     span = (summary.finished_at - summary.started_at).total_seconds()
