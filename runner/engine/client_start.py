@@ -6,7 +6,7 @@ search for a lost answer) in the worker pool; the next tick harvests what it fou
 
 from __future__ import annotations
 
-from runner.engine.baseline import Newest, StartFacts, baseline_without_look
+from runner.engine.baseline import StartFacts, baseline_without_look
 from runner.engine.events import EventKind
 from runner.engine.outcome import JobOutcome
 from runner.engine.slots import Slot
@@ -186,9 +186,6 @@ class ClientStart:
         if result.sent_at is not None and not result.attached:
             since = (ctx.clock.now() - result.sent_at).total_seconds()
             slot.sent_at = slot.started_at - max(0.0, since)
-        if not result.attached:  # just created: newer than every execution before it
-            sent = slot.sent_at if slot.sent_at is not None else slot.started_at
-            ctx.newest = Newest.latest(ctx.newest, result.execution_id, sent)
         slot.unseen_since = None
         slot.resolve_from = result.previous_execution_id
         kind = EventKind.ATTACHED if result.attached else EventKind.TRIGGERED

@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection
 
 from runner.datameer.records import JobDetails, RunningJob
 from runner.datameer.status import JobStatus
-from runner.engine.baseline import Listing
+from runner.engine.baseline import Listing, Newest
 from runner.engine.context import RunContext
 from runner.engine.events import EventKind
 from runner.engine.outcome import Attempt, JobOutcome
@@ -133,10 +133,22 @@ class Observer:
             return self._observation_failed(slot, attempt, observation)
         slot.errors = 0
         slot.unseen_since = None
+        sent_at = slot.sent_at
         if observation.running is not None:
-            return self._update_running(slot, attempt, observation.running)
-        assert observation.details is not None
-        return self._update_details(slot, attempt, observation.details)
+            changed = self._update_running(slot, attempt, observation.running)
+        else:
+            assert observation.details is not None
+            changed = self._update_details(slot, attempt, observation.details)
+        if attempt.execution_id == observation.execution_id and sent_at is not None:
+            self._created(observation.execution_id, sent_at)
+        return changed
+
+    def _created(self, execution_id: int, sent_at: float) -> None:
+        """The server shows an execution this run's trigger created, on the right artifact
+        as far as is known: every execution older than the trigger has a lower id.  (Taken
+        from the server's lists, not the trigger's answer: a wrong id in an answer must not
+        become the run's baseline.)"""
+        self.ctx.newest = Newest.latest(self.ctx.newest, execution_id, sent_at)
 
     def _observation_failed(self, slot: Slot, attempt: Attempt, observation: Observation) -> bool:
         """A look-up of the execution failed.  A new execution the server does not show
