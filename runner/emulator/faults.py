@@ -38,6 +38,7 @@ class TriggerFault:
     without_id: bool = False  # answer 200 {"status": "success"} with no execution id
     reuse_id: bool = False  # answer the previous trigger's execution id instead
     hidden_for: float = 0.0  # emulated seconds the new execution stays out of sight
+    phantom_id: bool = False  # answer an execution id that names no execution
 
 
 NO_TRIGGER_FAULT = TriggerFault()
@@ -91,12 +92,16 @@ class FaultInjector:
             faults = self._faults
             if not faults.hits(file_id):
                 return NO_TRIGGER_FAULT
-            without_id = reuse_id = False
+            without_id = reuse_id = phantom_id = False
             if faults.trigger_without_id > 0:
                 without_id = self._hostile.random() < faults.trigger_without_id
             if faults.reuse_execution_id > 0:
                 reuse_id = self._hostile.random() < faults.reuse_execution_id
-        return TriggerFault(without_id, reuse_id and not without_id, faults.not_visible_for)
+            if faults.phantom_execution_id > 0:
+                phantom_id = self._hostile.random() < faults.phantom_execution_id
+        reuse_id = reuse_id and not without_id
+        phantom_id = phantom_id and not (without_id or reuse_id)
+        return TriggerFault(without_id, reuse_id, faults.not_visible_for, phantom_id)
 
     def forbidden(self, file_id: int) -> bool:
         """Whether triggers and stops of ``file_id`` answer 403."""

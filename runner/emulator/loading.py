@@ -254,6 +254,7 @@ def _faults(spec: Mapping[str, Any]) -> Faults:
         paths=tuple(spec.get("paths", ["/api/*", "/rest/*"])),
         trigger_without_id=rate("trigger_without_id"),
         reuse_execution_id=rate("reuse_execution_id"),
+        phantom_execution_id=rate("phantom_execution_id"),
         not_visible_for=parse_duration(spec.get("not_visible_for", 0)),
         file_ids=tuple(_listed(spec.get("file_ids", []))),
         forbidden=tuple(_listed(spec.get("forbidden", []))),

@@ -352,10 +352,12 @@ class Api:
     ) -> tuple[ExecutionView, int | None]:
         """Trigger ``artifact`` under the hostile faults; the execution and the id to answer."""
         fault = self._trigger_fault(artifact)
-        previous = self.state.last_triggered() if fault.reuse_id else None
+        answered = self.state.last_triggered() if fault.reuse_id else None
         answer_fault = "without_id" if fault.without_id else None
-        if previous is not None:
+        if answered is not None:
             answer_fault = "reused_id"
+        if fault.phantom_id:  # far above every id the emulator will ever hand out
+            answered, answer_fault = self.state.phantom_id(), "phantom_id"
         execution = self.state.trigger(
             artifact,
             user.name,
@@ -363,11 +365,11 @@ class Api:
             lost=request.lose_answer,
             hidden_for=fault.hidden_for,
             answer_fault=answer_fault,
-            answered_id=previous,
+            answered_id=answered,
         )
         if fault.without_id:
             return execution, None
-        return execution, previous if previous is not None else execution.execution_id
+        return execution, answered if answered is not None else execution.execution_id
 
     def _trigger_fault(self, artifact: Artifact) -> TriggerFault:
         if self.faults is None:

@@ -150,8 +150,9 @@ class Faults:
     # so that the three draws per request above stay the same with or without them.
     trigger_without_id: float = 0.0  # rate: 200 {"status": "success"}, no id; the job started
     reuse_execution_id: float = 0.0  # rate: the answer names the previous trigger's execution
+    phantom_execution_id: float = 0.0  # rate: the answer names an execution that does not exist
     not_visible_for: float = 0.0  # emulated seconds a new execution stays out of sight
-    file_ids: tuple[int, ...] = ()  # the three above only for these artifacts (empty: all)
+    file_ids: tuple[int, ...] = ()  # the four above only for these artifacts (empty: all)
     forbidden: tuple[int, ...] = ()  # triggers and stops of these artifacts answer 403
     list_running: ListRunningFault | None = None
     hang_after: int | None = None  # after this many API requests, stop answering

@@ -33,6 +33,10 @@ class PlanStep:
     execution: ExecutionView | None
 
 
+# Phantom execution ids (a hostile trigger answer) start here: far above every real id.
+PHANTOM_ID_BASE = 1_000_000_000
+
+
 class Simulation:
     """Executions of the scenario's artifacts; every public method is thread-safe."""
 
@@ -148,6 +152,11 @@ class Simulation:
                 via=via,
             )
             return execution.view(now)
+
+    def phantom_id(self) -> int:
+        """An execution id that names no execution and never will: a hostile answer."""
+        with self._lock:
+            return PHANTOM_ID_BASE + len(self._by_id)
 
     def last_triggered(self) -> int | None:
         """The execution id the newest trigger created (any artifact, any user)."""

@@ -86,6 +86,23 @@ def test_a_reused_id_names_the_previous_trigger_while_the_own_execution_starts(
     assert details["file"]["id"] == 1
 
 
+def test_a_phantom_id_names_no_execution_while_the_own_execution_starts(
+    make_emulator: MakeEmulator,
+) -> None:
+    server = make_emulator(scenario(artifact(1)), faults={"phantom_execution_id": 1})
+    answered = trigger(server, 1)["job-execution-id"]
+    (entry,) = server.ledger.triggers(file_id=1)
+    assert (entry.answer_fault, entry.answered_id) == ("phantom_id", answered)
+    assert answered > entry.execution_id
+    assert server.state.execution(entry.execution_id).file_id == 1  # the job did start
+    details = call(server.url, "GET", f"/rest/job-execution/job-details/{answered}")
+    assert details.status_code == 404
+    assert (
+        get_json(server.url, "/api/job-execution/1/status")["job-execution-id"]
+        == entry.execution_id
+    )
+
+
 def test_the_first_trigger_has_nothing_to_reuse(make_emulator: MakeEmulator) -> None:
     server = make_emulator(scenario(artifact(1)), faults={"reuse_execution_id": 1})
     own = trigger(server, 1)["job-execution-id"]

@@ -188,3 +188,33 @@ def test_an_older_execution_of_the_artifact_is_never_taken_for_a_lost_one(
     assert all(attempt.execution_id != 900 for attempt in state.attempts)
     assert state.outcome is JobOutcome.FAILED
     assert result.outcome.exit_code == 1
+
+
+def test_a_phantom_id_in_a_trigger_answer_never_becomes_the_baseline(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    """c's trigger is answered with an execution id far above every real one (c's real
+    execution is over before b starts, so nothing is in b's way).  Had the run
+    taken it for its newest execution, b's search for its lost answer would never find
+    anything newer and b would be sent again; the baseline comes from what the server
+    shows, so b's execution is found and b triggered once."""
+    faults = {
+        "phantom_execution_id": 1,
+        "file_ids": [3],
+        "lost_trigger_rate": 1,
+        "paths": ["/api/job-execution/2/trigger"],
+    }
+    server = make_emulator(
+        scenario(artifact(1, duration=5), artifact(2), artifact(3, duration=1), faults=faults)
+    )
+    pipe = pipeline(job("a", 1), job("b", 2, "a"), job("c", 3))
+    result = run(server, pipe, tmp_path)
+    phantom = _triggers(server, 3)[0].answered_id
+    assert phantom is not None
+    assert phantom > 10**9
+    assert len(_triggers(server, 2)) == 1
+    b = result.outcome.states["b"]
+    assert b.outcome is JobOutcome.SUCCEEDED
+    assert b.attempts[0].recovered
+    sent = next(e for e in result.events if e.kind == "trigger_sent" and e.job == "b")
+    assert sent.data["previous_execution_id"] == result.outcome.states["a"].attempts[0].execution_id
