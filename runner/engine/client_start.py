@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from runner.engine.baseline import StartFacts, baseline_without_look
 from runner.engine.events import EventKind
+from runner.engine.observer import release_execution
 from runner.engine.outcome import JobOutcome
 from runner.engine.slots import Slot
 from runner.engine.strategy import EngineParts
@@ -65,6 +66,7 @@ class ClientStart:
                 error=str(error),
             ),
             baseline=None if resolve_first else self._baseline(slot),
+            mine=frozenset(a.execution_id for a in state.attempts if a.execution_id is not None),
         )
         api = ctx.api
         slot.starting = ctx.workers.submit(lambda: start_attempt(api, request))
@@ -150,11 +152,35 @@ class ClientStart:
                 slot, JobOutcome.FAILED, reason, None, retry=not result.permanent
             )
             return
-        if not result.attached and result.execution_id in self.ctx.own_executions():
+        taken = not result.attached and result.execution_id in self.ctx.own_executions()
+        if taken and not self._take_over(slot, result):
             why = f"is already this run's ({self._owner(result)})"
             self.verdicts.not_its_execution(slot, result, why)
             return
         self._started(slot, result)
+
+    def _take_over(self, slot: Slot, result: StartResult) -> bool:
+        """Another job holds the execution this job's artifact status names as the one its
+        lost trigger started.  The artifact's status outweighs a trigger answer (a hostile
+        server may answer one job's trigger with another's execution): when the other job
+        has it only from its trigger's answer and is still watching it, it is released to
+        this job, and the other job looks for its own.  True when this job may take it."""
+        execution_id = result.execution_id
+        if not result.recovered or execution_id is None:
+            return False
+        for other in self.ctx.slots.values():
+            attempt = other.state.current
+            if other is slot or attempt is None or attempt.execution_id != execution_id:
+                continue
+            answered = not (attempt.recovered or attempt.attached)
+            watching = other.state.outcome is JobOutcome.RUNNING and other.stop_outcome is None
+            if not (answered and watching and other.job.ref != slot.job.ref):
+                return False
+            why = f"is {slot.job.name}'s: that artifact's status names it as its newest"
+            release_execution(self.ctx, self.verdicts, other, attempt, why)
+            self.ctx.owned = None
+            return True
+        return False
 
     def _wait_for(self, slot: Slot, execution_id: int) -> None:
         slot.waiting_on = execution_id

@@ -41,6 +41,9 @@ class RunContext:
     # What lets a trigger go out without a status look first (engine.baseline).
     listing: Listing | None = None  # the latest list-running answer
     newest: Newest | None = None  # the newest execution this run created
+    # Job -> the execution whose list-running entry gave its configuration id: unchecked
+    # (the list names no file), so forgotten if that execution proves another artifact's.
+    configuration_from: dict[str, int] = field(default_factory=dict)
 
     def emit(
         self, kind: EventKind, slot: Slot | None = None, message: str = "", **data: object

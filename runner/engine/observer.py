@@ -193,7 +193,9 @@ class Observer:
         # a later time would stretch the duration that progress implies.
         listed_at = self._listed_at
         slot.seen_at = listed_at if listed_at is not None else self.ctx.clock.monotonic()
-        slot.state.configuration_id = slot.state.configuration_id or entry.configuration_id
+        if slot.state.configuration_id is None and attempt.execution_id is not None:
+            slot.state.configuration_id = entry.configuration_id
+            self.ctx.configuration_from[slot.job.name] = attempt.execution_id
         return self._status_changed(slot, attempt, entry.status, entry.raw_status)
 
     def _update_details(self, slot: Slot, attempt: Attempt, details: JobDetails) -> bool:
@@ -225,12 +227,7 @@ class Observer:
 
     def _wrong_artifact(self, slot: Slot, attempt: Attempt, why: str) -> bool:
         """The execution the trigger named runs another artifact: never this job's success."""
-        execution_id = attempt.execution_id
-        attempt.execution_id = None
-        attempt.status = attempt.raw_status = None
-        slot.last_status = None
-        unknown = StartResult(execution_id=execution_id, previous_execution_id=slot.resolve_from)
-        self.verdicts.not_its_execution(slot, unknown, why)
+        release_execution(self.ctx, self.verdicts, slot, attempt, why)
         return True
 
     def _status_changed(self, slot: Slot, attempt: Attempt, status: JobStatus, raw: str) -> bool:
@@ -243,6 +240,23 @@ class Observer:
             EventKind.STATUS, slot, f"execution {attempt.execution_id} is {shown}", status=shown
         )
         return True
+
+
+def release_execution(
+    ctx: RunContext, verdicts: Verdicts, slot: Slot, attempt: Attempt, why: str
+) -> None:
+    """The attempt's execution is not its job's (``why``): drop it, forget what was learnt
+    from it, and look for the job's own execution."""
+    execution_id = attempt.execution_id
+    if ctx.configuration_from.get(slot.job.name) == execution_id:
+        # Learnt from this very execution: it was never the artifact's configuration.
+        del ctx.configuration_from[slot.job.name]
+        slot.state.configuration_id = slot.job.configuration_id
+    attempt.execution_id = None
+    attempt.status = attempt.raw_status = None
+    slot.last_status = None
+    unknown = StartResult(execution_id=execution_id, previous_execution_id=slot.resolve_from)
+    verdicts.not_its_execution(slot, unknown, why)
 
 
 def _other_artifact(slot: Slot, details: JobDetails) -> str | None:

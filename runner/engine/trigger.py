@@ -124,7 +124,7 @@ class StartRequest:
     """Everything one start needs besides the API."""
 
     job: Job
-    own: frozenset[int]
+    own: frozenset[int]  # every execution the run holds as its own
     resolve_timeout: float
     poll_interval: float
     control: StartControl
@@ -140,6 +140,8 @@ class StartRequest:
     # Set when the run knows nothing is in the way and every execution of the artifact is
     # older than this id (engine.baseline): the trigger goes out without a status look.
     baseline: int | None = None
+    # The executions of this job's earlier attempts: a lost answer's search never takes one.
+    mine: frozenset[int] = frozenset()
 
 
 def start_attempt(api: JobApi, request: StartRequest) -> StartResult:
@@ -266,9 +268,11 @@ def unknown_outcome_message(error: ApiError, search_seconds: float) -> str:
 def resolve_lost_trigger(api: JobApi, request: StartRequest, previous: int | None) -> int | None:
     """Watch the artifact's status for an execution newer than ``previous``; None if none came.
 
-    Executions this run already owns are never adopted: a lagging status may show
-    an earlier attempt's execution as the newest.  The search ends after
-    ``resolve_timeout``, or ``StartControl.grace`` after the run halted.
+    The job's earlier executions are never taken: a lagging status may show one as the
+    newest.  One another job of the run holds is returned all the same (a hostile
+    server may have answered it to that job's trigger): the caller settles whose it is.
+    The search ends after ``resolve_timeout``, or ``StartControl.grace`` after the run
+    halted.
     """
     clock = request.control.clock
     deadline = clock.monotonic() + request.resolve_timeout
@@ -279,7 +283,7 @@ def resolve_lost_trigger(api: JobApi, request: StartRequest, previous: int | Non
             status = None
         newest = status.execution_id if status else None
         is_new = newest is not None and (previous is None or newest > previous)
-        if is_new and newest not in request.own:
+        if is_new and newest not in request.mine:
             return newest
         remaining = request.control.search_deadline(deadline) - clock.monotonic()
         if remaining <= 0:

@@ -170,3 +170,32 @@ def test_an_interrupt_is_honoured_when_the_server_stops_answering(
     for thread in threading.enumerate():
         if thread.name.startswith("dmpipe"):
             thread.join(10)
+
+
+def test_an_execution_answered_to_another_jobs_trigger_goes_back_to_its_own_job(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    """a's trigger answer has no id; b's, a moment later, names a's execution (a server
+    reusing the previous trigger's id).  b holds it only from that answer; a's search
+    finds it in its own artifact's status, which outweighs the answer: a gets it, b looks
+    for its own.  Each artifact is triggered once, and each job ends with its own."""
+    faults = {
+        "seed": 0,  # hostile draws: a's trigger answers without an id, b's reuses a's id
+        "trigger_without_id": 0.5,
+        "reuse_execution_id": 1,
+        "latency": {"min": 0.1, "max": 0.1},  # real seconds: b's trigger lands after a's
+        "paths": ["/api/job-execution/2/trigger"],
+    }
+    server = make_emulator(
+        scenario(artifact(1, duration=30), artifact(2, duration=30), status_lag=5, faults=faults)
+    )
+    result = run(server, pipeline(job("a", 1), job("b", 2)), tmp_path, options=OPTIONS)
+
+    by_file = {e.file_id: e for e in triggers(server)}  # type: ignore[attr-defined]
+    assert len(triggers(server)) == 2
+    assert by_file[1].answer_fault == "without_id"
+    assert by_file[2].answered_id == by_file[1].execution_id
+    assert result.outcome.exit_code == 0
+    for name, file_id in (("a", 1), ("b", 2)):
+        attempt = result.outcome.states[name].attempts[-1]
+        assert attempt.execution_id == by_file[file_id].execution_id
