@@ -199,3 +199,31 @@ def test_an_execution_answered_to_another_jobs_trigger_goes_back_to_its_own_job(
     for name, file_id in (("a", 1), ("b", 2)):
         attempt = result.outcome.states[name].attempts[-1]
         assert attempt.execution_id == by_file[file_id].execution_id
+
+
+def test_a_configuration_learnt_from_a_wrong_execution_is_forgotten(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    """b's trigger is answered with an execution someone else started on artifact 3.  The
+    run learns a configuration id from its running-list entry, then finds out (job
+    details, file 3) that it is not b's: the id is forgotten with it, so b's own
+    execution, of another configuration, is taken when found (once it was refused for
+    good, and b looked for its own execution forever)."""
+    server = make_emulator(
+        scenario(
+            artifact(2, duration=10),
+            artifact(3, duration=20),
+            faults={"reuse_execution_id": 1, "file_ids": [2]},
+        )
+    )
+    with DatameerClient(server.url, user="admin", password="admin") as client:
+        foreign = client.trigger(JobRef.parse(3)).execution_id
+    result = run(server, pipeline(job("b", 2), timeout=60), tmp_path, options=OPTIONS)
+
+    (own,) = [e for e in triggers(server) if e.file_id == 2]  # type: ignore[attr-defined]
+    assert own.answered_id == foreign
+    assert result.outcome.exit_code == 0
+    state = result.outcome.states["b"]
+    assert state.attempts[-1].execution_id == own.execution_id  # type: ignore[attr-defined]
+    assert state.configuration_id == 1002
+    assert "wrong_execution" in result.kinds("b")
