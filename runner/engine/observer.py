@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
+from concurrent.futures import Future
 
 from runner.datameer.records import JobDetails, RunningJob
 from runner.datameer.status import JobStatus
@@ -15,7 +16,7 @@ from runner.engine.outcome import Attempt, JobOutcome
 from runner.engine.poller import Observation, TickResult, Watch, poll
 from runner.engine.slots import Slot
 from runner.engine.stopper import Stopper
-from runner.engine.trigger import StartResult
+from runner.engine.trigger import StartResult, newer_execution
 from runner.engine.verdicts import Verdicts
 from runner.reference import RefKind
 
@@ -33,6 +34,9 @@ class Observer:
         self.verdicts = verdicts
         self.stopper = stopper
         self._listed_at: float | None = None  # when the last list-running was answered
+        # Job -> the look for its own execution, once the one its trigger's answer named
+        # stayed unseen past unseen_grace (a phantom id): the unseen id, the look.
+        self._phantoms: dict[str, tuple[int, Future[int | None]]] = {}
 
     def watches(self) -> dict[int, Slot]:
         """Every execution to look at, with its job."""
@@ -159,6 +163,11 @@ class Observer:
             slot.unseen_since = slot.unseen_since if slot.unseen_since is not None else now
             if now - slot.unseen_since < grace:
                 return False
+            found = self._phantom(slot, attempt)
+            if found is None:
+                return False  # its own execution is being looked for
+            if found:
+                return True
             why = f"execution {attempt.execution_id} not found for {grace:g}s: {observation.error}"
         else:
             slot.errors += 1
@@ -170,6 +179,42 @@ class Observer:
             return False
         log.warning("%s: %s; stopping it", slot.job.name, why)
         self.stopper.request_stop(slot, JobOutcome.FAILED, why, retry=False)
+        return True
+
+    def _phantom(self, slot: Slot, attempt: Attempt) -> bool | None:
+        """An execution the trigger's answer named stays unseen: the id may name nothing
+        (a server answering a wrong id while the job runs under its own).  The artifact's
+        status is asked once, in the pool, for an execution newer than the trigger's
+        baseline; one found becomes the attempt's execution (True).  False when there is
+        none (or the attempt is not a trigger's answer), None while the look is out."""
+        name, unseen = slot.job.name, attempt.execution_id
+        if attempt.attached or attempt.recovered or unseen is None:
+            return False
+        if slot.stop_outcome is not None:
+            return False
+        pending = self._phantoms.get(name)
+        if pending is None or pending[0] != unseen:
+            api, job, previous = self.ctx.api, slot.job, slot.resolve_from
+            taken = frozenset(self.ctx.own_executions()) | {unseen}
+            look = self.ctx.workers.submit(lambda: newer_execution(api, job, previous, taken))
+            self._phantoms[name] = (unseen, look)
+            return None
+        look = pending[1]
+        if not look.done():
+            return None
+        found = look.result()
+        if found is None:
+            return False
+        del self._phantoms[name]
+        attempt.execution_id, attempt.recovered = found, True
+        slot.unseen_since, slot.last_status = None, None
+        self.ctx.owned = None
+        message = (
+            f"execution {unseen}, which the server answered to the trigger, never appeared; "
+            f"the artifact's status shows execution {found}, started since: watching it"
+        )
+        log.warning("%s: %s", name, message)
+        self.ctx.emit(EventKind.WRONG_EXECUTION, slot, message, execution_id=unseen)
         return True
 
     def _update_running(self, slot: Slot, attempt: Attempt, entry: RunningJob) -> bool:

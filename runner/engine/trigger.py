@@ -289,3 +289,18 @@ def resolve_lost_trigger(api: JobApi, request: StartRequest, previous: int | Non
         if remaining <= 0:
             return None
         request.control.pause(min(request.poll_interval, remaining))
+
+
+def newer_execution(
+    api: JobApi, job: Job, previous: int | None, exclude: frozenset[int]
+) -> int | None:
+    """One look at the artifact's status: its newest execution when newer than
+    ``previous`` and not in ``exclude``, else None (a failed look included)."""
+    try:
+        status = api.execution_status(job.ref)
+    except ApiError:
+        return None
+    newest = status.execution_id
+    if newest is None or newest in exclude or (previous is not None and newest <= previous):
+        return None
+    return newest

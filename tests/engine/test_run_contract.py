@@ -227,3 +227,25 @@ def test_a_configuration_learnt_from_a_wrong_execution_is_forgotten(
     assert state.attempts[-1].execution_id == own.execution_id  # type: ignore[attr-defined]
     assert state.configuration_id == 1002
     assert "wrong_execution" in result.kinds("b")
+
+
+def test_a_phantom_id_in_the_answer_leads_to_the_jobs_own_execution(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    """The trigger is answered with an id that names no execution while the job runs
+    under its own.  Once the answered id stayed unseen for ``unseen_grace``, one look at
+    the artifact's status finds the execution the trigger started: it is watched to its
+    end, and no stop goes to the id that names nothing (it may be someone else's)."""
+    server = make_emulator(scenario(artifact(1, duration=300), faults={"phantom_execution_id": 1}))
+    options = EngineOptions(trigger_resolve_timeout=1.0, stop_confirm_timeout=5.0, unseen_grace=1.0)
+    result = run(server, pipeline(job("a", 1)), tmp_path, options=options)
+
+    (trigger,) = triggers(server)
+    assert trigger.answer_fault == "phantom_id"  # type: ignore[attr-defined]
+    assert result.outcome.exit_code == 0
+    attempt = result.outcome.states["a"].attempts[-1]
+    assert attempt.execution_id == trigger.execution_id  # type: ignore[attr-defined]
+    assert attempt.recovered
+    assert "wrong_execution" in result.kinds("a")
+    stops = [e for e in server.ledger.entries() if e.action in ("stop", "legacy_stop")]
+    assert stops == []
