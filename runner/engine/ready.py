@@ -4,6 +4,10 @@ Like dbt's ``GraphQueue``, each job counts its needs that are not final yet; whe
 becomes final only its successors are re-checked, and a job whose count reached zero
 is free: its needs are settled, and ``policy.readiness`` decides between starting and
 skipping it.  Final outcomes never go back, so the counts only go down.
+
+The queue is told which jobs may have become final (``settled``: the scheduler passes on
+every FINISHED and SKIPPED event, the events the journal records final outcomes from), so
+a look costs what changed since the last one, not a scan of every open job.
 """
 
 from __future__ import annotations
@@ -32,11 +36,29 @@ class ReadyQueue:
                     self._unsettled[name] += 1
         self._open = set(slots)  # not final yet
         self._free = {name for name, count in self._unsettled.items() if count == 0}
+        # Jobs told of (``settled``) and not looked at yet: appended from any thread,
+        # drained by the loop's.
+        self._told: list[str] = []
         self.sync()
 
+    def settled(self, name: str) -> None:
+        """Tell the queue that ``name``'s outcome became final (call it after the change)."""
+        self._told.append(name)
+
     def sync(self) -> None:
-        """Take note of the jobs that became final; only their successors are re-checked."""
-        finished = [name for name in self._open if self._slots[name].state.outcome.is_final]
+        """Look at every open job's outcome (the outcomes of a resumed run, say)."""
+        self._told.extend(self._open)
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Take note of the jobs told of that are final; only their successors are re-checked."""
+        told, slots = self._told, self._slots
+        if not told:
+            return
+        names = set()
+        while told:
+            names.add(told.pop())
+        finished = [n for n in names & self._open if slots[n].state.outcome.is_final]
         for name in sorted(finished, key=self._order.__getitem__):
             self._open.discard(name)
             self._free.discard(name)
@@ -47,16 +69,17 @@ class ReadyQueue:
 
     def all_final(self) -> bool:
         """True once every job has a final outcome."""
-        self.sync()
+        self._catch_up()
         return not self._open
 
     def blocked(self, name: str) -> bool:
         """True while one of the job's needs is not final."""
+        self._catch_up()
         return self._unsettled[name] > 0
 
     def free(self) -> list[Slot]:
         """Pending jobs whose needs are all final, in file order."""
-        self.sync()
+        self._catch_up()
         names = sorted(self._free, key=self._order.__getitem__)
         return [
             self._slots[name]

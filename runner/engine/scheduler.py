@@ -37,7 +37,7 @@ from runner.engine.cadence import (
 )
 from runner.engine.client_start import ClientStart
 from runner.engine.context import RunContext
-from runner.engine.events import EventKind, EventSink
+from runner.engine.events import EventKind, EventSink, RunEvent
 from runner.engine.journal import ResumedJob
 from runner.engine.observer import Observer
 from runner.engine.options import EngineOptions
@@ -54,6 +54,8 @@ from runner.engine.workers import Workers
 from runner.model import Pipeline, When
 
 log = logging.getLogger("runner.engine")
+
+_FINAL_KINDS = frozenset({EventKind.FINISHED, EventKind.SKIPPED})
 
 
 class Scheduler:
@@ -74,14 +76,17 @@ class Scheduler:
         clock = clock or SystemClock()
         options = options or EngineOptions()
         cancelled = cancelled or threading.Event()
+        slots = {name: Slot(job, JobState(name)) for name, job in pipeline.jobs.items()}
+        self.ready = ReadyQueue(slots)
+        self._events = events
         self.ctx = ctx = RunContext(
             pipeline=pipeline,
             api=api,
-            sink=events,
+            sink=self._hear,
             clock=clock,
             options=options,
             cancelled=cancelled,
-            slots={name: Slot(job, JobState(name)) for name, job in pipeline.jobs.items()},
+            slots=slots,
             run=RunState(started_at=clock.monotonic()),
             workers=Workers(clock, options.http_workers, cancelled),
             control=StartControl(options.interrupt_grace, clock),
@@ -90,7 +95,7 @@ class Scheduler:
         for name, earlier in (resumed or {}).items():
             if name in ctx.slots:
                 self._carry_over(ctx.slots[name], earlier)
-        self.ready = ReadyQueue(ctx.slots)
+        self.ready.sync()  # the outcomes carried over
         self.verdicts = Verdicts(ctx)
         self.stopper = Stopper(ctx, self.verdicts)
         self.observer = Observer(ctx, self.verdicts, self.stopper)
@@ -110,6 +115,13 @@ class Scheduler:
         # were asked early once already (a finish expected too soon is asked early once only).
         self._measured: dict[int, float] = {}
         self._asked_early: set[int] = set()
+
+    def _hear(self, event: RunEvent) -> None:
+        """Pass each event on; a job's final outcome is always told by a FINISHED or
+        SKIPPED event (the journal records it from them), which the ready queue hears."""
+        if event.kind in _FINAL_KINDS:
+            self.ready.settled(event.job)
+        self._events(event)
 
     @property
     def slots(self) -> dict[str, Slot]:
@@ -418,7 +430,6 @@ class Scheduler:
         run, policies = self.ctx.run, self.ctx.pipeline.policies
         if run.halted_by is not None and slot.job.when is When.ALL_SUCCESS:
             return f"not started: {run.halted_by} failed (on_failure: {policies.on_failure.value})"
-        self.ready.sync()
         if self.ready.blocked(slot.job.name):
             return None
         needs = self.ready.need_outcomes(slot.job)
