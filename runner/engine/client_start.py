@@ -70,7 +70,7 @@ class ClientStart:
     def harvest(self) -> bool:
         """Apply every start that landed."""
         changed = False
-        for slot in self.ctx.slots.values():
+        for slot in self.ctx.open_slots():  # a start in flight keeps its job RUNNING
             if slot.starting is None or not slot.starting.done():
                 continue
             future, slot.starting = slot.starting, None
@@ -155,7 +155,7 @@ class ClientStart:
         slot.start_rounds = 0
         ctx.note_reachability(None)
         if ctx.owned is not None and not result.attached:
-            ctx.owned.add(result.execution_id)  # the next start of this pass must see it
+            ctx.owned |= {result.execution_id}  # the next start of this pass must see it
         attempt.execution_id = result.execution_id
         attempt.attached = result.attached
         attempt.triggered_at = result.sent_at or ctx.clock.now()

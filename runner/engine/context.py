@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -36,7 +37,14 @@ class RunContext:
     rng: random.Random
     # Stops in flight, with the job they are for (None: a plan step no job matched).
     stops: list[tuple[Slot | None, Future[None]]] = field(default_factory=list)
-    owned: set[int] | None = None  # own_executions' answer during one start pass
+    owned: frozenset[int] | None = None  # own_executions' answer during one start pass
+    # The slots whose job is not final yet, in file order (the scheduler's ready queue
+    # keeps them); without it, every slot.
+    live: Callable[[], Iterable[Slot]] | None = None
+
+    def open_slots(self) -> Iterable[Slot]:
+        """The slots whose job is not final yet (a superset without ``live``), in file order."""
+        return self.slots.values() if self.live is None else self.live()
 
     def emit(
         self, kind: EventKind, slot: Slot | None = None, message: str = "", **data: object
@@ -54,17 +62,17 @@ class RunContext:
             )
         )
 
-    def own_executions(self) -> set[int]:
+    def own_executions(self) -> frozenset[int]:
         """The executions this run triggered.  Asked once per start; the ids only change
         when triggers are harvested, so one scan serves a whole start pass (reset
         ``owned`` to None to scan again)."""
         if self.owned is None:
-            self.owned = {
+            self.owned = frozenset(
                 attempt.execution_id
                 for slot in self.slots.values()
                 for attempt in slot.state.attempts
                 if attempt.execution_id is not None and not attempt.attached
-            }
+            )
         return self.owned
 
     def own_executions_now(self) -> set[int]:

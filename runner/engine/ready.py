@@ -34,7 +34,7 @@ class ReadyQueue:
                 if need in slots:
                     self._successors[need].append(name)
                     self._unsettled[name] += 1
-        self._open = set(slots)  # not final yet
+        self._open: dict[str, None] = dict.fromkeys(slots)  # not final yet, in file order
         self._free = {name for name, count in self._unsettled.items() if count == 0}
         # Jobs told of (``settled``) and not looked at yet: appended from any thread,
         # drained by the loop's.
@@ -58,9 +58,9 @@ class ReadyQueue:
         names = set()
         while told:
             names.add(told.pop())
-        finished = [n for n in names & self._open if slots[n].state.outcome.is_final]
+        finished = [n for n in names if n in self._open and slots[n].state.outcome.is_final]
         for name in sorted(finished, key=self._order.__getitem__):
-            self._open.discard(name)
+            del self._open[name]
             self._free.discard(name)
             for successor in self._successors[name]:
                 self._unsettled[successor] -= 1
@@ -71,6 +71,12 @@ class ReadyQueue:
         """True once every job has a final outcome."""
         self._catch_up()
         return not self._open
+
+    def open_slots(self) -> list[Slot]:
+        """The slots whose job is not final yet, in file order."""
+        self._catch_up()
+        slots = self._slots
+        return [slots[name] for name in self._open]
 
     def blocked(self, name: str) -> bool:
         """True while one of the job's needs is not final."""

@@ -87,6 +87,7 @@ class Scheduler:
             options=options,
             cancelled=cancelled,
             slots=slots,
+            live=self.ready.open_slots,
             run=RunState(started_at=clock.monotonic()),
             workers=Workers(clock, options.http_workers, cancelled),
             control=StartControl(options.interrupt_grace, clock),
@@ -199,7 +200,7 @@ class Scheduler:
                 replan = float("inf") if ctx.options.batch_polling else self._looked_at
             self._poll_due = self._plan_looks(now, interval, replan=replan)
             wait = self._poll_due - now
-            if any(slot.starting is not None for slot in ctx.slots.values()):
+            if any(slot.starting is not None for slot in ctx.open_slots()):
                 # Harvest landed triggers within half an interval: their first look is
                 # planned from when their trigger was sent, so a later harvest costs no lag.
                 wait = min(wait, policies.poll_interval / 2)
@@ -354,7 +355,7 @@ class Scheduler:
         now = self.ctx.clock.monotonic()
         due = [
             slot.not_before - now
-            for slot in self.ctx.slots.values()
+            for slot in self.ctx.open_slots()
             if slot.state.outcome is JobOutcome.PENDING and slot.not_before > now
         ]
         return max(0.0, min([interval, *due]))
@@ -386,7 +387,7 @@ class Scheduler:
         limit = self.ctx.pipeline.policies.max_parallel
         if limit is None:
             return len(self.ctx.slots)
-        busy = sum(1 for s in self.ctx.slots.values() if s.state.outcome is JobOutcome.RUNNING)
+        busy = sum(1 for s in self.ctx.open_slots() if s.state.outcome is JobOutcome.RUNNING)
         return limit - busy
 
     def _ready_slots(self) -> Iterable[Slot]:
@@ -402,7 +403,7 @@ class Scheduler:
     def _handlers_pending(self) -> bool:
         return any(
             s.state.outcome is JobOutcome.PENDING and s.job.when is not When.ALL_SUCCESS
-            for s in self.ctx.slots.values()
+            for s in self.ctx.open_slots()
         )
 
     # -- skipping -----------------------------------------------------------------

@@ -44,7 +44,7 @@ class Stopper:
     def enforce_timeouts(self) -> None:
         """Stop the jobs past their ``timeout``; give up on stops never confirmed."""
         now = self.ctx.clock.monotonic()
-        for slot in self.ctx.slots.values():
+        for slot in self.ctx.open_slots():  # RUNNING jobs only
             limit = slot.job.timeout
             if (
                 limit is None
