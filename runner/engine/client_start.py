@@ -70,7 +70,7 @@ class ClientStart:
     def harvest(self) -> bool:
         """Apply every start that landed."""
         changed = False
-        for slot in self.ctx.open_slots():  # a start in flight keeps its job RUNNING
+        for slot in self.ctx.live_slots():  # the only ones with a start in flight
             if slot.starting is None or not slot.starting.done():
                 continue
             future, slot.starting = slot.starting, None

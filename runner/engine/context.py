@@ -38,12 +38,13 @@ class RunContext:
     # Stops in flight, with the job they are for (None: a plan step no job matched).
     stops: list[tuple[Slot | None, Future[None]]] = field(default_factory=list)
     owned: frozenset[int] | None = None  # own_executions' answer during one start pass
-    # The slots whose job is not final yet, in file order (the scheduler's ready queue
+    # The open jobs something happened to, in file order (the scheduler's ready queue
     # keeps them); without it, every slot.
     live: Callable[[], Iterable[Slot]] | None = None
 
-    def open_slots(self) -> Iterable[Slot]:
-        """The slots whose job is not final yet (a superset without ``live``), in file order."""
+    def live_slots(self) -> Iterable[Slot]:
+        """Every slot that may be RUNNING, WAITING, starting or waiting for a retry, in
+        file order (the open jobs something happened to; every slot without ``live``)."""
         return self.slots.values() if self.live is None else self.live()
 
     def emit(

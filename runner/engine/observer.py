@@ -36,7 +36,7 @@ class Observer:
     def watches(self) -> dict[int, Slot]:
         """Every execution to look at, with its job."""
         watched: dict[int, Slot] = {}
-        for slot in self.ctx.open_slots():  # a final job watches nothing
+        for slot in self.ctx.live_slots():  # the only ones RUNNING or WAITING
             attempt = slot.state.current
             if slot.waiting_on is not None and slot.state.outcome is JobOutcome.WAITING:
                 watched[slot.waiting_on] = slot

@@ -87,7 +87,7 @@ class Scheduler:
             options=options,
             cancelled=cancelled,
             slots=slots,
-            live=self.ready.open_slots,
+            live=self.ready.live,
             run=RunState(started_at=clock.monotonic()),
             workers=Workers(clock, options.http_workers, cancelled),
             control=StartControl(options.interrupt_grace, clock),
@@ -118,10 +118,13 @@ class Scheduler:
         self._asked_early: set[int] = set()
 
     def _hear(self, event: RunEvent) -> None:
-        """Pass each event on; a job's final outcome is always told by a FINISHED or
-        SKIPPED event (the journal records it from them), which the ready queue hears."""
-        if event.kind in _FINAL_KINDS:
-            self.ready.settled(event.job)
+        """Pass each event on, and tell the ready queue which job it names: every change
+        to a job comes with an event, a final outcome with a FINISHED or SKIPPED one (the
+        journal records outcomes from them)."""
+        if event.job:
+            self.ready.heard(event.job)
+            if event.kind in _FINAL_KINDS:
+                self.ready.settled(event.job)
         self._events(event)
 
     @property
@@ -200,7 +203,7 @@ class Scheduler:
                 replan = float("inf") if ctx.options.batch_polling else self._looked_at
             self._poll_due = self._plan_looks(now, interval, replan=replan)
             wait = self._poll_due - now
-            if any(slot.starting is not None for slot in ctx.open_slots()):
+            if any(slot.starting is not None for slot in ctx.live_slots()):
                 # Harvest landed triggers within half an interval: their first look is
                 # planned from when their trigger was sent, so a later harvest costs no lag.
                 wait = min(wait, policies.poll_interval / 2)
@@ -355,7 +358,7 @@ class Scheduler:
         now = self.ctx.clock.monotonic()
         due = [
             slot.not_before - now
-            for slot in self.ctx.open_slots()
+            for slot in self.ctx.live_slots()
             if slot.state.outcome is JobOutcome.PENDING and slot.not_before > now
         ]
         return max(0.0, min([interval, *due]))
@@ -387,7 +390,7 @@ class Scheduler:
         limit = self.ctx.pipeline.policies.max_parallel
         if limit is None:
             return len(self.ctx.slots)
-        busy = sum(1 for s in self.ctx.open_slots() if s.state.outcome is JobOutcome.RUNNING)
+        busy = sum(1 for s in self.ctx.live_slots() if s.state.outcome is JobOutcome.RUNNING)
         return limit - busy
 
     def _ready_slots(self) -> Iterable[Slot]:
@@ -403,7 +406,7 @@ class Scheduler:
     def _handlers_pending(self) -> bool:
         return any(
             s.state.outcome is JobOutcome.PENDING and s.job.when is not When.ALL_SUCCESS
-            for s in self.ctx.open_slots()
+            for s in self.ctx.slots.values()
         )
 
     # -- skipping -----------------------------------------------------------------

@@ -44,7 +44,7 @@ class Stopper:
     def enforce_timeouts(self) -> None:
         """Stop the jobs past their ``timeout``; give up on stops never confirmed."""
         now = self.ctx.clock.monotonic()
-        for slot in self.ctx.open_slots():  # RUNNING jobs only
+        for slot in self.ctx.live_slots():  # the only ones RUNNING
             limit = slot.job.timeout
             if (
                 limit is None
