@@ -41,6 +41,9 @@ class RunContext:
     # The open jobs something happened to, in file order (the scheduler's ready queue
     # keeps them); without it, every slot.
     live: Callable[[], Iterable[Slot]] | None = None
+    # own_executions' answer kept up to date as jobs go (the ready queue's); without
+    # it, every attempt of every job is looked at.
+    own: Callable[[], frozenset[int]] | None = None
 
     def live_slots(self) -> Iterable[Slot]:
         """Every slot that may be RUNNING, WAITING, starting or waiting for a retry, in
@@ -68,13 +71,16 @@ class RunContext:
         when triggers are harvested, so one scan serves a whole start pass (reset
         ``owned`` to None to scan again)."""
         if self.owned is None:
-            self.owned = frozenset(
-                attempt.execution_id
-                for slot in self.slots.values()
-                for attempt in slot.state.attempts
-                if attempt.execution_id is not None and not attempt.attached
-            )
+            self.owned = self.own() if self.own is not None else self._own_scanned()
         return self.owned
+
+    def _own_scanned(self) -> frozenset[int]:
+        return frozenset(
+            attempt.execution_id
+            for slot in self.slots.values()
+            for attempt in slot.state.attempts
+            if attempt.execution_id is not None and not attempt.attached
+        )
 
     def own_executions_now(self) -> set[int]:
         """``own_executions`` scanned afresh."""

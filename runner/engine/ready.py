@@ -47,6 +47,8 @@ class ReadyQueue:
         # emit events), drained by the loop's.
         self._told: list[str] = []
         self._heard: list[str] = []
+        # The executions this run triggered for jobs now final (they change no more).
+        self._final_own: set[int] = set()
         self.sync()
 
     def heard(self, name: str) -> None:
@@ -82,6 +84,7 @@ class ReadyQueue:
         for name in sorted(finished, key=self._order.__getitem__):
             self._open.discard(name)
             self._free.discard(name)
+            self._final_own.update(_own(slots[name]))
             if name in self._live:
                 self._live.discard(name)
                 self._live_slots = None
@@ -103,6 +106,13 @@ class ReadyQueue:
             names = sorted(self._live, key=self._order.__getitem__)
             self._live_slots = [self._slots[name] for name in names]
         return self._live_slots
+
+    def own_executions(self) -> frozenset[int]:
+        """The executions this run triggered (not those it attached to): the final jobs'
+        as noted when they became final, the live jobs' looked at now; other jobs have
+        no attempt."""
+        live = [execution for slot in self.live() for execution in _own(slot)]
+        return frozenset(self._final_own).union(live)
 
     def blocked(self, name: str) -> bool:
         """True while one of the job's needs is not final."""
@@ -134,3 +144,12 @@ def _touched(slot: Slot) -> bool:
         or slot.not_before > 0
         or slot.starting is not None
     )
+
+
+def _own(slot: Slot) -> list[int]:
+    """The executions of the job's attempts that this run triggered."""
+    return [
+        attempt.execution_id
+        for attempt in slot.state.attempts
+        if attempt.execution_id is not None and not attempt.attached
+    ]

@@ -88,6 +88,7 @@ class Scheduler:
             cancelled=cancelled,
             slots=slots,
             live=self.ready.live,
+            own=self.ready.own_executions,
             run=RunState(started_at=clock.monotonic()),
             workers=Workers(clock, options.http_workers, cancelled),
             control=StartControl(options.interrupt_grace, clock),

@@ -95,3 +95,23 @@ def test_a_resumed_runs_jobs_are_live_when_they_left_their_untouched_state(
     change(slots["a"])
     queue = ReadyQueue(slots)  # the scheduler syncs after carrying the states over
     assert _names(queue.live()) == (["a"] if live else [])
+
+
+def test_own_executions_keep_a_final_jobs_and_look_at_the_live_ones() -> None:
+    slots = _chain()
+    queue = ReadyQueue(slots)
+    slots["a"].state.attempts.append(Attempt(1, execution_id=7))
+    slots["a"].state.outcome = JobOutcome.RUNNING
+    slots["dddd"].state.attempts.append(Attempt(1, execution_id=9, attached=True))
+    slots["dddd"].state.outcome = JobOutcome.RUNNING
+    queue.heard("a")
+    queue.heard("dddd")
+    assert queue.own_executions() == {7}  # an attached execution is not this run's
+    slots["a"].state.attempts.append(Attempt(2, execution_id=8))
+    assert queue.own_executions() == {7, 8}  # a live job's looked at afresh
+    slots["a"].state.outcome = JobOutcome.SUCCEEDED
+    queue.settled("a")
+    slots["bb"].state.attempts.append(Attempt(1, execution_id=10))
+    slots["bb"].state.outcome = JobOutcome.RUNNING
+    queue.heard("bb")
+    assert queue.own_executions() == {7, 8, 10}
