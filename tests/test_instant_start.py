@@ -262,8 +262,12 @@ def test_ready_queue_counts_a_need_once() -> None:
     assert queue.blocked("bb")
     assert queue.blocked("ccc")
     slots["a"].state.outcome = JobOutcome.SUCCEEDED
+    queue.settled("a")
     assert [s.job.name for s in queue.free()] == ["bb"]
     slots["bb"].state.outcome = JobOutcome.SUCCEEDED
+    queue.settled("bb")
     assert [s.job.name for s in queue.free()] == ["ccc"]
     slots["ccc"].state.outcome = JobOutcome.FAILED
+    assert not queue.all_final()  # not told yet
+    queue.settled("ccc")
     assert queue.all_final()

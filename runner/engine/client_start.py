@@ -49,7 +49,7 @@ class ClientStart:
         ctx.emit(EventKind.TRIGGERING, slot, "triggering")
         request = StartRequest(
             job=slot.job,
-            own=frozenset(ctx.own_executions()),
+            own=ctx.own_executions(),
             resolve_timeout=ctx.options.trigger_resolve_timeout,
             poll_interval=ctx.pipeline.policies.poll_interval,
             control=ctx.control,
@@ -91,7 +91,7 @@ class ClientStart:
     def harvest(self) -> bool:
         """Apply every start that landed."""
         changed = False
-        for slot in self.ctx.slots.values():
+        for slot in self.ctx.live_slots():  # the only ones with a start in flight
             if slot.starting is None or not slot.starting.done():
                 continue
             future, slot.starting = slot.starting, None
@@ -200,7 +200,7 @@ class ClientStart:
         slot.start_rounds = 0
         ctx.note_reachability(None)
         if ctx.owned is not None and not result.attached:
-            ctx.owned.add(result.execution_id)  # the next start of this pass must see it
+            ctx.owned |= {result.execution_id}  # the next start of this pass must see it
         attempt.execution_id = result.execution_id
         attempt.attached = result.attached
         attempt.triggered_at = result.sent_at or ctx.clock.now()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -37,13 +38,24 @@ class RunContext:
     rng: random.Random
     # Stops in flight, with the job they are for (None: a plan step no job matched).
     stops: list[tuple[Slot | None, Future[None]]] = field(default_factory=list)
-    owned: set[int] | None = None  # own_executions' answer during one start pass
+    owned: frozenset[int] | None = None  # own_executions' answer during one start pass
     # What lets a trigger go out without a status look first (engine.baseline).
     listing: Listing | None = None  # the latest list-running answer
     newest: Newest | None = None  # the newest execution this run created
     # Job -> the execution whose list-running entry gave its configuration id: unchecked
     # (the list names no file), so forgotten if that execution proves another artifact's.
     configuration_from: dict[str, int] = field(default_factory=dict)
+    # The open jobs something happened to, in file order (the scheduler's ready queue
+    # keeps them); without it, every slot.
+    live: Callable[[], Iterable[Slot]] | None = None
+    # own_executions' answer kept up to date as jobs go (the ready queue's); without
+    # it, every attempt of every job is looked at.
+    own: Callable[[], frozenset[int]] | None = None
+
+    def live_slots(self) -> Iterable[Slot]:
+        """Every slot that may be RUNNING, WAITING, starting or waiting for a retry, in
+        file order (the open jobs something happened to; every slot without ``live``)."""
+        return self.slots.values() if self.live is None else self.live()
 
     def emit(
         self, kind: EventKind, slot: Slot | None = None, message: str = "", **data: object
@@ -61,18 +73,21 @@ class RunContext:
             )
         )
 
-    def own_executions(self) -> set[int]:
+    def own_executions(self) -> frozenset[int]:
         """The executions this run triggered.  Asked once per start; the ids only change
         when triggers are harvested, so one scan serves a whole start pass (reset
         ``owned`` to None to scan again)."""
         if self.owned is None:
-            self.owned = {
-                attempt.execution_id
-                for slot in self.slots.values()
-                for attempt in slot.state.attempts
-                if attempt.execution_id is not None and not attempt.attached
-            }
+            self.owned = self.own() if self.own is not None else self._own_scanned()
         return self.owned
+
+    def _own_scanned(self) -> frozenset[int]:
+        return frozenset(
+            attempt.execution_id
+            for slot in self.slots.values()
+            for attempt in slot.state.attempts
+            if attempt.execution_id is not None and not attempt.attached
+        )
 
     def own_executions_now(self) -> set[int]:
         """``own_executions`` scanned afresh."""

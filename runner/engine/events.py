@@ -84,7 +84,8 @@ class RunEvent:
         data: dict[str, Any] | None = None,
     ) -> None:
         object.__setattr__(self, "at", at)
-        object.__setattr__(self, "kind", EventKind(kind))
+        # Checked by type first: the engine passes kinds, an enum lookup costs more.
+        object.__setattr__(self, "kind", kind if type(kind) is EventKind else EventKind(kind))
         object.__setattr__(self, "job", job)
         object.__setattr__(self, "attempt", attempt)
         object.__setattr__(self, "message", message)

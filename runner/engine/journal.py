@@ -26,6 +26,8 @@ JOURNAL_NAME = "journal.jsonl"
 JOURNAL_VERSION = 1
 # The first line's kind: the header, not an event.
 _HEADER_KIND = "journal"
+# One encoder for every line (json.dumps with options builds a new one per call).
+_ENCODER = json.JSONEncoder(default=str, sort_keys=True)
 
 
 class Journal:
@@ -59,7 +61,7 @@ class Journal:
     def _write(self, record: dict[str, Any]) -> None:
         # One write per line, flushed at once: a killed process leaves whole lines
         # in the kernel's page cache, and at most the last one torn.
-        self._file.write(json.dumps(record, default=str, sort_keys=True) + "\n")
+        self._file.write(_ENCODER.encode(record) + "\n")
         self._file.flush()
 
     def close(self) -> None:

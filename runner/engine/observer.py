@@ -41,7 +41,7 @@ class Observer:
     def watches(self) -> dict[int, Slot]:
         """Every execution to look at, with its job."""
         watched: dict[int, Slot] = {}
-        for slot in self.ctx.slots.values():
+        for slot in self.ctx.live_slots():  # the only ones RUNNING or WAITING
             attempt = slot.state.current
             if slot.waiting_on is not None and slot.state.outcome is JobOutcome.WAITING:
                 watched[slot.waiting_on] = slot
@@ -195,7 +195,7 @@ class Observer:
         pending = self._phantoms.get(name)
         if pending is None or pending[0] != unseen:
             api, job, previous = self.ctx.api, slot.job, slot.resolve_from
-            taken = frozenset(self.ctx.own_executions()) | {unseen}
+            taken = self.ctx.own_executions() | {unseen}
             look = self.ctx.workers.submit(lambda: newer_execution(api, job, previous, taken))
             self._phantoms[name] = (unseen, look)
             return None

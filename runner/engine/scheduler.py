@@ -37,7 +37,7 @@ from runner.engine.cadence import (
 )
 from runner.engine.client_start import ClientStart
 from runner.engine.context import RunContext
-from runner.engine.events import EventKind, EventSink
+from runner.engine.events import EventKind, EventSink, RunEvent
 from runner.engine.journal import ResumedJob
 from runner.engine.observer import Observer
 from runner.engine.options import EngineOptions
@@ -54,6 +54,8 @@ from runner.engine.workers import Workers
 from runner.model import Pipeline, When
 
 log = logging.getLogger("runner.engine")
+
+_FINAL_KINDS = frozenset({EventKind.FINISHED, EventKind.SKIPPED})
 
 
 class Scheduler:
@@ -74,14 +76,19 @@ class Scheduler:
         clock = clock or SystemClock()
         options = options or EngineOptions()
         cancelled = cancelled or threading.Event()
+        slots = {name: Slot(job, JobState(name)) for name, job in pipeline.jobs.items()}
+        self.ready = ReadyQueue(slots)
+        self._events = events
         self.ctx = ctx = RunContext(
             pipeline=pipeline,
             api=api,
-            sink=events,
+            sink=self._hear,
             clock=clock,
             options=options,
             cancelled=cancelled,
-            slots={name: Slot(job, JobState(name)) for name, job in pipeline.jobs.items()},
+            slots=slots,
+            live=self.ready.live,
+            own=self.ready.own_executions,
             run=RunState(started_at=clock.monotonic()),
             workers=Workers(clock, options.http_workers, cancelled),
             control=StartControl(options.interrupt_grace, clock),
@@ -90,7 +97,7 @@ class Scheduler:
         for name, earlier in (resumed or {}).items():
             if name in ctx.slots:
                 self._carry_over(ctx.slots[name], earlier)
-        self.ready = ReadyQueue(ctx.slots)
+        self.ready.sync()  # the outcomes carried over
         self.verdicts = Verdicts(ctx)
         self.stopper = Stopper(ctx, self.verdicts)
         self.observer = Observer(ctx, self.verdicts, self.stopper)
@@ -110,6 +117,16 @@ class Scheduler:
         # were asked early once already (a finish expected too soon is asked early once only).
         self._measured: dict[int, float] = {}
         self._asked_early: set[int] = set()
+
+    def _hear(self, event: RunEvent) -> None:
+        """Pass each event on, and tell the ready queue which job it names: every change
+        to a job comes with an event, a final outcome with a FINISHED or SKIPPED one (the
+        journal records outcomes from them)."""
+        if event.job:
+            self.ready.heard(event.job)
+            if event.kind in _FINAL_KINDS:
+                self.ready.settled(event.job)
+        self._events(event)
 
     @property
     def slots(self) -> dict[str, Slot]:
@@ -187,7 +204,7 @@ class Scheduler:
                 replan = float("inf") if ctx.options.batch_polling else self._looked_at
             self._poll_due = self._plan_looks(now, interval, replan=replan)
             wait = self._poll_due - now
-            if any(slot.starting is not None for slot in ctx.slots.values()):
+            if any(slot.starting is not None for slot in ctx.live_slots()):
                 # Harvest landed triggers within half an interval: their first look is
                 # planned from when their trigger was sent, so a later harvest costs no lag.
                 wait = min(wait, policies.poll_interval / 2)
@@ -342,7 +359,7 @@ class Scheduler:
         now = self.ctx.clock.monotonic()
         due = [
             slot.not_before - now
-            for slot in self.ctx.slots.values()
+            for slot in self.ctx.live_slots()
             if slot.state.outcome is JobOutcome.PENDING and slot.not_before > now
         ]
         return max(0.0, min([interval, *due]))
@@ -374,7 +391,7 @@ class Scheduler:
         limit = self.ctx.pipeline.policies.max_parallel
         if limit is None:
             return len(self.ctx.slots)
-        busy = sum(1 for s in self.ctx.slots.values() if s.state.outcome is JobOutcome.RUNNING)
+        busy = sum(1 for s in self.ctx.live_slots() if s.state.outcome is JobOutcome.RUNNING)
         return limit - busy
 
     def _ready_slots(self) -> Iterable[Slot]:
@@ -418,7 +435,6 @@ class Scheduler:
         run, policies = self.ctx.run, self.ctx.pipeline.policies
         if run.halted_by is not None and slot.job.when is When.ALL_SUCCESS:
             return f"not started: {run.halted_by} failed (on_failure: {policies.on_failure.value})"
-        self.ready.sync()
         if self.ready.blocked(slot.job.name):
             return None
         needs = self.ready.need_outcomes(slot.job)

@@ -44,7 +44,7 @@ class Stopper:
     def enforce_timeouts(self) -> None:
         """Stop the jobs past their ``timeout``; give up on stops never confirmed."""
         now = self.ctx.clock.monotonic()
-        for slot in self.ctx.slots.values():
+        for slot in self.ctx.live_slots():  # the only ones RUNNING
             limit = slot.job.timeout
             if (
                 limit is None
@@ -70,11 +70,11 @@ class Stopper:
 
     def pending(self) -> bool:
         """True while a stop waits for its confirmation."""
-        return any(slot.stop_outcome is not None for slot in self.ctx.slots.values())
+        return any(slot.stop_outcome is not None for slot in self.ctx.live_slots())
 
     def expire_stops(self, now: float) -> None:
         """Give up on stops the server never confirmed; the attempt ends unconfirmed."""
-        for slot in self.ctx.slots.values():
+        for slot in self.ctx.live_slots():  # a stop is only ever asked of a RUNNING job
             if slot.stop_sent_at is None or slot.stop_outcome is None:
                 continue
             if now - slot.stop_sent_at > self.confirm_window():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,7 +105,9 @@ class StartResult:
     file_id: int | None = None  # the artifact's file id, when the status check said it
 
 
-def precheck(api: JobApi, job: Job, own: set[int]) -> tuple[ExecutionStatus, StartResult | None]:
+def precheck(
+    api: JobApi, job: Job, own: AbstractSet[int]
+) -> tuple[ExecutionStatus, StartResult | None]:
     """Look at the artifact before triggering; returns a result when no trigger should happen."""
     status = api.execution_status(job.ref)
     busy = status.status.is_active and status.execution_id not in own
@@ -179,7 +182,7 @@ def _check_and_send(api: JobApi, request: StartRequest) -> StartResult:
     """The look at the artifact (unless the run's baseline stands in for it), then the trigger."""
     if request.baseline is not None:
         return _Sender(api, request, None).send(request.baseline)
-    status, early = precheck(api, request.job, set(request.own))
+    status, early = precheck(api, request.job, request.own)
     if early is not None:
         return early
     return _Sender(api, request, status.file_id).send(status.execution_id)
