@@ -8,6 +8,7 @@ it never fails a call.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import datetime
@@ -62,6 +63,13 @@ def parse_timestamp(value: object) -> datetime | None:
     """A naive ``datetime`` from any timestamp format the API uses; None if absent or unreadable."""
     if not isinstance(value, str):
         return None
+    return _parse_stamp_text(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_stamp_text(value: str) -> datetime | None:
+    """``parse_timestamp`` of a text: remembered, as every poll repeats the start time of
+    each running execution."""
     text = " ".join(value.split())
     if not text:
         return None
