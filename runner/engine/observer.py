@@ -100,7 +100,10 @@ class Observer:
         changed = False
         self._listed_at = tick.listed_at
         if tick.running is not None and tick.listed_at is not None:
-            own = (e for e, slot in watched.items() if slot.state.outcome is not JobOutcome.WAITING)
+            # Every execution the run triggered is its own, watched or not (one that just
+            # ended may linger on the list); one it waits for or attached to is not.
+            self.ctx.owned = None
+            own = self.ctx.own_executions()
             self.ctx.listing = Listing.of(tick.listed_at, tick.running, own)
         for execution_id, observation in tick.observations.items():
             slot = watched[execution_id]
