@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.datameer.protocol import JobApi
-from runner.engine.driver import RunOutcome, RunRequest, run_pipeline
 from runner.engine.events import EventKind, EventSink, RunEvent
 from runner.engine.identity import (
     RunIdentity,
@@ -46,7 +45,6 @@ from runner.engine.outcome import JobOutcome
 from runner.errors import EXIT_OK, UsageError
 from runner.model import Mode, Pipeline, ServerSettings
 from runner.reference import JobRef
-from runner.report.writer import REPORT_NAME, RunFacts, RunSummary, build_report, write_report
 from runner.rundir import (
     RUNS_FOLDER,
     archive_run,
@@ -62,7 +60,9 @@ from runner.rundir import (
 )
 
 if TYPE_CHECKING:
+    from runner.engine.driver import RunOutcome, RunRequest
     from runner.plan.mode import ModeChoice
+    from runner.report.writer import RunFacts
 
 log = logging.getLogger("runner")
 
@@ -241,6 +241,8 @@ class _Loaded:
         self, report_dir: Path, server: Connection, identity: RunIdentity, *, resume: bool
     ) -> RunRequest:
         """The engine's request for this run."""
+        from runner.engine.driver import RunRequest  # after connect(): see there
+
         return RunRequest(
             mode=self.choice.mode,
             mode_reason=self.choice.reason,
@@ -255,6 +257,7 @@ class _Loaded:
     def facts(self, server: Connection) -> RunFacts:
         """The run's context for its report; secret-looking variables masked."""
         from runner.plan.masking import masked_variables
+        from runner.report.writer import RunFacts
 
         options = self.options
         return RunFacts(
@@ -293,6 +296,8 @@ def _run(
     cancelled: threading.Event | None,
     environ: Mapping[str, str],
 ) -> RunOutcome:
+    from runner.engine.driver import run_pipeline
+
     try:
         return run_pipeline(pipeline, api, request, events, cancelled=cancelled)
     finally:  # also when the run failed: the report it wrote is what users open then
@@ -451,6 +456,9 @@ def _already_done(
     Nothing is sent to the server; the report is written again only when the run died
     before writing its own.
     """
+    from runner.engine.driver import RunOutcome
+    from runner.report.writer import REPORT_NAME, RunSummary, build_report, write_report
+
     pipeline = loaded.pipeline
     kept = matching_artifacts(records, request.identity.get("artifacts"))
     states = {name: job.state for name, job in resume_jobs(kept, list(pipeline.jobs)).items()}
@@ -524,7 +532,10 @@ def os_user() -> str | None:
 
 @contextmanager
 def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[Connection]:
-    """The API client for the run: the real server, or an in-process emulator."""
+    """The API client for the run: the real server, or an in-process emulator.
+
+    Called before the engine is imported (``runner.engine.driver`` is imported on first
+    use): the client's version look runs while the rest of the start-up does."""
     from runner.datameer.client import DatameerClient
     from runner.datameer.credentials import resolve_server
 
@@ -543,6 +554,7 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[Connection]:
                 configurations=configurations_of(pipeline),
             )
             with client:
+                client.look_up_version_ahead()
                 yield Connection(client, server.url, user, None, password)
         return
     from runner.profiles import server_settings
@@ -554,6 +566,10 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[Connection]:
     with DatameerClient.from_settings(
         settings, detect_version=True, configurations=configurations_of(pipeline)
     ) as client:
+        # The version look goes out now, while the engine is imported and the run directory
+        # and journal are set up, and beside the preflight's list-running: the first status
+        # look then finds the endpoints known (it waits for the look, never guesses).
+        client.look_up_version_ahead()
         yield Connection(client, client.base_url, settings.user, chosen.profile, settings.password)
 
 
