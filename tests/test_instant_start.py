@@ -8,6 +8,7 @@ clock: a module imported on the run path again fails the test whatever the machi
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -267,3 +268,44 @@ def test_ready_queue_counts_a_need_once() -> None:
     assert [s.job.name for s in queue.free()] == ["ccc"]
     slots["ccc"].state.outcome = JobOutcome.FAILED
     assert queue.all_final()
+
+
+def test_the_start_up_holds_the_collector_until_the_runs_first_step() -> None:
+    # `dmpipe` holds the cyclic collector while it starts; a run lets it go at its first
+    # event past run_started (then frozen: start-up's objects stay out of its way).
+    from datetime import datetime
+
+    from runner.commands.main import hold_collection, resume_collection
+    from runner.commands.run import _first_step
+    from runner.engine.events import EventKind, RunEvent
+
+    heard: list[EventKind] = []
+    sink = _first_step(lambda event: heard.append(event.kind))
+    now = datetime.now().astimezone()
+    frozen = gc.get_freeze_count()
+    hold_collection()
+    try:
+        assert not gc.isenabled()
+        sink(RunEvent(now, EventKind.RUN_STARTED, message="run"))
+        assert not gc.isenabled()
+        sink(RunEvent(now, EventKind.TRIGGERING, job="a", message="triggering a"))
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > frozen
+        resume_collection()  # once only
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert heard == [EventKind.RUN_STARTED, EventKind.TRIGGERING]
+
+
+def test_a_collector_disabled_by_the_embedder_stays_disabled() -> None:
+    from runner.commands.main import hold_collection, resume_collection
+
+    gc.disable()
+    try:
+        hold_collection()
+        resume_collection()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
