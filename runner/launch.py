@@ -42,6 +42,7 @@ from runner.engine.journal import (
 )
 from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome
+from runner.engine.preflight import Call, start_preflight
 from runner.errors import EXIT_OK, UsageError
 from runner.model import Mode, Pipeline, ServerSettings
 from runner.reference import JobRef
@@ -176,6 +177,9 @@ def _fresh(loaded: _Loaded, events: EventSink, cancelled: threading.Event | None
         if options.report_dir is None:
             _point_latest(loaded.pipeline.name, report_dir)
         with connect(loaded.pipeline, options) as server:
+            # The first call goes out now, beside the client's version look: the engine
+            # loads (request() below) while the server answers both.
+            preflight = start_preflight(server.api.list_running)
             # A default directory is named after its run; any other gets a run id of its own.
             run_id = report_dir.name if options.report_dir is None else None
             identity = loaded.identity(run_id or new_run_id(loaded.pipeline.name), server.url)
@@ -183,7 +187,9 @@ def _fresh(loaded: _Loaded, events: EventSink, cancelled: threading.Event | None
             pipeline = loaded.pipeline
             if options.learn_durations:
                 pipeline = _with_usual_durations(pipeline, server.api, cancelled)
-            return _run(pipeline, server.api, request, events, cancelled, options.environ)
+            return _run(
+                pipeline, server.api, request, events, cancelled, options.environ, preflight
+            )
 
 
 def _with_usual_durations(
@@ -295,11 +301,14 @@ def _run(
     events: EventSink,
     cancelled: threading.Event | None,
     environ: Mapping[str, str],
+    preflight: Call | None = None,
 ) -> RunOutcome:
     from runner.engine.driver import run_pipeline
 
     try:
-        return run_pipeline(pipeline, api, request, events, cancelled=cancelled)
+        return run_pipeline(
+            pipeline, api, request, events, cancelled=cancelled, preflight=preflight
+        )
     finally:  # also when the run failed: the report it wrote is what users open then
         _publish(request.report_dir, environ)
 

@@ -211,3 +211,29 @@ def test_a_job_without_configuration_id_fails_at_once_on_a_server_without_rest_v
     assert len(attempts) == 1  # a permanent failure is not retried
     assert server.ledger.entries() == []
     assert not any(stats.get(route) for route in V2_ROUTES)
+
+
+def test_the_first_call_goes_out_once_beside_the_version_look(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # list-running is sent as soon as the client is made (the engine loads meanwhile) and
+    # the driver waits for that answer: not a second preflight.  Without batch polling it
+    # is the run's only list-running.
+    with emulated(monkeypatch, "7.4") as server:
+        file = tmp_path / "pipeline.yaml"
+        file.write_text(PIPELINE.format(mode="client", variables="", **BY_PATH), "utf-8")
+        options = runner.RunOptions(
+            environ={
+                "DATAMEER_URL": server.url,
+                "DATAMEER_USER": USER,
+                "DATAMEER_PASSWORD": PASSWORD,
+            },
+            runs_dir=tmp_path / "runs",
+            engine=runner.EngineOptions(batch_polling=False),
+        )
+        outcome = runner.run_file(file, options)
+        stats = server.stats()
+
+    assert outcome.exit_code == 0, outcome.states
+    assert stats["GET /rest/jobs/list-running"] == 1
+    assert stats["GET /rest/license-details"] == 1

@@ -125,7 +125,6 @@ def _run(args: argparse.Namespace, cancelled: threading.Event) -> int:
     from runner.launch import RunOptions, run_file
     from runner.model import Mode
     from runner.report.display import choose_display
-    from runner.report.logs import use_json_logging
 
     _check_report_dir(args.report_dir)
     options = RunOptions(
@@ -147,6 +146,8 @@ def _run(args: argparse.Namespace, cancelled: threading.Event) -> int:
         learn_durations=args.learn_durations,
     )
     if args.log_format == "json":
+        from runner.report.logs import use_json_logging
+
         use_json_logging()
     display = choose_display(
         args.progress,
