@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -177,9 +177,10 @@ def _fresh(loaded: _Loaded, events: EventSink, cancelled: threading.Event | None
         if options.report_dir is None:
             _point_latest(loaded.pipeline.name, report_dir)
         with connect(loaded.pipeline, options) as server:
-            # The first call goes out now, beside the client's version look: the engine
-            # loads (request() below) while the server answers both.
-            preflight = start_preflight(server.api.list_running)
+            # The first call goes out now and, once it is answered (a refused login is then
+            # still one request), the client's version look: the engine loads (request()
+            # below) while the server answers both.
+            preflight = start_preflight(server.api.list_running, then=server.version_look)
             # A default directory is named after its run; any other gets a run id of its own.
             run_id = report_dir.name if options.report_dir is None else None
             identity = loaded.identity(run_id or new_run_id(loaded.pipeline.name), server.url)
@@ -520,13 +521,18 @@ def _publish(report_dir: Path, environ: Mapping[str, str]) -> None:
 
 @dataclass(frozen=True)
 class Connection:
-    """The API client of a run and who it connects as (the password only masks variables)."""
+    """The API client of a run and who it connects as (the password only masks variables).
+
+    ``version_look`` asks the server's version ahead of the first call that needs it
+    (``DatameerClient.look_up_version_ahead``): a fresh run calls it once its first call
+    is answered."""
 
     api: JobApi
     url: str
     user: str | None = None
     profile: str | None = None
     password: str | None = field(default=None, repr=False)
+    version_look: Callable[[], object] | None = None
 
 
 def os_user() -> str | None:
@@ -544,7 +550,7 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[Connection]:
     """The API client for the run: the real server, or an in-process emulator.
 
     Called before the engine is imported (``runner.engine.driver`` is imported on first
-    use): the client's version look runs while the rest of the start-up does."""
+    use): a fresh run's first calls go out while the rest of the start-up runs."""
     from runner.datameer.client import DatameerClient
     from runner.datameer.credentials import resolve_server
 
@@ -563,8 +569,9 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[Connection]:
                 configurations=configurations_of(pipeline),
             )
             with client:
-                client.look_up_version_ahead()
-                yield Connection(client, server.url, user, None, password)
+                yield Connection(
+                    client, server.url, user, None, password, client.look_up_version_ahead
+                )
         return
     from runner.profiles import server_settings
 
@@ -575,11 +582,14 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[Connection]:
     with DatameerClient.from_settings(
         settings, detect_version=True, configurations=configurations_of(pipeline)
     ) as client:
-        # The version look goes out now, while the engine is imported and the run directory
-        # and journal are set up, and beside the preflight's list-running: the first status
-        # look then finds the endpoints known (it waits for the look, never guesses).
-        client.look_up_version_ahead()
-        yield Connection(client, client.base_url, settings.user, chosen.profile, settings.password)
+        yield Connection(
+            client,
+            client.base_url,
+            settings.user,
+            chosen.profile,
+            settings.password,
+            client.look_up_version_ahead,
+        )
 
 
 def configurations_of(pipeline: Pipeline) -> dict[JobRef, int]:
