@@ -31,9 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # Imported on the way to the first trigger, these cost a valid run's start: the job graph
 # (networkx), the schema's error messages (jsonschema), the terminal and HTML renderers,
 # the in-process emulator (only for --emulator), requests (the client talks through urllib3),
-# the plan's outline and the records that read a report back.
+# the plan's outline and the records that read a report back; the API records a run reads
+# only once a job ended, the cookie jar (made at the first cookie).
 HEAVY = (
     "networkx",
+    "runner.datameer.late_records",
+    "http.cookiejar",
     "jsonschema",
     "requests",
     "runner.plan.outline",

@@ -66,13 +66,8 @@ from urllib3.util.ssl_match_hostname import CertificateError
 from runner.datameer import responses
 from runner.datameer.credentials import redact_url, split_credentials
 from runner.datameer.records import (
-    ConfigurationStatus,
-    ConfiguredFile,
-    DeleteResult,
     ExecutionPlan,
     ExecutionStatus,
-    HistoryEntry,
-    JobDetails,
     RunningJob,
     ServerInfo,
     TriggerResult,
@@ -101,6 +96,14 @@ if TYPE_CHECKING:
 
     from urllib3.connectionpool import ConnectionPool
     from urllib3.response import BaseHTTPResponse
+
+    from runner.datameer.late_records import (
+        ConfigurationStatus,
+        ConfiguredFile,
+        DeleteResult,
+        HistoryEntry,
+        JobDetails,
+    )
 
 log = logging.getLogger("runner.datameer.client")
 

@@ -225,7 +225,7 @@ def _default_ca_bundle() -> str | None:
     """certifi's bundle (requests' default), or None for the system's CAs without it."""
     try:
         import certifi
-    except ImportError:  # pragma: no cover - certifi comes with requests, a dependency
+    except ImportError:  # pragma: no cover - certifi is a dependency of dmpipe
         return None
     where: str = certifi.where()
     return where

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING
 
-from runner.datameer.records import JobDetails, RunningJob
+from runner.datameer.records import RunningJob
 from runner.datameer.status import JobStatus
 from runner.engine.context import RunContext
 from runner.engine.events import EventKind
@@ -17,6 +18,9 @@ from runner.engine.stopper import Stopper
 from runner.engine.trigger import StartResult
 from runner.engine.verdicts import Verdicts
 from runner.reference import RefKind
+
+if TYPE_CHECKING:  # made on first use (runner.datameer.late_records)
+    from runner.datameer.records import JobDetails
 
 log = logging.getLogger("runner.engine")
 
