@@ -61,6 +61,7 @@ from runner.rundir import (
 )
 
 if TYPE_CHECKING:
+    from runner.clock import Clock
     from runner.engine.driver import RunOutcome, RunRequest
     from runner.plan.mode import ModeChoice
     from runner.report.writer import RunFacts
@@ -93,6 +94,10 @@ class RunOptions:
     # Before the first trigger, learn each job's usual duration from the server's history
     # (GETs only, a few per job): the live view's ETA and the report's "slower than usual".
     learn_durations: bool = False
+    # The time the run waits on and stamps its events with; None: real time
+    # (runner.clock.SystemClock).  A VirtualClock runs a test's poll intervals and retry
+    # delays without waiting for them.
+    clock: Clock | None = None
 
 
 def _ignore(event: RunEvent) -> None:
@@ -188,9 +193,7 @@ def _fresh(loaded: _Loaded, events: EventSink, cancelled: threading.Event | None
             pipeline = loaded.pipeline
             if options.learn_durations:
                 pipeline = _with_usual_durations(pipeline, server.api, cancelled)
-            return _run(
-                pipeline, server.api, request, events, cancelled, options.environ, preflight
-            )
+            return _run(pipeline, server.api, request, events, cancelled, options, preflight)
 
 
 def _with_usual_durations(
@@ -301,17 +304,23 @@ def _run(
     request: RunRequest,
     events: EventSink,
     cancelled: threading.Event | None,
-    environ: Mapping[str, str],
+    options: RunOptions,
     preflight: Call | None = None,
 ) -> RunOutcome:
     from runner.engine.driver import run_pipeline
 
     try:
         return run_pipeline(
-            pipeline, api, request, events, cancelled=cancelled, preflight=preflight
+            pipeline,
+            api,
+            request,
+            events,
+            clock=options.clock,
+            cancelled=cancelled,
+            preflight=preflight,
         )
     finally:  # also when the run failed: the report it wrote is what users open then
-        _publish(request.report_dir, environ)
+        _publish(request.report_dir, options.environ)
 
 
 def _claim(report_dir: Path, *, force: bool) -> None:
@@ -358,7 +367,7 @@ def _resume(
             if done is not None:
                 events(done[1])
                 return done[0]
-            return _run(loaded.pipeline, server.api, request, events, cancelled, options.environ)
+            return _run(loaded.pipeline, server.api, request, events, cancelled, options)
 
 
 def _recorded_name(run_dir: Path) -> str:
