@@ -3,17 +3,22 @@ has (the ledger and the request counts show which), and never repeats a permanen
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 import runner
 from runner.clock import VirtualClock
+from runner.datameer.protocol import JobApi
 from runner.emulator import EmulatorServer, scenario_from_dict
+from runner.engine.driver import RunRequest, run_pipeline
+from runner.engine.preflight import start_preflight
+from runner.errors import ServerError
 from testing import scenarios
 from testing.scenarios import PASSWORD, USER
 
@@ -239,3 +244,37 @@ def test_a_run_waits_on_the_clock_its_options_give(tmp_path: Path) -> None:
     # the virtual clock alone.
     assert outcome.summary.finished_at > start
     assert clock.now() >= outcome.summary.finished_at
+
+
+class _BusyOnce:
+    """A JobApi whose first list-running meets a busy server (only what the preflight uses)."""
+
+    def __init__(self) -> None:
+        self.listed = 0
+
+    def list_running(self) -> list[object]:
+        self.listed += 1
+        if self.listed == 1:
+            raise ServerError("list of running jobs", "http://datameer", "busy", 503)
+        return []
+
+
+def test_a_preflight_sent_early_that_meets_a_busy_server_is_asked_again(tmp_path: Path) -> None:
+    # The early list-running's answer is the driver's first try: a busy server is asked
+    # again (after a virtual second), as when the driver sends the call itself.
+    api = _BusyOnce()
+    early = start_preflight(api.list_running)
+    pipeline = runner.Pipeline(name="none", path=str(tmp_path / "p.yaml"), version=1, jobs={})
+    request = RunRequest(mode=runner.Mode.CLIENT, mode_reason="test", report_dir=tmp_path / "r")
+    outcome = run_pipeline(
+        pipeline,
+        cast(JobApi, api),
+        request,
+        lambda event: None,
+        clock=VirtualClock(),
+        preflight=early,
+    )
+    assert outcome.exit_code == 0
+    assert api.listed == 2
+    report = json.loads(outcome.report_path.read_text(encoding="utf-8"))
+    assert [w["kind"] for w in report["warnings"]] == ["server_busy"]

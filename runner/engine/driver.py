@@ -210,12 +210,12 @@ def _preflight(
     warnings: WarningLog,
     sent: Call | None = None,
 ) -> None:
-    """``list-running`` before anything is triggered (``sent``: its first try, already
-    on its way).  A refused connection, refused
-    credentials or an answer that is not the API's (a proxy's login page, garbage) end the
-    run at once: nothing has started, and a wrong address is the likely cause.  A busy
-    server (5xx, 429) is asked again a few times over a few seconds first.  An interrupt
-    ends the wait at once (the scheduler then skips every job: nothing was started)."""
+    """``list-running`` before anything is triggered (``sent``: its first try, already on
+    its way).  A refused connection, refused credentials or an answer that is not the
+    API's (a proxy's login page, garbage) end the run at once: nothing has started, and a
+    wrong address is the likely cause.  A busy server (5xx, 429) is asked again a few times
+    over a few seconds first.  An interrupt ends the wait at once (the scheduler then skips
+    every job: nothing was started)."""
     for delay in (*PREFLIGHT_RETRY_DELAYS, None):
         call, sent = sent or Call(api.list_running), None
         try:
