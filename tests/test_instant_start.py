@@ -312,3 +312,48 @@ def test_a_collector_disabled_by_the_embedder_stays_disabled() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _former_plain(value: object) -> object:
+    """``runner.engine.identity._plain`` before it cached each class's fields: the hash a
+    journal written by an earlier dmpipe holds, which a resume compares with."""
+    import dataclasses
+    import enum
+    from collections.abc import Mapping
+
+    from runner.engine.identity import _UNHASHED_FIELDS
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _former_plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name not in _UNHASHED_FIELDS
+        }
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _former_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_former_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((_former_plain(v) for v in value), key=lambda v: json.dumps(v, default=str))
+    return value
+
+
+@pytest.mark.parametrize(
+    "example", [*sorted(p.name for p in (ROOT / "examples").glob("*.yaml")), "start"]
+)
+def test_the_pipeline_hash_is_the_one_earlier_runs_recorded(example: str, tmp_path: Path) -> None:
+    import hashlib
+
+    from runner.engine.identity import pipeline_sha256
+    from runner.spec import load_pipeline
+
+    file = ROOT / "examples" / example
+    if example == "start":
+        file = tmp_path / "pipeline.yaml"
+        file.write_text(PIPELINE, encoding="utf-8")
+    environ = {"DATAMEER_URL": "http://datameer", "DATAMEER_PASSWORD": "secret"}
+    pipeline = load_pipeline(file, env=environ)
+    text = json.dumps(_former_plain(pipeline), sort_keys=True, separators=(",", ":"), default=str)
+    assert pipeline_sha256(pipeline) == hashlib.sha256(text.encode("utf-8")).hexdigest()
