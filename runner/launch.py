@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.datameer.protocol import JobApi
-from runner.engine.driver import RunOutcome, RunRequest, run_pipeline
 from runner.engine.events import EventKind, EventSink, RunEvent
 from runner.engine.identity import (
     RunIdentity,
@@ -43,10 +42,10 @@ from runner.engine.journal import (
 )
 from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome
+from runner.engine.preflight import Call, start_preflight
 from runner.errors import EXIT_OK, UsageError
 from runner.model import Mode, Pipeline, ServerSettings
 from runner.reference import JobRef
-from runner.report.writer import REPORT_NAME, RunFacts, RunSummary, build_report, write_report
 from runner.rundir import (
     RUNS_FOLDER,
     archive_run,
@@ -62,7 +61,10 @@ from runner.rundir import (
 )
 
 if TYPE_CHECKING:
+    from runner.clock import Clock
+    from runner.engine.driver import RunOutcome, RunRequest
     from runner.plan.mode import ModeChoice
+    from runner.report.writer import RunFacts
 
 log = logging.getLogger("runner")
 
@@ -92,6 +94,10 @@ class RunOptions:
     # Before the first trigger, learn each job's usual duration from the server's history
     # (GETs only, a few per job): the live view's ETA and the report's "slower than usual".
     learn_durations: bool = False
+    # The time the run waits on and stamps its events with; None: real time
+    # (runner.clock.SystemClock).  A VirtualClock runs a test's poll intervals and retry
+    # delays without waiting for them.
+    clock: Clock | None = None
 
 
 def _ignore(event: RunEvent) -> None:
@@ -176,6 +182,10 @@ def _fresh(loaded: _Loaded, events: EventSink, cancelled: threading.Event | None
         if options.report_dir is None:
             _point_latest(loaded.pipeline.name, report_dir)
         with connect(loaded.pipeline, options) as server:
+            # The first call goes out now and, once it is answered (a refused login is then
+            # still one request), the client's version look: the engine loads (request()
+            # below) while the server answers both.
+            preflight = start_preflight(server.api.list_running, then=server.version_look)
             # A default directory is named after its run; any other gets a run id of its own.
             run_id = report_dir.name if options.report_dir is None else None
             identity = loaded.identity(run_id or new_run_id(loaded.pipeline.name), server.url)
@@ -183,7 +193,7 @@ def _fresh(loaded: _Loaded, events: EventSink, cancelled: threading.Event | None
             pipeline = loaded.pipeline
             if options.learn_durations:
                 pipeline = _with_usual_durations(pipeline, server.api, cancelled)
-            return _run(pipeline, server.api, request, events, cancelled, options.environ)
+            return _run(pipeline, server.api, request, events, cancelled, options, preflight)
 
 
 def _with_usual_durations(
@@ -241,6 +251,8 @@ class _Loaded:
         self, report_dir: Path, server: Connection, identity: RunIdentity, *, resume: bool
     ) -> RunRequest:
         """The engine's request for this run."""
+        from runner.engine.driver import RunRequest  # after connect(): see there
+
         return RunRequest(
             mode=self.choice.mode,
             mode_reason=self.choice.reason,
@@ -255,6 +267,7 @@ class _Loaded:
     def facts(self, server: Connection) -> RunFacts:
         """The run's context for its report; secret-looking variables masked."""
         from runner.plan.masking import masked_variables
+        from runner.report.writer import RunFacts
 
         options = self.options
         return RunFacts(
@@ -291,12 +304,23 @@ def _run(
     request: RunRequest,
     events: EventSink,
     cancelled: threading.Event | None,
-    environ: Mapping[str, str],
+    options: RunOptions,
+    preflight: Call | None = None,
 ) -> RunOutcome:
+    from runner.engine.driver import run_pipeline
+
     try:
-        return run_pipeline(pipeline, api, request, events, cancelled=cancelled)
+        return run_pipeline(
+            pipeline,
+            api,
+            request,
+            events,
+            clock=options.clock,
+            cancelled=cancelled,
+            preflight=preflight,
+        )
     finally:  # also when the run failed: the report it wrote is what users open then
-        _publish(request.report_dir, environ)
+        _publish(request.report_dir, options.environ)
 
 
 def _claim(report_dir: Path, *, force: bool) -> None:
@@ -343,7 +367,7 @@ def _resume(
             if done is not None:
                 events(done[1])
                 return done[0]
-            return _run(loaded.pipeline, server.api, request, events, cancelled, options.environ)
+            return _run(loaded.pipeline, server.api, request, events, cancelled, options)
 
 
 def _recorded_name(run_dir: Path) -> str:
@@ -451,6 +475,9 @@ def _already_done(
     Nothing is sent to the server; the report is written again only when the run died
     before writing its own.
     """
+    from runner.engine.driver import RunOutcome
+    from runner.report.writer import REPORT_NAME, RunSummary, build_report, write_report
+
     pipeline = loaded.pipeline
     kept = matching_artifacts(records, request.identity.get("artifacts"))
     states = {name: job.state for name, job in resume_jobs(kept, list(pipeline.jobs)).items()}
@@ -503,13 +530,18 @@ def _publish(report_dir: Path, environ: Mapping[str, str]) -> None:
 
 @dataclass(frozen=True)
 class Connection:
-    """The API client of a run and who it connects as (the password only masks variables)."""
+    """The API client of a run and who it connects as (the password only masks variables).
+
+    ``version_look`` asks the server's version ahead of the first call that needs it
+    (``DatameerClient.look_up_version_ahead``): a fresh run calls it once its first call
+    is answered."""
 
     api: JobApi
     url: str
     user: str | None = None
     profile: str | None = None
     password: str | None = field(default=None, repr=False)
+    version_look: Callable[[], object] | None = None
 
 
 def os_user() -> str | None:
@@ -524,7 +556,10 @@ def os_user() -> str | None:
 
 @contextmanager
 def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[Connection]:
-    """The API client for the run: the real server, or an in-process emulator."""
+    """The API client for the run: the real server, or an in-process emulator.
+
+    Called before the engine is imported (``runner.engine.driver`` is imported on first
+    use): a fresh run's first calls go out while the rest of the start-up runs."""
     from runner.datameer.client import DatameerClient
     from runner.datameer.credentials import resolve_server
 
@@ -543,7 +578,9 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[Connection]:
                 configurations=configurations_of(pipeline),
             )
             with client:
-                yield Connection(client, server.url, user, None, password)
+                yield Connection(
+                    client, server.url, user, None, password, client.look_up_version_ahead
+                )
         return
     from runner.profiles import server_settings
 
@@ -554,7 +591,14 @@ def connect(pipeline: Pipeline, options: RunOptions) -> Iterator[Connection]:
     with DatameerClient.from_settings(
         settings, detect_version=True, configurations=configurations_of(pipeline)
     ) as client:
-        yield Connection(client, client.base_url, settings.user, chosen.profile, settings.password)
+        yield Connection(
+            client,
+            client.base_url,
+            settings.user,
+            chosen.profile,
+            settings.password,
+            client.look_up_version_ahead,
+        )
 
 
 def configurations_of(pipeline: Pipeline) -> dict[JobRef, int]:

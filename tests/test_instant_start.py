@@ -8,6 +8,7 @@ clock: a module imported on the run path again fails the test whatever the machi
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -30,9 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # Imported on the way to the first trigger, these cost a valid run's start: the job graph
 # (networkx), the schema's error messages (jsonschema), the terminal and HTML renderers,
 # the in-process emulator (only for --emulator), requests (the client talks through urllib3),
-# the plan's outline and the records that read a report back.
+# the plan's outline and the records that read a report back; the API records a run reads
+# only once a job ended, the cookie jar (made at the first cookie).
 HEAVY = (
     "networkx",
+    "runner.datameer.late_records",
+    "http.cookiejar",
     "jsonschema",
     "requests",
     "runner.plan.outline",
@@ -271,3 +275,89 @@ def test_ready_queue_counts_a_need_once() -> None:
     assert not queue.all_final()  # not told yet
     queue.settled("ccc")
     assert queue.all_final()
+
+
+def test_the_start_up_holds_the_collector_until_the_runs_first_step() -> None:
+    # `dmpipe` holds the cyclic collector while it starts; a run lets it go at its first
+    # event past run_started (then frozen: start-up's objects stay out of its way).
+    from datetime import datetime
+
+    from runner.commands.main import hold_collection, resume_collection
+    from runner.commands.run import _first_step
+    from runner.engine.events import EventKind, RunEvent
+
+    heard: list[EventKind] = []
+    sink = _first_step(lambda event: heard.append(event.kind))
+    now = datetime.now().astimezone()
+    frozen = gc.get_freeze_count()
+    hold_collection()
+    try:
+        assert not gc.isenabled()
+        sink(RunEvent(now, EventKind.RUN_STARTED, message="run"))
+        assert not gc.isenabled()
+        sink(RunEvent(now, EventKind.TRIGGERING, job="a", message="triggering a"))
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > frozen
+        resume_collection()  # once only
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()
+    assert heard == [EventKind.RUN_STARTED, EventKind.TRIGGERING]
+
+
+def test_a_collector_disabled_by_the_embedder_stays_disabled() -> None:
+    from runner.commands.main import hold_collection, resume_collection
+
+    gc.disable()
+    try:
+        hold_collection()
+        resume_collection()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def _former_plain(value: object) -> object:
+    """``runner.engine.identity._plain`` before it cached each class's fields: the hash a
+    journal written by an earlier dmpipe holds, which a resume compares with."""
+    import dataclasses
+    import enum
+    from collections.abc import Mapping
+
+    from runner.engine.identity import _UNHASHED_FIELDS
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _former_plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name not in _UNHASHED_FIELDS
+        }
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _former_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_former_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((_former_plain(v) for v in value), key=lambda v: json.dumps(v, default=str))
+    return value
+
+
+@pytest.mark.parametrize(
+    "example", [*sorted(p.name for p in (ROOT / "examples").glob("*.yaml")), "start"]
+)
+def test_the_pipeline_hash_is_the_one_earlier_runs_recorded(example: str, tmp_path: Path) -> None:
+    import hashlib
+
+    from runner.engine.identity import pipeline_sha256
+    from runner.spec import load_pipeline
+
+    file = ROOT / "examples" / example
+    if example == "start":
+        file = tmp_path / "pipeline.yaml"
+        file.write_text(PIPELINE, encoding="utf-8")
+    environ = {"DATAMEER_URL": "http://datameer", "DATAMEER_PASSWORD": "secret"}
+    pipeline = load_pipeline(file, env=environ)
+    text = json.dumps(_former_plain(pipeline), sort_keys=True, separators=(",", ":"), default=str)
+    assert pipeline_sha256(pipeline) == hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib
 import logging
 import os
@@ -175,6 +176,8 @@ def _main(argv: Sequence[str] | None) -> int:
         if not args.verbose:
             # urllib3 announces each retry; dmpipe reports what matters in its own words.
             logging.getLogger("urllib3").setLevel(logging.ERROR)
+        if args.command != "run":  # a run ends the hold itself, at its first step
+            resume_collection()
         code: int = args.func(args)
         return code
     except DmpipeError as error:
@@ -197,8 +200,12 @@ def console() -> NoReturn:
     """The ``dmpipe`` executable: ``main()``, then exit without waiting long for HTTP calls
     abandoned on a server that stopped answering (the interpreter would join their threads,
     holding an interrupted run for as long as the server keeps silent)."""
+    hold_collection()
     interrupts_from_the_start()
-    code = main()
+    try:
+        code = main()
+    finally:
+        resume_collection()
     deadline = time.monotonic() + 1.0
     for thread in _other_threads():
         thread.join(max(0.0, deadline - time.monotonic()))
@@ -209,6 +216,32 @@ def console() -> NoReturn:
                 stream.flush()
         os._exit(code)
     sys.exit(code)
+
+
+_collection_held = False
+
+
+def hold_collection() -> None:
+    """Hold the cyclic garbage collector while the process starts.
+
+    Start-up makes many long-lived objects (modules, classes, the pipeline) and next to no
+    garbage, yet they set off dozens of collections, each walking the young objects: a
+    few per cent of the time to a run's first trigger.  ``resume_collection`` ends the
+    hold: ``run`` at its first step past the start, every other command once parsed."""
+    global _collection_held
+    if gc.isenabled():
+        gc.disable()
+        _collection_held = True
+
+
+def resume_collection() -> None:
+    """End ``hold_collection``'s hold (once; a no-op without one): what start-up made is
+    moved out of the collector's way for good (``gc.freeze``), then it runs as before."""
+    global _collection_held
+    if _collection_held:
+        _collection_held = False
+        gc.freeze()
+        gc.enable()
 
 
 def _other_threads() -> list[threading.Thread]:

@@ -16,7 +16,7 @@ from runner.commands.completion import complete_with, resume_dirs
 
 if TYPE_CHECKING:
     from runner.engine.driver import RunOutcome
-    from runner.engine.events import EventSink
+    from runner.engine.events import EventSink, RunEvent
     from runner.report.display import Display
 
 
@@ -125,7 +125,6 @@ def _run(args: argparse.Namespace, cancelled: threading.Event) -> int:
     from runner.launch import RunOptions, run_file
     from runner.model import Mode
     from runner.report.display import choose_display
-    from runner.report.logs import use_json_logging
 
     _check_report_dir(args.report_dir)
     options = RunOptions(
@@ -147,6 +146,8 @@ def _run(args: argparse.Namespace, cancelled: threading.Event) -> int:
         learn_durations=args.learn_durations,
     )
     if args.log_format == "json":
+        from runner.report.logs import use_json_logging
+
         use_json_logging()
     display = choose_display(
         args.progress,
@@ -156,7 +157,7 @@ def _run(args: argparse.Namespace, cancelled: threading.Event) -> int:
         environ=os.environ,
     )
     outcome = run_shown(
-        lambda events, cancelled: run_file(args.file, options, events, cancelled),
+        lambda events, cancelled: run_file(args.file, options, _first_step(events), cancelled),
         display,
         quiet=args.quiet,
         heartbeat=args.heartbeat,
@@ -165,6 +166,20 @@ def _run(args: argparse.Namespace, cancelled: threading.Event) -> int:
     )
     _tell_the_workflow(outcome.report_path)
     return outcome.exit_code
+
+
+def _first_step(events: EventSink) -> EventSink:
+    """``events``, ending the start-up's hold on the garbage collector at the run's first
+    event past its start (the first trigger, a wait, an error): ``main.hold_collection``."""
+    from runner.commands.main import resume_collection
+    from runner.engine.events import EventKind
+
+    def sink(event: RunEvent) -> None:
+        if event.kind is not EventKind.RUN_STARTED:
+            resume_collection()
+        events(event)
+
+    return sink
 
 
 def run_shown(

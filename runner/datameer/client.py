@@ -66,13 +66,8 @@ from urllib3.util.ssl_match_hostname import CertificateError
 from runner.datameer import responses
 from runner.datameer.credentials import redact_url, split_credentials
 from runner.datameer.records import (
-    ConfigurationStatus,
-    ConfiguredFile,
-    DeleteResult,
     ExecutionPlan,
     ExecutionStatus,
-    HistoryEntry,
-    JobDetails,
     RunningJob,
     ServerInfo,
     TriggerResult,
@@ -101,6 +96,14 @@ if TYPE_CHECKING:
 
     from urllib3.connectionpool import ConnectionPool
     from urllib3.response import BaseHTTPResponse
+
+    from runner.datameer.late_records import (
+        ConfigurationStatus,
+        ConfiguredFile,
+        DeleteResult,
+        HistoryEntry,
+        JobDetails,
+    )
 
 log = logging.getLogger("runner.datameer.client")
 
@@ -479,6 +482,7 @@ class DatameerClient:
         self._configurations: dict[JobRef, int] = dict(configurations or {})
         self._checked: set[JobRef] = set()
         self._state_lock = threading.RLock()
+        self._version_look: threading.Thread | None = None
 
     @classmethod
     def from_settings(cls, settings: ServerSettings, **kw: Any) -> DatameerClient:
@@ -610,6 +614,39 @@ class DatameerClient:
                 self._capabilities = self._detect_capabilities()
             return self._capabilities
 
+    def look_up_version_ahead(self) -> threading.Thread | None:
+        """Ask the server's version now, in a thread of its own, so that the first call
+        whose endpoint depends on it (a status look, a trigger) finds it known instead of
+        waiting one more round trip; calls that need no version (``list-running``) go out
+        meanwhile.  Those calls wait for the look (``capabilities()``), so nothing is sent
+        to an endpoint chosen before the version is known; ``license-details`` is still
+        asked once.  A look that fails for a reason that may pass (a busy server, no
+        answer) is not kept: the first call that needs the version asks again, as it would
+        have without the look-ahead.  Returns the look's thread; None (nothing started)
+        without ``detect_version``, with a ``version`` setting, or once known or asked."""
+        with self._state_lock:
+            if (
+                not self._detect_version
+                or self._version_setting is not None
+                or self._capabilities is not None
+                or self._version_look is not None
+            ):
+                return None
+            self._version_look = threading.Thread(
+                target=self._look_up_version, name="dmpipe-version", daemon=True
+            )
+            self._version_look.start()
+            return self._version_look
+
+    def _look_up_version(self) -> None:
+        with self._state_lock:
+            if self._capabilities is not None:  # a caller was first
+                return
+            try:
+                self._capabilities = self._detect_capabilities(ahead=True)
+            except Exception as error:  # the first caller that needs it asks again
+                log.debug("version look-ahead: %s", error)
+
     def server_version(self) -> str | None:
         """The server's version (or the ``version`` setting); None when unknown."""
         return self.capabilities().version
@@ -619,7 +656,7 @@ class DatameerClient:
         with self._state_lock:
             self._configurations.update(configurations)
 
-    def _detect_capabilities(self) -> Capabilities:
+    def _detect_capabilities(self, *, ahead: bool = False) -> Capabilities:
         if self._version_setting is not None:
             return capabilities(self._version_setting, "setting")
         if not self._detect_version:
@@ -634,6 +671,8 @@ class DatameerClient:
             log.debug("no version: %s", error)  # a user who may not read the license
             return capabilities(None, "unknown")
         except ApiError as error:
+            if ahead and isinstance(error, (ServerError, ThrottledError)):
+                raise  # a busy server: the first call that needs the version asks again
             log.debug("no version: %s", error)
             return capabilities(None, "unknown")
         return capabilities(info.version, "server")

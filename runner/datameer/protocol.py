@@ -7,16 +7,18 @@ benchmarks count or slow calls without touching HTTP.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from runner.datameer.records import (
     ExecutionPlan,
     ExecutionStatus,
-    JobDetails,
     RunningJob,
     TriggerResult,
 )
 from runner.reference import JobRef
+
+if TYPE_CHECKING:
+    from runner.datameer.late_records import JobDetails
 
 
 class JobApi(Protocol):

@@ -9,21 +9,30 @@ API gives no zone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from runner.datameer.status import JobStatus
 
+if TYPE_CHECKING:
+    from runner.datameer.late_records import ConfigurationStatus as ConfigurationStatus
+    from runner.datameer.late_records import ConfiguredFile as ConfiguredFile
+    from runner.datameer.late_records import DeleteResult as DeleteResult
+    from runner.datameer.late_records import HistoryEntry as HistoryEntry
+    from runner.datameer.late_records import JobDetails as JobDetails
+else:
+    from runner.lazy import lazy_names
 
-@dataclass(frozen=True)
-class ConfigurationStatus:
-    """``GET /rest/job-configuration/job-status/<id>`` (v1): latest status of a configuration."""
-
-    configuration_id: int | None
-    status: JobStatus
-    raw_status: str
-    # The answer's "id": the latest execution of the configuration (None when it never ran).
-    execution_id: int | None = None
+    # Made on first use (runner.datameer.late_records): a run's start needs none of them.
+    __getattr__ = lazy_names(
+        __name__,
+        dict.fromkeys(
+            ("ConfigurationStatus", "ConfiguredFile", "DeleteResult", "HistoryEntry", "JobDetails"),
+            "runner.datameer.late_records",
+        ),
+        globals(),
+    )
 
 
 @dataclass(frozen=True)
@@ -40,32 +49,6 @@ class ExecutionStatus:
     progress: float | None = None
     user: str | None = None
     trigger: str | None = None
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One entry of ``job-history``: an execution id and its status, newest first."""
-
-    execution_id: int
-    status: JobStatus
-    raw_status: str
-
-
-@dataclass(frozen=True)
-class JobDetails:
-    """``GET /rest/job-execution/job-details/<execution-id>``, either shape (pre-7.4 or 7.4+)."""
-
-    execution_id: int
-    status: JobStatus
-    raw_status: str
-    start_time: datetime | None
-    stop_time: datetime | None
-    success_count: int | None
-    failure_count: int | None
-    counters: dict[str, int] = field(default_factory=dict)
-    configuration_id: int | None = None
-    file_id: int | None = None
-    file_uuid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,25 +88,6 @@ class ExecutionPlan:
     """``POST /rest/job-execution?sequence=...``: the chain Datameer started, in order."""
 
     steps: tuple[PlannedExecution, ...]
-
-
-@dataclass(frozen=True)
-class DeleteResult:
-    """``DELETE /rest/data/<id>``: ``deleted`` is False when it was already deleted/marked."""
-
-    data_id: int
-    deleted: bool
-
-
-@dataclass(frozen=True)
-class ConfiguredFile:
-    """``GET /rest/workbook|import-job|export-jobs/<configuration-id>``: the artifact a job
-    configuration belongs to."""
-
-    configuration_id: int
-    path: str | None
-    uuid: str | None
-    name: str | None = None
 
 
 @dataclass(frozen=True)

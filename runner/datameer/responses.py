@@ -12,16 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.datameer.records import (
-    ConfigurationStatus,
-    ConfiguredFile,
-    DeleteResult,
     ExecutionPlan,
     ExecutionStatus,
-    HistoryEntry,
-    JobDetails,
     PlannedExecution,
     RunningJob,
     ServerInfo,
@@ -29,6 +24,15 @@ from runner.datameer.records import (
 )
 from runner.datameer.status import JobStatus, parse_status
 from runner.datameer.wire import parse_count, parse_estimate, parse_progress, parse_timestamp
+
+if TYPE_CHECKING:  # imported where they are made: a run's start needs none of them
+    from runner.datameer.late_records import (
+        ConfigurationStatus,
+        ConfiguredFile,
+        DeleteResult,
+        HistoryEntry,
+        JobDetails,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,8 @@ class ShapeError(ValueError):
 
 def configuration_status(body: object, configuration_id: int) -> ConfigurationStatus:
     """v1 job status: ``{"id": .., "jobStatus": ..}``, or ``{}`` for a job that never ran."""
+    from runner.datameer.late_records import ConfigurationStatus
+
     data = _object(body)
     if not data:
         return ConfigurationStatus(configuration_id, JobStatus.NEVER_RAN, "", execution_id=None)
@@ -80,6 +86,8 @@ def execution_status(body: object) -> ExecutionStatus:
 
 def history(body: object) -> list[HistoryEntry]:
     """Job history: a list of ``{"id": .., "jobStatus": ..}``, newest first."""
+    from runner.datameer.late_records import HistoryEntry
+
     entries = []
     for item in _list(body):
         data = _object(item)
@@ -90,6 +98,8 @@ def history(body: object) -> list[HistoryEntry]:
 
 def job_details(body: object, execution_id: int) -> JobDetails:
     """Job details in the pre-7.4 shape or the 7.4 one (``jobConfigurationId``, ``file``)."""
+    from runner.datameer.late_records import JobDetails
+
     data = _object(body)
     if data.get("jobStatus") is None:
         # Seen on executions that ended oddly: no status at all.  It is kept (raw "null")
@@ -208,6 +218,8 @@ def execution_plan(body: object) -> ExecutionPlan:
 
 def delete_result(body: object, data_id: int) -> DeleteResult:
     """Delete answer: ``{"status": true}`` deleted now, ``{"status": false}`` already gone."""
+    from runner.datameer.late_records import DeleteResult
+
     status = _object(body).get("status")
     if not isinstance(status, bool):
         raise ShapeError(f"'status' should be true or false, got {_show(status)}")
@@ -216,6 +228,8 @@ def delete_result(body: object, data_id: int) -> DeleteResult:
 
 def configured_file(body: object, configuration_id: int) -> ConfiguredFile:
     """The ``file`` of a workbook / import job / export job read by configuration id."""
+    from runner.datameer.late_records import ConfiguredFile
+
     data = _object(body)
     if "file" not in data:
         raise ShapeError("'file' is missing")

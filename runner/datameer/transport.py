@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import base64
 import http.client
-import http.cookiejar
 import ipaddress
 import netrc
 import os
+import threading
 import urllib.request
 import warnings
 from collections.abc import Callable, Mapping
@@ -37,6 +37,8 @@ import urllib3
 from urllib3.util import make_headers, parse_url
 
 if TYPE_CHECKING:
+    import http.cookiejar
+
     from urllib3.connectionpool import HTTPConnectionPool
     from urllib3.response import BaseHTTPResponse
     from urllib3.util.retry import Retry
@@ -84,10 +86,11 @@ class Transport:
         self._headers = dict(_DEFAULT_HEADERS)
         if login is not None:
             self._headers["Authorization"] = basic_auth(*login)
-        self._cookies = http.cookiejar.CookieJar()
-        # Set once a cookie came: until then no call pays for the jar (``len(jar)`` is not
-        # thread-safe, the jar's own methods are).
-        self._cookies_seen = False
+        # Made when the first cookie comes (most servers send none: no call, and no start,
+        # pays for http.cookiejar until then); ``len(jar)`` is not thread-safe, the jar's
+        # own methods are.
+        self._cookies: http.cookiejar.CookieJar | None = None
+        self._cookies_lock = threading.Lock()
         self._setup_error: ProxySetupError | None = None
         tls = _tls_settings(self.verify)
         common: dict[str, Any] = {"num_pools": num_pools, "maxsize": maxsize, "block": False}
@@ -134,8 +137,7 @@ class Transport:
         )
         if "Set-Cookie" in response.headers or "Set-Cookie2" in response.headers:
             answer = cast("http.client.HTTPResponse", _CookieResponse(response))
-            self._cookies.extract_cookies(answer, _cookie_request(method, url))
-            self._cookies_seen = True
+            self._jar().extract_cookies(answer, _cookie_request(method, url))
         return response
 
     def close(self) -> None:
@@ -143,11 +145,20 @@ class Transport:
         self._manager.clear()
 
     def _cookie_header(self, method: str, url: str) -> str | None:
-        if not self._cookies_seen:
+        jar = self._cookies
+        if jar is None:
             return None
         request = _cookie_request(method, url)
-        self._cookies.add_cookie_header(request)
+        jar.add_cookie_header(request)
         return request.unredirected_hdrs.get("Cookie")
+
+    def _jar(self) -> http.cookiejar.CookieJar:
+        with self._cookies_lock:
+            if self._cookies is None:
+                import http.cookiejar
+
+                self._cookies = http.cookiejar.CookieJar()
+            return self._cookies
 
 
 def _cookie_request(method: str, url: str) -> urllib.request.Request:
@@ -214,7 +225,7 @@ def _default_ca_bundle() -> str | None:
     """certifi's bundle (requests' default), or None for the system's CAs without it."""
     try:
         import certifi
-    except ImportError:  # pragma: no cover - certifi comes with requests, a dependency
+    except ImportError:  # pragma: no cover - certifi is a dependency of dmpipe
         return None
     where: str = certifi.where()
     return where

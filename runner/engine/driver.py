@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from runner.engine.journal import (
 from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobState
 from runner.engine.plan_drift import PlanDrift
+from runner.engine.preflight import Call
 from runner.engine.run_warnings import WarningLog
 from runner.engine.scheduler import Scheduler
 from runner.engine.sequential import SequenceUnavailableError, SequentialStart
@@ -82,8 +83,13 @@ def run_pipeline(
     *,
     clock: Clock | None = None,
     cancelled: threading.Event | None = None,
+    preflight: Call | None = None,
 ) -> RunOutcome:
-    """Run ``pipeline`` on the server behind ``api``; the report is written whatever happens."""
+    """Run ``pipeline`` on the server behind ``api``; the report is written whatever happens.
+
+    ``preflight`` is the run's first ``list-running``, already sent by the caller
+    (``runner.engine.preflight.start_preflight``): its answer is waited for instead of
+    sending the call again."""
     clock = clock or SystemClock()
     cancelled = cancelled or threading.Event()
     resumed = None
@@ -122,7 +128,7 @@ def run_pipeline(
             )
         )
         # One cheap call first: a wrong URL or password stops the run before any trigger.
-        _preflight(api, cancelled, clock, warnings)
+        _preflight(api, cancelled, clock, warnings, preflight)
         scheduler = _scheduler(pipeline, api, request, fanout, clock, cancelled, resumed)
         try:
             states = scheduler.execute()
@@ -197,15 +203,23 @@ def run_pipeline(
     return RunOutcome(summary.exit_code, states, path, summary, drift)
 
 
-def _preflight(api: JobApi, cancelled: threading.Event, clock: Clock, warnings: WarningLog) -> None:
-    """``list-running`` before anything is triggered.  A refused connection, refused
-    credentials or an answer that is not the API's (a proxy's login page, garbage) end the
-    run at once: nothing has started, and a wrong address is the likely cause.  A busy
-    server (5xx, 429) is asked again a few times over a few seconds first.  An interrupt
-    ends the wait at once (the scheduler then skips every job: nothing was started)."""
+def _preflight(
+    api: JobApi,
+    cancelled: threading.Event,
+    clock: Clock,
+    warnings: WarningLog,
+    sent: Call | None = None,
+) -> None:
+    """``list-running`` before anything is triggered (``sent``: its first try, already on
+    its way).  A refused connection, refused credentials or an answer that is not the
+    API's (a proxy's login page, garbage) end the run at once: nothing has started, and a
+    wrong address is the likely cause.  A busy server (5xx, 429) is asked again a few times
+    over a few seconds first.  An interrupt ends the wait at once (the scheduler then skips
+    every job: nothing was started)."""
     for delay in (*PREFLIGHT_RETRY_DELAYS, None):
+        call, sent = sent or Call(api.list_running), None
         try:
-            _call_interruptibly(api.list_running, cancelled, clock)
+            call.wait(cancelled, clock)
             return
         except (ServerError, ThrottledError) as error:
             if delay is None:
@@ -214,30 +228,6 @@ def _preflight(api: JobApi, cancelled: threading.Event, clock: Clock, warnings: 
             warnings.add("server_busy", f"{error}; asked again in {delay:.0f}s", clock.now())
             if clock.wait(delay, cancelled):
                 return
-
-
-def _call_interruptibly(
-    call: Callable[[], object], cancelled: threading.Event, clock: Clock
-) -> None:
-    """``call()`` in a thread of its own, raising what it raises; returns early (with the
-    call abandoned) when ``cancelled`` is set."""
-    answer: list[BaseException | None] = []
-
-    def run() -> None:
-        try:
-            call()
-            answer.append(None)
-        except BaseException as error:  # handed to the caller's thread below
-            answer.append(error)
-
-    # A daemon thread: a server that never answers must not hold the process at exit.
-    thread = threading.Thread(target=run, name="dmpipe-preflight", daemon=True)
-    with clock.work():  # virtual time stands still while the call is in flight
-        thread.start()
-        while thread.is_alive() and not cancelled.is_set():
-            thread.join(0.1)
-    if answer and answer[0] is not None:
-        raise answer[0]
 
 
 def _scheduler(

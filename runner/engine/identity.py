@@ -83,12 +83,11 @@ def pipeline_sha256(pipeline: Pipeline) -> str:
 
 
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _plain(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if f.name not in _UNHASHED_FIELDS
-        }
+    if value is None or type(value) in _SCALARS:  # most leaves: answered first
+        return value
+    names = _hashed_fields(type(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping):
@@ -98,6 +97,24 @@ def _plain(value: Any) -> Any:
     if isinstance(value, set | frozenset):  # no order of its own: sort for a stable hash
         return sorted((_plain(v) for v in value), key=lambda v: json.dumps(v, default=str))
     return value
+
+
+_SCALARS = frozenset({str, int, float, bool})
+
+
+_FIELDS_OF: dict[type, tuple[str, ...] | None] = {}
+
+
+def _hashed_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields of dataclass ``cls`` that the hash covers; None for any other class.
+    (Found once per class: ``dataclasses.fields`` per value was most of the hash's time.)"""
+    if cls not in _FIELDS_OF:
+        _FIELDS_OF[cls] = (
+            tuple(f.name for f in dataclasses.fields(cls) if f.name not in _UNHASHED_FIELDS)
+            if dataclasses.is_dataclass(cls)
+            else None
+        )
+    return _FIELDS_OF[cls]
 
 
 def normal_server(url: str | None) -> str | None:

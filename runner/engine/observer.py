@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection
 from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
-from runner.datameer.records import JobDetails, RunningJob
+from runner.datameer.records import RunningJob
 from runner.datameer.status import JobStatus
 from runner.engine.baseline import Listing, Newest
 from runner.engine.context import RunContext
@@ -19,6 +20,9 @@ from runner.engine.stopper import Stopper
 from runner.engine.trigger import StartResult, newer_execution
 from runner.engine.verdicts import Verdicts
 from runner.reference import RefKind
+
+if TYPE_CHECKING:  # made on first use (runner.datameer.late_records)
+    from runner.datameer.records import JobDetails
 
 log = logging.getLogger("runner.engine")
 

@@ -12,10 +12,14 @@ import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from runner.datameer.protocol import JobApi
-from runner.datameer.records import JobDetails, RunningJob
+from runner.datameer.records import RunningJob
 from runner.errors import ApiError, AuthenticationError, NotFoundError, TransientApiError
+
+if TYPE_CHECKING:  # made on first use (runner.datameer.late_records)
+    from runner.datameer.records import JobDetails
 
 log = logging.getLogger("runner.engine")
 
@@ -136,6 +140,8 @@ def _ended_since_listed(
 ) -> None:
     """An execution asked about early but still on the list: if its details say it ended
     (after the list was made), they are the last word; otherwise they are dropped."""
+    from runner.datameer.records import JobDetails  # made on first use: after the start
+
     for execution_id, future in early.items():
         if execution_id not in observations:
             continue

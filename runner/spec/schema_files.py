@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.errors import UsageError
@@ -17,7 +17,14 @@ _SUFFIX = ".schema.json"
 
 def _folder() -> Traversable:
     # runner/schemas is a symlink to the repository's schemas/ folder, and a
-    # real folder inside the wheel.
+    # real folder inside the wheel.  Read from the file system when the package is there
+    # (importlib.resources, and the zipfile and tempfile it loads, cost a run's start
+    # some milliseconds); through importlib.resources when it is not (a zip).
+    folder = Path(__file__).parent.parent / "schemas"
+    if folder.is_dir():
+        return folder
+    from importlib import resources
+
     return resources.files("runner") / "schemas"
 
 

@@ -12,6 +12,7 @@ from runner.datameer.versions import capabilities, parse_version
 from runner.errors import EndpointUnavailableError, NotFoundError
 from runner.reference import JobRef
 from testing.emulators import MakeEmulator
+from testing.hostile_server import Answer, hostile_server, json_answer
 from testing.scenarios import artifact, scenario
 
 Connect = Callable[..., DatameerClient]
@@ -135,3 +136,61 @@ def test_a_configuration_id_naming_another_artifact_is_refused_before_any_trigge
         api.trigger(ref)
         assert [e.file_id for e in server.ledger.triggers()] == [1]
     assert server.stats()["GET /rest/workbook/{id}"] == 1
+
+
+def test_a_version_looked_up_ahead_is_asked_once(
+    make_emulator: MakeEmulator, connect: Connect
+) -> None:
+    server = make_emulator(scenario(artifact(1), version="7.4"))
+    api = connect(server.url, detect_version=True)
+    look = api.look_up_version_ahead()
+    assert look is not None
+    assert api.look_up_version_ahead() is None  # already asked
+    api.list_running()  # needs no version: goes out beside the look
+    for _ in range(3):
+        api.execution_status(JobRef.parse(1))  # waits for the look when it is not done
+    look.join()
+    assert api.server_version() == "7.4"
+    assert server.stats()["GET /rest/license-details"] == 1
+    assert api.look_up_version_ahead() is None  # known
+
+
+@pytest.mark.parametrize(
+    ("kw", "started"),
+    [
+        pytest.param({}, False, id="no detection"),
+        pytest.param({"detect_version": True, "version": "6.4"}, False, id="version set"),
+        pytest.param({"detect_version": True}, True, id="detection"),
+    ],
+)
+def test_a_look_ahead_starts_only_where_the_version_is_asked(
+    make_emulator: MakeEmulator, connect: Connect, kw: dict[str, object], started: bool
+) -> None:
+    server = make_emulator(scenario(artifact(1), version="7.4"))
+    api = connect(server.url, **kw)
+    look = api.look_up_version_ahead()
+    assert (look is not None) is started
+    if look is not None:
+        look.join()
+    assert server.stats().get("GET /rest/license-details", 0) == int(started)
+
+
+@pytest.mark.parametrize(
+    ("first", "asked", "version"),
+    [
+        pytest.param(json_answer(503, "busy"), 2, "7.4", id="busy: not kept, asked again"),
+        pytest.param(json_answer(429, "slow down"), 2, "7.4", id="throttled: asked again"),
+        pytest.param(json_answer(403, '{"message": "no"}'), 1, None, id="forbidden: kept"),
+        pytest.param(json_answer(200, '{"ProductVersion": "7.4"}'), 1, "7.4", id="answered"),
+    ],
+)
+def test_a_look_ahead_that_meets_a_busy_server_is_not_kept(
+    connect: Connect, first: Answer, asked: int, version: str | None
+) -> None:
+    with hostile_server(first, json_answer(200, '{"ProductVersion": "7.4"}')) as server:
+        api = connect(server.url, detect_version=True, retries=0)
+        look = api.look_up_version_ahead()
+        assert look is not None
+        look.join()
+        assert api.server_version() == version
+        assert [r.path for r in server.received] == ["/rest/license-details"] * asked
