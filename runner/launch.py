@@ -47,6 +47,7 @@ from runner.errors import EXIT_OK, UsageError
 from runner.model import Mode, Pipeline, ServerSettings
 from runner.reference import JobRef
 from runner.rundir import (
+    LOCK_NAME,
     RUNS_FOLDER,
     archive_run,
     create_run_dir,
@@ -343,6 +344,11 @@ def _resume(
     cancelled: threading.Event | None,
 ) -> RunOutcome:
     """Continue the run recorded in ``run_dir``, holding its lock throughout."""
+    if (run_dir / LOCK_NAME).is_file() and not (run_dir / JOURNAL_NAME).exists():
+        raise UsageError(
+            f"--resume: {run_dir} has no journal: the run there ended before it triggered "
+            "anything, so there is nothing to resume; run the pipeline again"
+        )
     read_journal(run_dir / JOURNAL_NAME)  # before taking the lock: is it a run directory?
     if options.emulator:
         raise UsageError(

@@ -232,3 +232,15 @@ def test_resume_from_the_report_dir_alone(
 def test_resume_needs_a_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--resume", str(tmp_path)]) == 2
     assert "no journal" in capsys.readouterr().err
+
+
+def test_resume_of_a_run_killed_before_its_journal_says_to_run_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run killed in its first moments leaves its locked directory without a journal
+    (its first list-running goes out before the journal is written): nothing started."""
+    (tmp_path / ".lock").touch()
+    assert main(["run", "--resume", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "ended before it triggered anything" in err
+    assert "run the pipeline again" in err
