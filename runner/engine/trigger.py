@@ -284,10 +284,9 @@ def resolve_lost_trigger(api: JobApi, request: StartRequest, previous: int | Non
             status = api.execution_status(request.job.ref)
         except TransientApiError:
             status = None
-        newest = status.execution_id if status else None
-        is_new = newest is not None and (previous is None or newest > previous)
-        if is_new and newest not in request.mine:
-            return newest
+        found = _newer(status.execution_id if status else None, previous, request.mine)
+        if found is not None:
+            return found
         remaining = request.control.search_deadline(deadline) - clock.monotonic()
         if remaining <= 0:
             return None
@@ -303,7 +302,11 @@ def newer_execution(
         status = api.execution_status(job.ref)
     except ApiError:
         return None
-    newest = status.execution_id
+    return _newer(status.execution_id, previous, exclude)
+
+
+def _newer(newest: int | None, previous: int | None, exclude: frozenset[int]) -> int | None:
+    """``newest`` when it is newer than ``previous`` and not in ``exclude``."""
     if newest is None or newest in exclude or (previous is not None and newest <= previous):
         return None
     return newest
