@@ -44,7 +44,7 @@ class Listing:
     @classmethod
     def of(cls, at: float, running: Iterable[RunningJob], own: Iterable[int]) -> Listing:
         """Reduce an answer; ``own`` are the executions the run is watching as its own."""
-        mine = set(own)
+        mine = own if isinstance(own, (set, frozenset)) else set(own)
         foreign = frozenset(
             entry.configuration_id
             for entry in running

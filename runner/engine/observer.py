@@ -28,6 +28,7 @@ log = logging.getLogger("runner.engine")
 
 # Consecutive failed look-ups of one execution before its attempt is given up.
 MAX_OBSERVATION_ERRORS = 5
+PROGRESS_EVERY = 1.0
 
 
 class Observer:
@@ -230,16 +231,9 @@ class Observer:
             return self._wrong_artifact(
                 slot, attempt, f"runs configuration {entry.configuration_id}, not {known}"
             )
-        if (entry.progress, entry.estimate_seconds) != (attempt.progress, attempt.estimate_seconds):
-            attempt.progress = entry.progress
-            attempt.estimate_seconds = entry.estimate_seconds
-            self.ctx.emit(
-                EventKind.PROGRESS,
-                slot,
-                f"{entry.progress or 0:g}% done",
-                progress=entry.progress,
-                estimate_seconds=entry.estimate_seconds,
-            )
+        attempt.progress = entry.progress
+        attempt.estimate_seconds = entry.estimate_seconds
+        self._tell_progress(slot, entry)
         attempt.server_start = attempt.server_start or entry.start_time
         # The answer describes the moment the server made it, not when it was read here:
         # a later time would stretch the duration that progress implies.
@@ -249,6 +243,26 @@ class Observer:
             slot.state.configuration_id = entry.configuration_id
             self.ctx.configuration_from[slot.job.name] = attempt.execution_id
         return self._status_changed(slot, attempt, entry.status, entry.raw_status)
+
+    def _tell_progress(self, slot: Slot, entry: RunningJob) -> None:
+        """A PROGRESS event when the job's progress or estimate changed, at most one per
+        ``PROGRESS_EVERY`` seconds a job: the displays show them, nothing reads them
+        faster, and a 2,000-job run would spend a sixth of its CPU telling them.  A change
+        held back is told at the first look past the interval."""
+        told, now = slot.progress_told, self.ctx.clock.monotonic()
+        shown = (entry.progress, entry.estimate_seconds)
+        if shown == ((None, None) if told is None else told[:2]):
+            return
+        if told is not None and now - told[2] < PROGRESS_EVERY:
+            return
+        slot.progress_told = (*shown, now)
+        self.ctx.emit(
+            EventKind.PROGRESS,
+            slot,
+            f"{entry.progress or 0:g}% done",
+            progress=entry.progress,
+            estimate_seconds=entry.estimate_seconds,
+        )
 
     def _update_details(self, slot: Slot, attempt: Attempt, details: JobDetails) -> bool:
         mismatch = _other_artifact(slot, details)

@@ -49,6 +49,7 @@ class ReadyQueue:
         self._heard: list[str] = []
         # The executions this run triggered for jobs now final (they change no more).
         self._final_own: set[int] = set()
+        self._final_frozen: frozenset[int] | None = None  # its copy, until it grows
         self.sync()
 
     def heard(self, name: str) -> None:
@@ -84,7 +85,10 @@ class ReadyQueue:
         for name in sorted(finished, key=self._order.__getitem__):
             self._open.discard(name)
             self._free.discard(name)
-            self._final_own.update(_own(slots[name]))
+            own = _own(slots[name])
+            if own:
+                self._final_own.update(own)
+                self._final_frozen = None
             if name in self._live:
                 self._live.discard(name)
                 self._live_slots = None
@@ -111,8 +115,16 @@ class ReadyQueue:
         """The executions this run triggered (not those it attached to): the final jobs'
         as noted when they became final, the live jobs' looked at now; other jobs have
         no attempt."""
-        live = [execution for slot in self.live() for execution in _own(slot)]
-        return frozenset(self._final_own).union(live)
+        live = {
+            attempt.execution_id
+            for slot in self.live()  # catches up first: the final ones are noted then
+            for attempt in slot.state.attempts
+            if attempt.execution_id is not None and not attempt.attached
+        }
+        final = self._final_frozen
+        if final is None:
+            final = self._final_frozen = frozenset(self._final_own)
+        return final.union(live) if live else final
 
     def blocked(self, name: str) -> bool:
         """True while one of the job's needs is not final."""

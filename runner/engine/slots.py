@@ -37,12 +37,15 @@ class Slot:
     look: tuple[int, float] | None = None
     seen_at: float | None = None  # monotonic time the server last showed it running
     sent_at: float | None = None  # monotonic time just before its execution's trigger went out
+    # The progress and estimate the last PROGRESS event told, and when (monotonic).
+    progress_told: tuple[float | None, float | None, float] | None = None
 
     def new_attempt(self) -> Attempt:
         """The attempt to use: the current one while it is unused, else a new one."""
         state = self.state
         if state.current is None or state.current.outcome is not None:
             state.attempts.append(Attempt(number=len(state.attempts) + 1))
+            self.progress_told = None
         attempt = state.current
         assert attempt is not None
         return attempt

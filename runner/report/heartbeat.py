@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TextIO
 
@@ -22,8 +22,10 @@ _STARTED = frozenset({EventKind.TRIGGERED, EventKind.ATTACHED})
 _OVER = frozenset({EventKind.FINISHED, EventKind.RETRY_SCHEDULED, EventKind.SKIPPED})
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Running:
+    """What one running job is doing; changed in place, under the heartbeat's lock."""
+
     since: datetime
     execution: object = None
     status: str = ""
@@ -112,17 +114,16 @@ class Heartbeat:
             self._running[event.job] = _Running(event.at, execution)
         elif event.kind in _OVER:
             self._running.pop(event.job, None)
-        elif event.job in self._running:
-            current = self._running[event.job]
+        else:
+            current = self._running.get(event.job)
+            if current is None:
+                return
             if event.kind is EventKind.STATUS:
-                self._running[event.job] = replace(current, status=str(event.data.get("status")))
+                current.status = str(event.data.get("status"))
             elif event.kind is EventKind.PROGRESS:
-                self._running[event.job] = replace(
-                    current,
-                    progress=_number(event.data.get("progress")),
-                    remaining_seconds=_number(event.data.get("estimate_seconds")),
-                    remaining_at=event.at,
-                )
+                current.progress = _number(event.data.get("progress"))
+                current.remaining_seconds = _number(event.data.get("estimate_seconds"))
+                current.remaining_at = event.at
 
     def _beat(self) -> None:
         while not self._stop.wait(self._due()):
