@@ -2,14 +2,16 @@
 
     python bench/bench_scale.py [--levels 20] [--width 100] [--time-scale 4]
                                 [--poll-interval 0.2] [--max-poll-interval 30] [--json-out FILE]
-                                [--profile FILE (py-spy) | --cprofile FILE]
+                                [--repeat N] [--profile FILE (py-spy) | --cprofile FILE]
 
 ``dmpipe run FILE`` runs in a child process against ``dmpipe emulator`` in another,
 so the figures are the runner's alone: its peak resident memory and its user + system
 CPU seconds come from ``os.wait4`` on that one child (interpreter start-up, imports,
 loading and validating the file, the run and the report included).  The DAG has the
 shape of benchmark 1 (each job needs 1-3 jobs of the level before, 1-3 emulated
-seconds each), ten times bigger.  Targets: peak RSS under 150 MB, CPU under 5 ms per job.
+seconds each), ten times bigger.  Targets: peak RSS under 150 MB, CPU at most 3 ms per job
+(issue 14).  CPU time on a shared machine varies by 10-20 % from run to run: ``--repeat N``
+runs the DAG N times and reports the run with the median CPU, each run's figure beside it.
 The validate + plan figures of a 10,000-job file come from bench/bench_plan.py.
 """
 
@@ -30,7 +32,7 @@ from figures import print_table, write_json
 from workload import PASSWORD, USER, layered, scenario, write_pipeline
 
 TARGET_RSS_MB = 150.0
-TARGET_CPU_MS_PER_JOB = 5.0
+TARGET_CPU_MS_PER_JOB = 3.0
 
 
 def run_child(command: list[str], folder: Path, env: Mapping[str, str]) -> dict[str, Any]:
@@ -116,11 +118,23 @@ def print_figures(result: Mapping[str, Any]) -> None:
             ("CPU ms per job beyond validate", result["run_cpu_ms_per_job"], "", ""),
         ],
     )
+    repeats = result.get("repeats", [])
+    if len(repeats) > 1:
+        each = ", ".join(f"{value:.2f}" for value in repeats)
+        print(f"\nCPU ms per job of each of {len(repeats)} runs: {each} (the median run above)")
+
+
+def median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median CPU per job (the lower middle one of an even count), with
+    every run's CPU per job beside it (``repeats``, in the order they ran)."""
+    ranked = sorted(results, key=lambda result: result["cpu_ms_per_job"])
+    middle = ranked[(len(ranked) - 1) // 2]
+    return {**middle, "repeats": [result["cpu_ms_per_job"] for result in results]}
 
 
 def _target(value: float, limit: float, unit: str) -> str:
-    flag = "" if value < limit else f"  MISSED by {value - limit:.1f} {unit}"
-    return f"< {limit:g} {unit}{flag}"
+    flag = "" if value <= limit else f"  MISSED by {value - limit:.2f} {unit}"
+    return f"<= {limit:g} {unit}{flag}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,11 +147,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll-interval", type=float, default=0.2, help="emulated seconds")
     parser.add_argument("--max-poll-interval", type=float, default=30.0, help="emulated seconds")
     parser.add_argument("--json-out", type=Path, help="write the figures as JSON here")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run N times, report the median run (default 1)"
+    )
     parser.add_argument("--profile", type=Path, help="profile the runner with py-spy here")
     parser.add_argument("--cprofile", type=Path, help="profile the runner with cProfile here")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
-        result = measure(args, Path(folder))
+    results = []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
+            results.append(measure(args, Path(folder)))
+    result = median_run(results)
     print_figures(result)
     if args.json_out:
         write_json(args.json_out, {"benchmark": "scale", **result})

@@ -13,7 +13,16 @@ pytestmark = pytest.mark.bench
 
 def test_scale_small(tmp_path: Path) -> None:
     figures, stdout = run_bench(
-        tmp_path, "bench_scale.py", "--levels", "3", "--width", "10", "--time-scale", "20"
+        tmp_path,
+        "bench_scale.py",
+        "--levels",
+        "3",
+        "--width",
+        "10",
+        "--time-scale",
+        "20",
+        "--repeat",
+        "2",
     )
     assert (figures["benchmark"], figures["jobs"], figures["triggers"]) == ("scale", 30, 30)
     runner, startup = figures["runner"], figures["startup"]
@@ -28,3 +37,7 @@ def test_scale_small(tmp_path: Path) -> None:
     assert figures["requests"] >= 2 * 30 + 1 + figures["poll_ticks"] + 1
     assert figures["poll_ticks"] >= 1
     assert "peak RSS (MB)" in stdout
+    # Two runs, the median one reported: the lower of the two.
+    assert len(figures["repeats"]) == 2
+    assert figures["cpu_ms_per_job"] == min(figures["repeats"])
+    assert "each of 2 runs" in stdout
