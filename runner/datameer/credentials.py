@@ -123,7 +123,7 @@ def _login(
     """Fill in from netrc what the other sources left out (never overriding them)."""
     if password is not None:
         return _Login(user, password)
-    found = _from_netrc(url, env, netrc_path)
+    found = netrc_login(url, env, netrc_path)
     if found is None:
         return _Login(user, None)
     netrc_user, netrc_password = found
@@ -154,10 +154,12 @@ def _env_password(env: Mapping[str, str]) -> str | None:
     return _first(text.removesuffix("\n").removesuffix("\r"))
 
 
-def _from_netrc(
-    url: str, env: Mapping[str, str], netrc_path: str | Path | None
+def netrc_login(
+    url: str, env: Mapping[str, str] = os.environ, netrc_path: str | Path | None = None
 ) -> tuple[str, str] | None:
-    """(login, password) of the netrc entry for the URL's host, or None."""
+    """(login, password) of the netrc entry for the URL's host, or None: the file is
+    ``netrc_path``, else ``$NETRC``, else ``~/.netrc`` (``~/_netrc`` where only that one
+    exists).  UsageError for a file that cannot be read, naming the file and line only."""
     path = _netrc_file(env, netrc_path)
     host = urlsplit(url).hostname
     if path is None or host is None or not path.is_file():
@@ -181,7 +183,10 @@ def _netrc_file(env: Mapping[str, str], netrc_path: str | Path | None) -> Path |
     if env.get("NETRC"):
         return Path(env["NETRC"])
     home = env.get("HOME")
-    return Path(home) / ".netrc" if home else None
+    if not home:
+        return None
+    dotted, underscored = Path(home) / ".netrc", Path(home) / "_netrc"
+    return underscored if not dotted.exists() and underscored.exists() else dotted
 
 
 def _first(*values: str | None) -> str | None:

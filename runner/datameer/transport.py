@@ -8,8 +8,9 @@ What ``requests`` did for the client, done once at construction instead of on ev
     TLS         verified by default against certifi's CA bundle (requests' default);
                 REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace it; a configured CA file or
                 folder replaces both; verification off only with ``verify=False``
-    login       HTTP basic auth from the user and password given, else ~/.netrc (or $NETRC)
-                for the server's host; the header is built once and never shown
+    login       HTTP basic auth from the user and password given, else the netrc entry for
+                the server's host, read as the command line reads it
+                (``credentials.netrc_login``); the header is built once and never shown
     cookies     kept between calls and sent back, as a requests session did (a load
                 balancer's sticky cookie, a server session)
     headers     User-Agent, Accept-Encoding (answers are decoded), keep-alive
@@ -23,7 +24,6 @@ from __future__ import annotations
 import base64
 import http.client
 import ipaddress
-import netrc
 import os
 import threading
 import urllib.request
@@ -35,6 +35,8 @@ from urllib.parse import unquote, urlsplit
 
 import urllib3
 from urllib3.util import make_headers, parse_url
+
+from runner.datameer.credentials import netrc_login
 
 if TYPE_CHECKING:
     import http.cookiejar
@@ -298,24 +300,6 @@ def _in_block(host: str, block: str) -> bool:
     if not (_is_ipv4(address) and bits.isdigit() and 1 <= int(bits) <= 32):
         return False
     return ipaddress.IPv4Address(host) in ipaddress.IPv4Network(block, strict=False)
-
-
-def netrc_login(url: str) -> tuple[str, str] | None:
-    """The login ~/.netrc (or the file $NETRC names) has for ``url``'s host, if any."""
-    named = os.environ.get("NETRC")
-    candidates = [named] if named is not None else ["~/.netrc", "~/_netrc"]
-    path = next((p for c in candidates if (p := Path(c).expanduser()).exists()), None)
-    host = urlsplit(url).hostname
-    if path is None or host is None:
-        return None
-    try:
-        entry = netrc.netrc(path).authenticators(host)
-    except (netrc.NetrcParseError, OSError):
-        return None
-    if not entry or not any(entry):
-        return None
-    login, account, password = entry
-    return (login or account or "", password or "")
 
 
 def basic_auth(user: str, password: str) -> str:

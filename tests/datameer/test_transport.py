@@ -11,13 +11,14 @@ import urllib3
 from urllib3 import Timeout
 
 from runner.datameer.client import new_session
+from runner.datameer.credentials import netrc_login
 from runner.datameer.transport import (
     basic_auth,
     encoding_of,
     environment_proxy,
     environment_verify,
-    netrc_login,
 )
+from runner.errors import UsageError
 
 VARIABLES = ["http_proxy", "https_proxy", "all_proxy", "no_proxy"]
 VARIABLES += [name.upper() for name in VARIABLES]
@@ -160,6 +161,29 @@ def test_a_netrc_entry_for_the_host(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert netrc_login("https://third.corp") is None
     monkeypatch.setenv("NETRC", str(tmp_path / "missing"))
     assert netrc_login("https://dm.corp") is None
+
+
+def test_a_broken_netrc_file_is_named_not_ignored(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    broken = tmp_path / "netrc"
+    broken.write_text("machine dm.corp login robot password s3cret\nfoo bar\n", "utf-8")
+    broken.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(broken))
+    # The same reading as the command line's (runner.datameer.credentials): a library
+    # caller without a login hears which file is broken, not a 401 later.
+    with pytest.raises(UsageError, match=r"netrc:\d+: cannot read this netrc file") as caught:
+        new_session("https://dm.corp")
+    assert "s3cret" not in str(caught.value)
+
+
+def test_an_underscored_netrc_is_read_where_only_it_exists(tmp_path: Path) -> None:
+    (tmp_path / "_netrc").write_text("machine dm.corp login robot password n3trc\n", "utf-8")
+    (tmp_path / "_netrc").chmod(0o600)
+    assert netrc_login("https://dm.corp", {"HOME": str(tmp_path)}) == ("robot", "n3trc")
+    (tmp_path / ".netrc").write_text("machine dm.corp login other password pw\n", "utf-8")
+    (tmp_path / ".netrc").chmod(0o600)
+    assert netrc_login("https://dm.corp", {"HOME": str(tmp_path)}) == ("other", "pw")
 
 
 def test_the_transport_never_shows_a_password(monkeypatch: pytest.MonkeyPatch) -> None:
