@@ -127,10 +127,13 @@ class ClientStart:
 
     def _may_scout(self, slot: Slot) -> bool:
         """Whether this start, going with its look, is to be the other jobs' scout: the
-        run has no baseline, none is out, and none ended without one since the run's
-        newest execution last changed."""
+        run polls list-running (per-job polling has no listing to go without looks), has
+        no baseline, none is out, and none ended without one since the run's newest
+        execution last changed."""
         if not self.scouts or self._scout is not None:
             return False
+        if not self.ctx.options.batch_polling:
+            return False  # no list-running: no listing, and so no baseline to wait for
         if not takes_baseline(slot.job.ref.kind, slot.state.file_id):
             return False
         if self._spent is not None and self._spent[0] == self.ctx.newest:

@@ -15,6 +15,7 @@ import pytest
 from runner.emulator import EmulatorServer
 from runner.engine.baseline import Newest, StartFacts, baseline_fresh, hold_for
 from runner.engine.events import RunEvent
+from runner.engine.options import EngineOptions
 from runner.engine.outcome import JobOutcome
 from runner.model import OnFailure
 from runner.reference import JobRef
@@ -168,3 +169,16 @@ def test_an_interrupt_during_the_hold_starts_none_of_the_held_jobs(
         assert result.outcome.states[name].attempts == []
         assert "triggering" not in result.kinds(name)
     assert result.outcome.exit_code == 130
+
+
+def test_per_job_polling_holds_no_job(make_emulator: MakeEmulator, tmp_path: Path) -> None:
+    """Without list-running there is no listing to go without a look: every job looks, and
+    none waits for another."""
+    spec, jobs = _roots()
+    server = make_emulator(spec)
+    options = EngineOptions(batch_polling=False, trigger_resolve_timeout=2.0)
+    result = run(server, pipeline(*jobs), tmp_path, options=options)
+    assert result.outcome.exit_code == 0
+    assert server.stats().get(STATUS, 0) == 5
+    first = min(_index(result, "triggered", name) for name in ROOTS)
+    assert all(_index(result, "triggering", name) < first for name in ROOTS)
