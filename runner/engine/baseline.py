@@ -120,6 +120,7 @@ class Scout:
     job: str
     attempt: int  # its attempt number
     until: float  # the held jobs start with their own looks at the latest then (monotonic)
+    before: Newest | None  # the run's newest execution when it was sent
     holding: bool = False  # whether a job waits for it
     looked: bool = False  # whether the poll for its execution was asked for
 

@@ -100,7 +100,7 @@ class ClientStart:
             until = ctx.clock.monotonic() + hold_for(
                 ctx.pipeline.policies.poll_interval, ctx.options.unseen_grace
             )
-            self._scout = Scout(slot.job.name, attempt.number, until)
+            self._scout = Scout(slot.job.name, attempt.number, until, ctx.newest)
         api = ctx.api
         slot.starting = ctx.workers.submit(lambda: start_attempt(api, request))
 
@@ -160,7 +160,7 @@ class ClientStart:
 
     def _scout_over(self, scout: Scout) -> str | None:
         """Why the jobs held for the scout go now, or None while they wait."""
-        if baseline_fresh(self._facts()):
+        if self.ctx.newest != scout.before or baseline_fresh(self._facts()):
             return "known"  # the server showed the scout's execution (or a newer one)
         now = self.ctx.clock.monotonic()
         slot = self.ctx.slots[scout.job]

@@ -182,3 +182,17 @@ def test_per_job_polling_holds_no_job(make_emulator: MakeEmulator, tmp_path: Pat
     assert server.stats().get(STATUS, 0) == 5
     first = min(_index(result, "triggered", name) for name in ROOTS)
     assert all(_index(result, "triggering", name) < first for name in ROOTS)
+
+
+def test_a_stale_baseline_sends_a_scout_again(make_emulator: MakeEmulator, tmp_path: Path) -> None:
+    """a runs longer than max_poll_interval: its execution is too old a baseline when its
+    three dependants are ready together.  One of them looks and goes first, the other two
+    wait for its execution: two looks in all (one per wave)."""
+    server = make_emulator(scenario(artifact(1, duration=30), *(artifact(i) for i in (2, 3, 4))))
+    pipe = pipeline(job("a", 1), job("b", 2, "a"), job("c", 3, "a"), job("d", 4, "a"))
+    assert pipe.policies.max_poll_interval < 30 / 100  # emulated seconds, 100 a second
+    result = run(server, pipe, tmp_path)
+    assert result.outcome.exit_code == 0
+    assert server.stats().get(STATUS, 0) == 2
+    for name in ("c", "d"):
+        assert _index(result, "triggering", name) > _index(result, "triggered", "b")
