@@ -187,9 +187,12 @@ class ClientStart:
         return self.ctx.slots[scout.job].starting
 
     def scout_until(self) -> float | None:
-        """When the jobs waiting for the scout start with their own looks at the latest."""
+        """When the jobs waiting for the scout start with their own looks at the latest;
+        None when none waits (or the wait is over: the next start pass releases them)."""
         scout = self._scout
-        return scout.until if scout is not None and scout.holding else None
+        if scout is None or not scout.holding or self._scout_over(scout) is not None:
+            return None
+        return scout.until
 
     def look_for_scout(self) -> bool:
         """True once, when the scout's trigger has landed with an execution that jobs wait

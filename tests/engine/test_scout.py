@@ -196,3 +196,20 @@ def test_a_stale_baseline_sends_a_scout_again(make_emulator: MakeEmulator, tmp_p
     assert server.stats().get(STATUS, 0) == 2
     for name in ("c", "d"):
         assert _index(result, "triggering", name) > _index(result, "triggered", "b")
+
+
+def test_a_hold_past_its_deadline_waits_for_a_free_slot(
+    make_emulator: MakeEmulator, tmp_path: Path
+) -> None:
+    """max_parallel 2: the scout a and the path job c run, both out of sight for 5 poll
+    intervals; b waits for a's execution past the deadline while no slot is free (the
+    run keeps waiting on the clock, it does not spin): b starts once a slot is."""
+    path = "/Data/ImportJobs/third.imp"
+    faults = {"not_visible_for": 10, "file_ids": [1, 3]}
+    spec = scenario(artifact(1), artifact(2), artifact(3, path=path), paths="strict", faults=faults)
+    server = make_emulator(spec)
+    named = dataclasses.replace(job("c", 3), ref=JobRef.parse(path))
+    result = run(server, pipeline(job("a", 1), job("b", 2), named, max_parallel=2), tmp_path)
+    assert result.outcome.exit_code == 0
+    first_end = min(_index(result, "finished", name) for name in ("a", "c"))
+    assert _index(result, "triggering", "b") > first_end
