@@ -22,6 +22,15 @@ starts between a look and its trigger always was.
 The look stays where it checks something nothing else can: for a job named by path, it
 names the file the path resolves to, which the execution's final job-details are then
 checked against (contract C3).
+
+**The scout.**  Before the run has created anything (the first wave), or once its newest
+execution is older than ``max_poll_interval``, there is no baseline: a start pass would
+send a look before each of its triggers.  Instead, one job goes first with its look (the
+scout) and the other ready jobs wait, PENDING, until the server shows the scout's
+execution (which then is the baseline: they start without a look), or the scout's start
+ends without that (its trigger failed, it waits for or attached to a foreign execution),
+or ``hold_for`` has passed: then they start as without a scout, each with its look.  A
+scout that ended so is not sent again until the run's newest execution changes.
 """
 
 from __future__ import annotations
@@ -85,6 +94,37 @@ class StartFacts:
     newest: Newest | None
 
 
+def takes_baseline(ref_kind: RefKind, file_id: int | None) -> bool:
+    """Whether a job's trigger may go with the run's baseline instead of its own look: not
+    a path whose file is unknown yet (the look names it, contract C3)."""
+    return ref_kind is not RefKind.PATH or file_id is not None
+
+
+def baseline_fresh(facts: StartFacts) -> bool:
+    """Whether the run has a baseline recent enough to stand in for a look."""
+    newest = facts.newest
+    return newest is not None and facts.now - newest.at <= facts.fresh_for
+
+
+def hold_for(poll_interval: float, unseen_grace: float) -> float:
+    """How long ready jobs wait for the scout's execution to show: one poll interval (the
+    server shows a new execution on the next poll after its trigger), never longer than a
+    new execution may stay unseen (``unseen_grace``)."""
+    return max(0.0, min(poll_interval, unseen_grace))
+
+
+@dataclass
+class Scout:
+    """The job whose trigger, after its look, gives the other ready jobs their baseline."""
+
+    job: str
+    attempt: int  # its attempt number
+    until: float  # the held jobs start with their own looks at the latest then (monotonic)
+    before: Newest | None  # the run's newest execution when it was sent
+    holding: bool = False  # whether a job waits for it
+    looked: bool = False  # whether the poll for its execution was asked for
+
+
 def baseline_without_look(
     facts: StartFacts,
     *,
@@ -96,9 +136,9 @@ def baseline_without_look(
     listing, newest = facts.listing, facts.newest
     if listing is None or newest is None:
         return None
-    if facts.now - listing.at > facts.fresh_for or facts.now - newest.at > facts.fresh_for:
+    if facts.now - listing.at > facts.fresh_for or not baseline_fresh(facts):
         return None
-    if ref_kind is RefKind.PATH and file_id is None:
+    if not takes_baseline(ref_kind, file_id):
         return None  # the look names the path's file, the job-details are checked against it
     if listing.in_the_way(configuration_id):
         return None

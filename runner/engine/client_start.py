@@ -2,11 +2,26 @@
 
 Each start runs ``trigger.start_attempt`` (the already-running check, the trigger, the
 search for a lost answer) in the worker pool; the next tick harvests what it found.
+
+Without a baseline (``engine.baseline``), one start goes first with its look (the
+scout) and the other ready jobs are held, left PENDING, until its execution shows:
+``start`` then returns without starting the job.
 """
 
 from __future__ import annotations
 
-from runner.engine.baseline import StartFacts, baseline_without_look
+import logging
+from concurrent.futures import Future
+
+from runner.engine.baseline import (
+    Newest,
+    Scout,
+    StartFacts,
+    baseline_fresh,
+    baseline_without_look,
+    hold_for,
+    takes_baseline,
+)
 from runner.engine.events import EventKind
 from runner.engine.observer import release_execution
 from runner.engine.outcome import JobOutcome
@@ -21,6 +36,8 @@ from runner.engine.trigger import (
 from runner.errors import AuthenticationError
 from runner.model import OnFailure, When
 
+log = logging.getLogger("runner.engine")
+
 
 class ClientStart:
     """Triggers each job by its reference."""
@@ -29,6 +46,13 @@ class ClientStart:
         self.ctx = parts.ctx
         self.verdicts = parts.verdicts
         self.stopper = parts.stopper
+        # Whether jobs wait for a scout (engine.baseline): set by the scheduler when this
+        # is the run's own strategy (client mode), not sequential mode's handlers.
+        self.scouts = False
+        self._scout: Scout | None = None
+        # The run's newest execution when a scout last ended without giving a baseline:
+        # no other is sent until it changes.
+        self._spent: tuple[Newest | None] | None = None
 
     def begin(self) -> None:
         """Nothing to do before the first tick."""
@@ -38,14 +62,18 @@ class ClientStart:
         return False
 
     def start(self, slot: Slot) -> None:
-        """Begin an attempt: the trigger runs in the pool, harvested on a later tick."""
+        """Begin an attempt: the trigger runs in the pool, harvested on a later tick.  A
+        job held for the scout is left PENDING."""
+        if self._held(slot):
+            return
         ctx = self.ctx
         state = slot.state
         # An attempt that waited for a foreign execution is still unused: reuse it.
-        slot.new_attempt()
+        attempt = slot.new_attempt()
         state.outcome = JobOutcome.RUNNING
         slot.errors = 0
         resolve_first, slot.resolve_pending = slot.resolve_pending, False
+        baseline = None if resolve_first else self._baseline(slot)
         ctx.emit(EventKind.TRIGGERING, slot, "triggering")
         request = StartRequest(
             job=slot.job,
@@ -65,28 +93,117 @@ class ClientStart:
                 unknown_outcome_message(error, ctx.options.trigger_resolve_timeout),
                 error=str(error),
             ),
-            baseline=None if resolve_first else self._baseline(slot),
+            baseline=baseline,
             mine=frozenset(a.execution_id for a in state.attempts if a.execution_id is not None),
         )
+        if baseline is None and not resolve_first and self._may_scout(slot):
+            until = ctx.clock.monotonic() + hold_for(
+                ctx.pipeline.policies.poll_interval, ctx.options.unseen_grace
+            )
+            self._scout = Scout(slot.job.name, attempt.number, until, ctx.newest)
         api = ctx.api
         slot.starting = ctx.workers.submit(lambda: start_attempt(api, request))
 
-    def _baseline(self, slot: Slot) -> int | None:
-        """What the trigger can take as its baseline without a status look, if anything."""
+    def _facts(self) -> StartFacts:
         ctx = self.ctx
-        facts = StartFacts(
+        return StartFacts(
             now=ctx.clock.monotonic(),
             fresh_for=ctx.pipeline.policies.max_poll_interval,
             listing=ctx.listing,
             newest=ctx.newest,
         )
+
+    def _baseline(self, slot: Slot) -> int | None:
+        """What the trigger can take as its baseline without a status look, if anything."""
         state = slot.state
         return baseline_without_look(
-            facts,
+            self._facts(),
             ref_kind=slot.job.ref.kind,
             file_id=state.file_id,
             configuration_id=state.configuration_id,
         )
+
+    # -- the scout (engine.baseline) ------------------------------------------------
+
+    def _may_scout(self, slot: Slot) -> bool:
+        """Whether this start, going with its look, is to be the other jobs' scout: the
+        run polls list-running (per-job polling has no listing to go without looks), has
+        no baseline, none is out, and none ended without one since the run's newest
+        execution last changed."""
+        if not self.scouts or self._scout is not None:
+            return False
+        if not self.ctx.options.batch_polling:
+            return False  # no list-running: no listing, and so no baseline to wait for
+        if not takes_baseline(slot.job.ref.kind, slot.state.file_id):
+            return False
+        if self._spent is not None and self._spent[0] == self.ctx.newest:
+            return False
+        return not baseline_fresh(self._facts())
+
+    def _held(self, slot: Slot) -> bool:
+        """Whether the job waits for the scout instead of starting now."""
+        scout = self._scout
+        if scout is None:
+            return False
+        why = self._scout_over(scout)
+        if why is not None:
+            self._scout = None
+            if why != "known":
+                self._spent = (self.ctx.newest,)
+            if scout.holding:
+                log.debug("jobs held for %s's execution start: %s", scout.job, why)
+            return False
+        if slot.resolve_pending or not takes_baseline(slot.job.ref.kind, slot.state.file_id):
+            return False  # it looks before its trigger whatever the scout gives
+        scout.holding = True
+        return True
+
+    def _scout_over(self, scout: Scout) -> str | None:
+        """Why the jobs held for the scout go now, or None while they wait."""
+        if self.ctx.newest != scout.before or baseline_fresh(self._facts()):
+            return "known"  # the server showed the scout's execution (or a newer one)
+        now = self.ctx.clock.monotonic()
+        slot = self.ctx.slots[scout.job]
+        if slot.starting is None:
+            attempt = slot.state.current
+            if (
+                attempt is None
+                or attempt.number != scout.attempt
+                or attempt.execution_id is None
+                or attempt.attached
+                or slot.sent_at is None
+                or slot.state.outcome is not JobOutcome.RUNNING
+            ):
+                return "its start ended without an execution of this run's"
+        if now >= scout.until:
+            return "its execution did not show in time"
+        return None
+
+    def scout_landing(self) -> Future[StartResult] | None:
+        """The scout's trigger, in flight while jobs wait for it."""
+        scout = self._scout
+        if scout is None or not scout.holding:
+            return None
+        return self.ctx.slots[scout.job].starting
+
+    def scout_until(self) -> float | None:
+        """When the jobs waiting for the scout start with their own looks at the latest;
+        None when none waits (or the wait is over: the next start pass releases them)."""
+        scout = self._scout
+        if scout is None or not scout.holding or self._scout_over(scout) is not None:
+            return None
+        return scout.until
+
+    def look_for_scout(self) -> bool:
+        """True once, when the scout's trigger has landed with an execution that jobs wait
+        to see: the next poll should go out now, not on the next beat."""
+        scout = self._scout
+        if scout is None or not scout.holding or scout.looked:
+            return False
+        if self.ctx.slots[scout.job].starting is not None or self._scout_over(scout) is not None:
+            return False
+        scout.looked = True
+        return True
 
     def harvest(self) -> bool:
         """Apply every start that landed."""

@@ -56,6 +56,8 @@ from runner.model import Pipeline, When
 log = logging.getLogger("runner.engine")
 
 _FINAL_KINDS = frozenset({EventKind.FINISHED, EventKind.SKIPPED})
+# How often a wait for the scout's trigger looks at the interrupt.
+_SLICE = 0.1
 
 
 class Scheduler:
@@ -102,6 +104,11 @@ class Scheduler:
         self.stopper = Stopper(ctx, self.verdicts)
         self.observer = Observer(ctx, self.verdicts, self.stopper)
         self.strategy = start(EngineParts(ctx, self.ready, self.verdicts, self.stopper, self.halt))
+        # Client mode's first start of a pass without a baseline goes first, the other ready
+        # jobs waiting for its execution to show (engine.baseline: the scout).
+        self._scouting = self.strategy if isinstance(self.strategy, ClientStart) else None
+        if self._scouting is not None:
+            self._scouting.scouts = True
         self.verdicts.holds = self.strategy.holds
         self.verdicts.on_failure = self.stopper.job_failed
         self._poll_due = float("-inf")  # clock time of the next poll
@@ -208,7 +215,7 @@ class Scheduler:
                 # Harvest landed triggers within half an interval: their first look is
                 # planned from when their trigger was sent, so a later harvest costs no lag.
                 wait = min(wait, policies.poll_interval / 2)
-            ctx.sleep(self._next_wait(wait))
+            self._sleep(self._next_wait(wait))
 
     def _plan_looks(self, now: float, backoff: float, *, replan: float) -> float:
         """Plan the next look at each watched execution that is new since the last plan
@@ -306,12 +313,38 @@ class Scheduler:
         self._asked_early.update(ended)
         return ended
 
+    def _sleep(self, seconds: float) -> None:
+        """Wait until the next tick; while jobs wait for the scout, wake as soon as its
+        trigger lands (its execution is then polled for at once), and at the latest when
+        they stop waiting."""
+        ctx, scouting = self.ctx, self._scouting
+        until = scouting.scout_until() if scouting is not None else None
+        if scouting is None or until is None:
+            ctx.sleep(seconds)
+            return
+        end = min(ctx.clock.monotonic() + seconds, until)
+        landing = scouting.scout_landing()
+        if landing is None:
+            ctx.sleep(max(0.0, end - ctx.clock.monotonic()))
+            return
+        landed = threading.Event()
+        landing.add_done_callback(lambda _: landed.set())
+        # In slices: an interrupt, set from a signal handler, does not wake the wait.
+        while not landed.is_set() and not ctx.cancelled.is_set():
+            remaining = end - ctx.clock.monotonic()
+            if remaining <= 0:
+                return
+            ctx.clock.wait(min(remaining, _SLICE), landed)
+
     def _tick(self) -> bool:
         changed = self.strategy.harvest()
         self.stopper.enforce_timeouts()
         # A tick that came early (a retry's start time) harvests and starts but polls only
         # when due: the server sees one poll per interval.
         now = self.ctx.clock.monotonic()
+        if self._scouting is not None and self._scouting.look_for_scout():
+            # Jobs wait to see the scout's execution: poll now, not a beat later.
+            self._poll_due = min(self._poll_due, now)
         self._polled = now >= self._poll_due
         if self._polled:
             self._looked_at = now
@@ -376,9 +409,11 @@ class Scheduler:
         started = False
         try:
             for slot in self._ready_slots():
-                if capacity <= 0:
+                if capacity <= 0 or ctx.cancelled.is_set():  # interrupted: start no more
                     break
                 self.strategy.start(slot)
+                if self._held(slot):
+                    continue
                 if slot.starting is None:  # started synchronously: new execution ids may exist
                     ctx.owned = None
                 capacity -= 1
@@ -386,6 +421,12 @@ class Scheduler:
         finally:
             ctx.owned = None
         return started
+
+    def _held(self, slot: Slot) -> bool:
+        """Whether client mode left the job PENDING to wait for the scout (engine.baseline)."""
+        if self._scouting is None:
+            return False
+        return slot.state.outcome is JobOutcome.PENDING and slot.starting is None
 
     def _capacity(self) -> int:
         limit = self.ctx.pipeline.policies.max_parallel

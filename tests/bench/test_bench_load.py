@@ -38,9 +38,12 @@ def test_load_small(tmp_path: Path) -> None:
     for name in ("dmpipe batched", "dmpipe batched, backoff"):
         row = rows[name]
         counts = row["by_endpoint"]
-        # One look before each trigger, the trigger, one details call once it ended...
-        assert counts[STATUS] == counts[DETAILS] == JOBS, name
-        assert row["per_job_requests"] == 3
+        # The trigger and one details call once it ended; a status look before the first
+        # trigger (the scout's), the others taking its execution as their baseline, unless
+        # it did not show within a poll interval (engine.baseline)...
+        assert counts[DETAILS] == JOBS, name
+        assert 1 <= counts[STATUS] <= JOBS, name
+        assert row["per_job_requests"] == 2 + counts[STATUS] / JOBS
         # ...and one list-running call per tick, plus the run's preflight call.
         assert row["ticks"] == counts[LIST_RUNNING] - 1 >= 1, name
         assert row["polling_per_tick"] == 1

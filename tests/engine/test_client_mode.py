@@ -336,14 +336,16 @@ def test_resume_finds_a_trigger_whose_answer_was_lost(
 
 
 @pytest.mark.parametrize(
-    ("batch", "per_tick_details"),
+    ("batch", "per_tick_details", "looks"),
     [
-        pytest.param(True, False, id="batched"),
-        pytest.param(False, True, id="per-job"),
+        # One look, the scout's: the other jobs take its execution as their baseline.
+        pytest.param(True, False, 1, id="batched"),
+        # Without list-running no job goes without its look (engine.baseline).
+        pytest.param(False, True, 20, id="per-job"),
     ],
 )
 def test_polling_load(
-    make_emulator: MakeEmulator, tmp_path: Path, batch: bool, per_tick_details: bool
+    make_emulator: MakeEmulator, tmp_path: Path, batch: bool, per_tick_details: bool, looks: int
 ) -> None:
     from runner.engine.options import EngineOptions
 
@@ -357,7 +359,7 @@ def test_polling_load(
     stats = server.stats()
     details = stats.get("GET /rest/job-execution/job-details/{id}", 0)
     assert stats.get("POST /api/job-execution/{ref}/trigger", 0) == count
-    assert stats.get("GET /api/job-execution/{ref}/status", 0) == count  # one look before each
+    assert stats.get("GET /api/job-execution/{ref}/status", 0) == looks
     if per_tick_details:
         assert stats.get("GET /rest/jobs/list-running", 0) == 1  # the preflight only
         assert details > 2 * count  # every job, every tick
