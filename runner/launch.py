@@ -349,7 +349,14 @@ def _resume(
             f"--resume: {run_dir} has no journal: the run there ended before it triggered "
             "anything, so there is nothing to resume; run the pipeline again"
         )
-    read_journal(run_dir / JOURNAL_NAME)  # before taking the lock: is it a run directory?
+    # Before taking the lock: is it a run directory?
+    if len(read_journal(run_dir / JOURNAL_NAME)) == 1 and path is None:
+        # Only the journal's header: the run was killed before it recorded its start, and
+        # every trigger is recorded before it is sent.
+        raise UsageError(
+            f"--resume: {run_dir}: the run there ended before it triggered anything (its "
+            "journal records no run), so there is nothing to resume; run the pipeline again"
+        )
     if options.emulator:
         raise UsageError(
             "--resume with --emulator: the in-process emulator, and every execution on it, "

@@ -244,3 +244,15 @@ def test_resume_of_a_run_killed_before_its_journal_says_to_run_again(
     err = capsys.readouterr().err
     assert "ended before it triggered anything" in err
     assert "run the pipeline again" in err
+
+
+def test_resume_of_a_run_killed_before_it_recorded_its_start_says_to_run_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Killed between the journal's header and its run_started record: nothing started."""
+    (tmp_path / ".lock").touch()
+    (tmp_path / "journal.jsonl").write_text('{"kind": "journal", "version": 1}\n', "utf-8")
+    assert main(["run", "--resume", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "ended before it triggered anything" in err
+    assert "records no run" in err

@@ -75,11 +75,13 @@ def kill_run(server: EmulatorServer, report_dir: Path, point: str, more: int, *a
         # Every poll answer takes 0.3 s: once the server counted one, the runner is inside it.
         server.set_faults(latency=[0.3, 0.3], paths=POLL_PATHS)
     target = count(server, report_dir) + more
-    journal = report_dir / JOURNAL_NAME
     process = start_dmpipe("run", *args, env=subprocess_env(server.url))
-    # The run's first list-running goes out before its journal exists (a read, nothing to
-    # resume yet): a kill point counts only once the journal is there.
-    kill_when(process, lambda: journal.exists() and count(server, report_dir) >= target)
+    # The run's first list-running goes out before its journal records the run (a read,
+    # nothing to resume yet): a kill point counts only once the run_started line is there
+    # (the header is the first line).
+    kill_when(
+        process, lambda: journal_lines(report_dir) >= 2 and count(server, report_dir) >= target
+    )
     server.set_faults()
     assert process.returncode == -signal.SIGKILL, f"the run ended before {point} {target}"
 
