@@ -17,7 +17,9 @@ The first three poll every ``poll-interval`` emulated seconds, fixed, so they di
 in how they poll.  Figures come from the emulator's request counts.  Rates are per
 emulated second (what a real server would see: the clock and the intervals are scaled
 alike).  Target for dmpipe batched: at most one polling request per tick for all jobs
-together, plus at most 3 requests per job (status look, trigger, final details).
+together, plus at most 2 requests per job (trigger, final details) and the status looks
+that stand in for a baseline: the first wave's scout, and a look before each trigger where
+the run has none (per-job polling has no list-running to give one; issue 14, goal 2).
 """
 
 from __future__ import annotations
@@ -100,8 +102,9 @@ def _figures(
         per_job = stats.get(TRIGGER, 0)
         polling, ticks = stats.get(STATUS, 0), rounds
     else:
-        # Each job: one status look before its trigger, the trigger, one details call once
-        # it left the running list; the first list-running call is the run's preflight.
+        # Each job: the trigger, one details call once it left the running list, and a
+        # status look before its trigger where the run had no baseline (batched: the
+        # first wave's scout only); the first list-running call is the run's preflight.
         per_job = stats.get(STATUS, 0) + stats.get(TRIGGER, 0) + min(stats.get(DETAILS, 0), jobs)
         polling = total - per_job - 1
         ticks = stats.get(LIST_RUNNING, 0) - 1 if variant.startswith("dmpipe batched") else None
