@@ -112,6 +112,17 @@ class Run:
     def kinds(self, name: str = "") -> list[str]:
         return [e.kind for e in self.events if not name or e.job == name]
 
+    def peak_running(self) -> int:
+        """The most jobs between their trigger and their end at any one time."""
+        running = peak = 0
+        for event in self.events:
+            if event.kind == "triggering":
+                running += 1
+            elif event.kind == "finished":
+                running -= 1
+            peak = max(peak, running)
+        return peak
+
 
 def run(
     server: EmulatorServer,

@@ -233,15 +233,7 @@ def test_max_parallel_caps_running_jobs(make_emulator: MakeEmulator, tmp_path: P
     pipe = pipeline(*(job(f"j{i}", i) for i in range(1, 7)), max_parallel=2)
     result = run(server, pipe, tmp_path)
     assert result.outcome.exit_code == 0
-    running = 0
-    peak = 0
-    for event in result.events:
-        if event.kind == "triggering":
-            running += 1
-        elif event.kind == "finished":
-            running -= 1
-        peak = max(peak, running)
-    assert peak == 2
+    assert result.peak_running() == 2
 
 
 def test_run_timeout_stops_everything(make_emulator: MakeEmulator, tmp_path: Path) -> None:

@@ -94,14 +94,7 @@ def test_the_held_jobs_keep_max_parallel(make_emulator: MakeEmulator, tmp_path: 
     result = run(server, pipeline(*jobs, max_parallel=2), tmp_path)
     assert result.outcome.exit_code == 0
     assert len(_triggers(server)) == 5
-    running = peak = 0
-    for event in result.events:
-        if event.kind == "triggering":
-            running += 1
-        elif event.kind == "finished":
-            running -= 1
-        peak = max(peak, running)
-    assert peak == 2
+    assert result.peak_running() == 2
     assert server.stats().get(STATUS, 0) == 1
 
 
