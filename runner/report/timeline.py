@@ -10,15 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from runner.engine.outcome import JobOutcome
-from runner.model import Job, Pipeline
-from runner.reference import JobRef, RefKind
 from runner.report.saved import AttemptRecord, JobRecord, RunReport
-
-if TYPE_CHECKING:
-    import networkx as nx  # type: ignore[import-untyped]
 
 
 @dataclass(frozen=True)
@@ -67,40 +61,54 @@ def build_timeline(report: RunReport) -> Timeline:
 
 
 def _build_timeline(report: RunReport) -> Timeline:
-    from runner.graph import levels
+    from runner.graph.dag import generations
 
-    graph = job_graph(report)
-    columns = tuple(tuple(level) for level in levels(graph))
+    needs = job_needs(report)
+    dependants: dict[str, list[str]] = {name: [] for name in needs}
+    for name, its_needs in needs.items():
+        for need in its_needs:
+            dependants[need].append(name)
+    columns = tuple(tuple(level) for level in generations(needs))
     length = max(report.duration_seconds, 0.0)
+    ran = {job.name for job in report.jobs if job.attempts}
     return Timeline(
         length=length,
         rows=tuple(name for column in columns for name in column),
         bars=tuple(bar for job in report.jobs for bar in _bars(job, report.started_at, length)),
-        critical=critical_jobs(graph, {job.name for job in report.jobs if job.attempts}),
+        critical=critical_jobs(report, needs, ran),
         levels=columns,
-        edges=tuple((str(a), str(b)) for a, b in graph.edges),
+        edges=tuple((need, name) for need in needs for name in dependants[need]),
     )
 
 
-def job_graph(report: RunReport) -> nx.DiGraph:
-    """The run's DAG rebuilt from the report; each job weighs its observed elapsed time."""
-    from runner.graph import build_graph
-
+def job_needs(report: RunReport) -> dict[str, tuple[str, ...]]:
+    """The run's DAG rebuilt from the report: each job, in the report's order, → the jobs
+    it needs that are in the report (a need left out by --select did not run here), each
+    once, as written."""
     names = {job.name for job in report.jobs}
-    jobs = {job.name: _graph_job(job, names) for job in report.jobs}
-    pipeline = Pipeline(name=report.pipeline_name, path=report.pipeline_file, version=1, jobs=jobs)
-    return build_graph(pipeline)
+    return {
+        job.name: tuple(dict.fromkeys(need for need in job.needs if need in names))
+        for job in report.jobs
+    }
 
 
-def critical_jobs(graph: nx.DiGraph, ran: set[str] | None = None) -> tuple[str, ...]:
+def critical_jobs(
+    report: RunReport, needs: dict[str, tuple[str, ...]], ran: set[str]
+) -> tuple[str, ...]:
     """The chain of jobs whose elapsed times add up to the longest (ties: the deepest).
 
-    Only jobs in ``ran`` (all by default) take part: a job that never started cannot
-    have made the run longer, even if it is the deepest.
+    Only jobs in ``ran`` take part: a job that never started cannot have made the run
+    longer, even if it is the deepest.
     """
-    from runner.graph import critical_path
+    from runner.graph.critical import longest_chain
 
-    return critical_path(graph if ran is None else graph.subgraph(ran)).jobs
+    taking_part = {
+        name: tuple(need for need in job_needs if need in ran)
+        for name, job_needs in needs.items()
+        if name in ran
+    }
+    elapsed = {job.name: elapsed_seconds(job) or 0.0 for job in report.jobs if job.name in ran}
+    return longest_chain(taking_part, elapsed).jobs
 
 
 def elapsed_seconds(job: JobRecord) -> float | None:
@@ -110,17 +118,6 @@ def elapsed_seconds(job: JobRecord) -> float | None:
     if not starts or not ends or max(ends) < min(starts):
         return None
     return (max(ends) - min(starts)).total_seconds()
-
-
-def _graph_job(job: JobRecord, names: set[str]) -> Job:
-    # A need outside the report was left out by --select: it did not run here.
-    needs = tuple(need for need in job.needs if need in names)
-    return Job(
-        name=job.name,
-        ref=JobRef(RefKind(job.ref_kind), job.ref_value),
-        needs=needs,
-        estimate=elapsed_seconds(job) or 0.0,
-    )
 
 
 def _bars(job: JobRecord, origin: datetime, length: float) -> list[Bar]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from runner.errors import PipelineFileError, UsageError
 from runner.graph import build_graph, critical_path, levels, select, select_jobs
+from runner.graph.critical import longest_chain
+from runner.graph.dag import generations
 from runner.graph.render import to_dot, to_mermaid
 from runner.model import Job, Location, Pipeline, When
 from runner.reference import JobRef
@@ -286,3 +290,55 @@ def test_dot_doubles_backslashes_so_they_cannot_start_an_escape() -> None:
         name="p", path="p.yaml", version=1, jobs={"a": Job("a", JobRef.parse("/dir\\new"))}
     )
     assert '"a" [label="a\\n/dir\\\\new"];' in to_dot(pipeline)
+
+
+# -- the same layout without networkx (graphlib: what the reports use) ------------------
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_generations_and_the_longest_chain_agree_with_networkx(seed: int) -> None:
+    """Seeded random DAGs, needs written in any order, some twice, ties in the weights: the
+    graphlib layout gives networkx's generations and the same critical path."""
+    import random
+
+    import networkx as nx
+
+    rng = random.Random(seed)
+    names = [f"j{index}" for index in range(rng.randint(1, 40))]
+    rng.shuffle(names)  # file order is not creation order
+    rank = {name: index for index, name in enumerate(sorted(names))}
+    needs: dict[str, tuple[str, ...]] = {}
+    for name in names:
+        earlier = [other for other in names if rank[other] < rank[name]]
+        picked = rng.sample(earlier, k=min(len(earlier), rng.randint(0, 3)))
+        needs[name] = tuple(picked + picked[:1])  # a need written twice counts once
+    estimates = {name: rng.choice([None, 1.0, 2.0, 2.0, 5.0]) for name in names}
+    pipeline = Pipeline(
+        name="random",
+        path="random.yaml",
+        version=1,
+        jobs={
+            name: Job(
+                name=name, ref=JobRef.parse(i + 1), needs=needs[name], estimate=estimates[name]
+            )
+            for i, name in enumerate(names)
+        },
+    )
+    graph = build_graph(pipeline)
+    position = {name: index for index, name in enumerate(names)}
+    expected = [
+        sorted(level, key=position.__getitem__) for level in nx.topological_generations(graph)
+    ]
+    predecessors = {name: tuple(dict.fromkeys(needs[name])) for name in names}
+
+    assert levels(graph) == expected
+    assert generations(predecessors) == expected
+    chain = longest_chain(predecessors, estimates, 1.5)
+    assert chain == critical_path(graph, 1.5)
+    # Its weight is networkx's longest path, a job's weight on every edge into it.
+    weight = {name: 1.5 if estimates[name] is None else estimates[name] for name in names}
+    weighted = nx.DiGraph()
+    weighted.add_weighted_edges_from(("start", name, weight[name]) for name in names)
+    weighted.add_weighted_edges_from((u, v, weight[v]) for u, v in graph.edges)
+    assert chain.total == pytest.approx(nx.dag_longest_path_length(weighted))
+    assert all(need in predecessors[job] for need, job in itertools.pairwise(chain.jobs))
