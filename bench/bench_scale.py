@@ -2,7 +2,8 @@
 
     python bench/bench_scale.py [--levels 20] [--width 100] [--time-scale 4]
                                 [--poll-interval 0.2] [--max-poll-interval 30] [--json-out FILE]
-                                [--repeat N] [--profile FILE (py-spy) | --cprofile FILE]
+                                [--repeat N] [--breakdown]
+                                [--profile FILE (py-spy) | --cprofile FILE]
 
 ``dmpipe run FILE`` runs in a child process against ``dmpipe emulator`` in another,
 so the figures are the runner's alone: its peak resident memory and its user + system
@@ -18,6 +19,7 @@ The validate + plan figures of a 10,000-job file come from bench/bench_plan.py.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -71,14 +73,23 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             # Deterministic call counts (its timings are inflated by the profiler itself).
             command[1:1] = ["-m", "cProfile", "-o", str(args.cprofile.resolve())]
         command += ["--server", emulator.url, "--report-dir", str(folder / "report")]
-        runner = run_child(command, folder, env)
+        run_env = dict(env)
+        if args.breakdown:
+            # bench/breakdown/sitecustomize.py times parts of the run by thread CPU time.
+            run_env["PYTHONPATH"] = os.pathsep.join(
+                filter(None, [str(Path(__file__).parent / "breakdown"), env.get("PYTHONPATH")])
+            )
+            run_env["DMPIPE_BREAKDOWN_OUT"] = str(folder / "breakdown.json")
+        runner = run_child(command, folder, run_env)
         stats = emulator.stats()
         triggers = [e for e in emulator.ledger() if e["action"] == "trigger" and e["effective"]]
     if startup["exit_code"] != 0 or runner["exit_code"] != 0:
         errors = (folder / "stderr.txt").read_text(encoding="utf-8", errors="replace")
         print(errors[-3000:], file=sys.stderr)
     jobs = len(workload.jobs)
+    breakdown = folder / "breakdown.json"
     return {
+        "breakdown": json.loads(breakdown.read_text("utf-8")) if breakdown.is_file() else None,
         "jobs": jobs,
         "levels": args.levels,
         "width": args.width,
@@ -118,6 +129,29 @@ def print_figures(result: Mapping[str, Any]) -> None:
             ("CPU ms per job beyond validate", result["run_cpu_ms_per_job"], "", ""),
         ],
     )
+    breakdown = result.get("breakdown")
+    if breakdown:
+        jobs = result["jobs"]
+        print_table(
+            "where the runner's CPU goes (thread CPU time inside each part; indented parts "
+            "are inside the one above)",
+            ["part", "CPU s", "ms per job", "share", "calls"],
+            [
+                (
+                    row["part"],
+                    row["cpu_seconds"],
+                    row["cpu_seconds"] * 1000 / jobs,
+                    f"{row['cpu_seconds'] / breakdown['process_cpu_seconds']:.0%}",
+                    row["calls"],
+                )
+                for row in breakdown["parts"]
+            ],
+        )
+        print(
+            f"process CPU {breakdown['process_cpu_seconds']:.2f} s; context switches "
+            f"{breakdown['voluntary_context_switches']} voluntary, "
+            f"{breakdown['involuntary_context_switches']} involuntary"
+        )
     repeats = result.get("repeats", [])
     if len(repeats) > 1:
         each = ", ".join(f"{value:.2f}" for value in repeats)
@@ -152,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", type=Path, help="profile the runner with py-spy here")
     parser.add_argument("--cprofile", type=Path, help="profile the runner with cProfile here")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="time parts of the run by thread CPU time (bench/breakdown/sitecustomize.py)",
+    )
     args = parser.parse_args(argv)
     results = []
     for _ in range(args.repeat):

@@ -23,6 +23,7 @@ def test_scale_small(tmp_path: Path) -> None:
         "20",
         "--repeat",
         "2",
+        "--breakdown",
     )
     assert (figures["benchmark"], figures["jobs"], figures["triggers"]) == ("scale", 30, 30)
     runner, startup = figures["runner"], figures["startup"]
@@ -41,3 +42,11 @@ def test_scale_small(tmp_path: Path) -> None:
     assert len(figures["repeats"]) == 2
     assert figures["cpu_ms_per_job"] == min(figures["repeats"])
     assert "each of 2 runs" in stdout
+    # --breakdown: parts of the run timed by thread CPU, within the process's CPU.
+    parts = {row["part"].strip(): row for row in figures["breakdown"]["parts"]}
+    assert parts["REST calls, every thread"]["calls"] >= figures["requests"] - 1  # preflight
+    assert parts["the run loop (main thread)"]["calls"] == 1
+    assert parts["events, every thread"]["calls"] > 0
+    total = figures["breakdown"]["process_cpu_seconds"]
+    assert all(0 <= row["cpu_seconds"] <= total for row in parts.values())
+    assert "where the runner's CPU goes" in stdout
