@@ -36,6 +36,7 @@ scout that ended so is not sent again until the run's newest execution changes.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from runner.datameer.records import RunningJob
@@ -51,13 +52,12 @@ class Listing:
     foreign: frozenset[int]
 
     @classmethod
-    def of(cls, at: float, running: Iterable[RunningJob], own: Iterable[int]) -> Listing:
+    def of(cls, at: float, running: Iterable[RunningJob], own: AbstractSet[int]) -> Listing:
         """Reduce an answer; ``own`` are the executions the run is watching as its own."""
-        mine = own if isinstance(own, (set, frozenset)) else set(own)
         foreign = frozenset(
             entry.configuration_id
             for entry in running
-            if entry.execution_id is None or entry.execution_id not in mine
+            if entry.execution_id is None or entry.execution_id not in own
         )
         return cls(at, foreign)
 

@@ -50,14 +50,12 @@ from runner.engine.stopper import Stopper
 from runner.engine.strategy import EngineParts, StartFactory
 from runner.engine.trigger import StartControl
 from runner.engine.verdicts import Verdicts
-from runner.engine.workers import Workers
+from runner.engine.workers import INTERRUPT_SLICE, Workers
 from runner.model import Pipeline, When
 
 log = logging.getLogger("runner.engine")
 
 _FINAL_KINDS = frozenset({EventKind.FINISHED, EventKind.SKIPPED})
-# How often a wait for the scout's trigger looks at the interrupt.
-_SLICE = 0.1
 
 
 class Scheduler:
@@ -334,7 +332,7 @@ class Scheduler:
             remaining = end - ctx.clock.monotonic()
             if remaining <= 0:
                 return
-            ctx.clock.wait(min(remaining, _SLICE), landed)
+            ctx.clock.wait(min(remaining, INTERRUPT_SLICE), landed)
 
     def _tick(self) -> bool:
         changed = self.strategy.harvest()

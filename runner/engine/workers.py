@@ -16,8 +16,8 @@ from runner.clock import Clock, Ticket
 
 T = TypeVar("T")
 
-# How often a wait without a deadline looks at the interrupt.
-_SLICE = 0.1
+# How often a wait without a deadline looks at the interrupt (the loop's waits too).
+INTERRUPT_SLICE = 0.1
 
 
 class _Lane:
@@ -121,7 +121,7 @@ class Workers:
             if deadline is None:
                 if self._cancelled.is_set():
                     return None
-                self._clock.wait(_SLICE, done)
+                self._clock.wait(INTERRUPT_SLICE, done)
                 continue
             remaining = deadline - self._clock.monotonic()
             if remaining <= 0:

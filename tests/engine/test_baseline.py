@@ -30,7 +30,7 @@ def entry(configuration_id: int, execution_id: int | None) -> RunningJob:
 
 def test_a_listing_keeps_the_configurations_of_foreign_executions_only() -> None:
     running = [entry(7, 101), entry(8, 102), entry(9, None)]
-    listing = Listing.of(5.0, running, own=[101])
+    listing = Listing.of(5.0, running, own={101})
     assert listing == Listing(5.0, frozenset({8, 9}))
     assert listing.in_the_way(8)
     assert listing.in_the_way(None)  # the artifact's configuration is not known yet
