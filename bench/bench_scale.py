@@ -147,6 +147,21 @@ def print_figures(result: Mapping[str, Any]) -> None:
                 for row in breakdown["parts"]
             ],
         )
+        threads = breakdown.get("threads", {})
+        if threads:
+            print_table(
+                "CPU by thread (pool threads summed; live threads read from /proc, 10 ms ticks)",
+                ["thread", "CPU s", "ms per job", "share"],
+                [
+                    (
+                        name,
+                        seconds,
+                        seconds * 1000 / jobs,
+                        f"{seconds / breakdown['process_cpu_seconds']:.0%}",
+                    )
+                    for name, seconds in threads.items()
+                ],
+            )
         print(
             f"process CPU {breakdown['process_cpu_seconds']:.2f} s; context switches "
             f"{breakdown['voluntary_context_switches']} voluntary, "

@@ -13,8 +13,10 @@ import importlib
 import importlib.machinery
 import json
 import os
+import re
 import resource
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +37,46 @@ PARTS = [
     ("runner.report.publish", "", "publish_reports", "HTML, Markdown, JUnit reports"),
 ]
 _totals: dict[str, list[float]] = {}
+# CPU seconds by kind of thread (its name without the pool's number), ended threads only.
+_threads: dict[str, float] = {}
+_threads_lock = threading.Lock()
+
+
+def _kind(name: str) -> str:
+    return re.sub(r"_\d+$", "", name)
+
+
+def _thread_run(run: Callable[..., Any]) -> Callable[..., Any]:
+    """``Thread.run`` that adds the thread's CPU time to its kind when it ends."""
+
+    def counted(self: threading.Thread) -> None:
+        try:
+            run(self)
+        finally:
+            with _threads_lock:
+                kind = _kind(self.name)
+                _threads[kind] = _threads.get(kind, 0.0) + time.thread_time()
+
+    return counted
+
+
+def _live_threads() -> dict[str, float]:
+    """CPU seconds of the threads still alive (the main thread, daemons), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    alive: dict[str, float] = {}
+    for thread in threading.enumerate():
+        if thread is threading.current_thread():
+            seconds = time.thread_time()
+        else:
+            try:
+                stat = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rpartition(")")[2].split()
+            seconds = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        kind = _kind(thread.name)
+        alive[kind] = alive.get(kind, 0.0) + seconds
+    return alive
 
 
 def _timed(part: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -69,8 +111,17 @@ def _write() -> None:
             for _, _, _, part in PARTS
             for seconds, calls in [_totals.get(part, [0.0, 0])]
         ],
+        "threads": _by_thread(),
     }
     Path(os.environ["DMPIPE_BREAKDOWN_OUT"]).write_text(json.dumps(figures), encoding="utf-8")
+
+
+def _by_thread() -> dict[str, float]:
+    with _threads_lock:
+        threads = dict(_threads)
+    for kind, seconds in _live_threads().items():
+        threads[kind] = threads.get(kind, 0.0) + seconds
+    return dict(sorted(threads.items(), key=lambda item: -item[1]))
 
 
 class _WhenImported:
@@ -96,4 +147,5 @@ class _WhenImported:
 
 if os.environ.get("DMPIPE_BREAKDOWN_OUT") and "run" in sys.argv:
     sys.meta_path.insert(0, _WhenImported())
+    threading.Thread.run = _thread_run(threading.Thread.run)  # type: ignore[method-assign]
     atexit.register(_write)
