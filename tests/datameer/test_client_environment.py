@@ -125,6 +125,17 @@ def test_the_netrc_login_is_sent_when_no_user_is_given(
     assert second.headers["Authorization"] == _basic("etl", "given")
 
 
+def test_calls_to_a_server_under_a_path_go_to_that_path_and_survive_a_close() -> None:
+    with hostile_server(json_answer(200, "[]")) as server:
+        client = DatameerClient(f"{server.url}/datameer", timeout=FAST)
+        with client:
+            client.list_running()
+            client.list_running()
+        client.list_running()  # closed: its next call opens a new pool
+    paths = [seen.path for seen in server.received]
+    assert paths == ["/datameer/rest/jobs/list-running"] * 3
+
+
 def test_cookies_the_server_sets_come_back_on_later_calls() -> None:
     sticky = json_answer(200, "[]", headers=(("Set-Cookie", "NODE=b7; Path=/"),))
     with hostile_server(sticky, json_answer(200, "[]")) as server:

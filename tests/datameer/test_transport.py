@@ -202,3 +202,35 @@ def test_a_malformed_proxy_fails_each_call_not_the_set_up(
     transport = new_session("http://dm.corp")
     with pytest.raises(urllib3.exceptions.ProxyError, match="unknown scheme"):
         transport.request("GET", "http://dm.corp/x", body=None, headers={}, timeout=Timeout(1))
+
+
+@pytest.mark.parametrize(
+    ("base_url", "url", "expected"),
+    [
+        pytest.param("http://dm:8080", "http://dm:8080/rest/x?a=1", "/rest/x?a=1", id="path"),
+        pytest.param(
+            "https://dm/datameer", "https://dm/datameer/api/y", "/datameer/api/y", id="prefix"
+        ),
+        pytest.param("http://[::1]:80", "http://[::1]:80/rest/x", "/rest/x", id="ipv6"),
+        pytest.param("http://dm:8080", "http://dm:8080", "/", id="root"),
+        pytest.param("http://dm:8080", "http://dm:8080?q", "/?q", id="bare-query"),
+        pytest.param("http://dm:8080", "http://dm:80801/rest", None, id="other-port"),
+        pytest.param("http://dm:8080", "http://other:8080/rest", None, id="other-host"),
+        pytest.param("http://dm:8080", "http://dm:8080/rest#x", None, id="fragment"),
+        pytest.param("http://u@dm:8080", "http://u@dm:8080/rest", None, id="login-in-url"),
+        pytest.param("HTTP://dm:8080", "HTTP://dm:8080/rest", None, id="scheme-as-written"),
+    ],
+)
+def test_what_goes_on_the_request_line_of_a_server_reached_directly(
+    base_url: str, url: str, expected: str | None
+) -> None:
+    transport = new_session(base_url)
+    assert transport._target(url) == expected  # None: the pool manager takes the whole URL
+
+
+def test_a_server_behind_a_proxy_is_left_to_the_proxy_manager(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy:3128")
+    transport = new_session("http://dm:8080")
+    assert transport._target("http://dm:8080/rest/x") is None
