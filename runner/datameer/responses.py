@@ -10,6 +10,7 @@ cosmetic oddity never fails a call.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -298,11 +299,19 @@ def _status(data: Mapping[str, Any], key: str) -> tuple[JobStatus, str]:
         return JobStatus.NEVER_RAN, "{}"
     if not isinstance(value, str):
         raise ShapeError(f"{key!r} should be a status text, got {_show(value)}")
+    return _status_text(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _status_text(value: str) -> tuple[JobStatus, str]:
+    """A status text read and made printable: remembered, as every poll repeats a few."""
     return parse_status(value), _printable(value)
 
 
 def _printable(text: str, limit: int = 60) -> str:
     """A status as the server spelt it, safe to print: control characters escaped, bounded."""
+    if len(text) <= limit and text.isprintable():
+        return text
     shown = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 

@@ -137,6 +137,12 @@ def parse_estimate(value: object) -> float | None:
         return number if number >= 0 else None
     if not isinstance(value, str):
         return None
+    return _parse_estimate_text(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_estimate_text(value: str) -> float | None:
+    """``parse_estimate`` of a text: remembered, as polls repeat the same few estimates."""
     text = value.strip().lower()
     if ":" in text:
         return _parse_clock(text)
