@@ -48,25 +48,34 @@ class Listing:
     """The run's latest ``list-running`` answer, reduced to what a start needs."""
 
     at: float  # when the server made it (monotonic)
-    # The configuration ids of the running executions that are not this run's.
-    foreign: frozenset[int]
+    # The running executions that are not this run's, as (execution id, configuration id);
+    # an entry the server listed without its execution id has None for it.
+    foreign: frozenset[tuple[int | None, int]]
 
     @classmethod
     def of(cls, at: float, running: Iterable[RunningJob], own: AbstractSet[int]) -> Listing:
         """Reduce an answer; ``own`` are the executions the run is watching as its own."""
         foreign = frozenset(
-            entry.configuration_id
+            (entry.execution_id, entry.configuration_id)
             for entry in running
             if entry.execution_id is None or entry.execution_id not in own
         )
         return cls(at, foreign)
+
+    def without(self, execution_id: int) -> Listing:
+        """The listing once ``execution_id`` is known to be the run's own: a trigger sent
+        before the list was made whose answer came after it."""
+        if not any(listed == execution_id for listed, _ in self.foreign):
+            return self
+        kept = frozenset(entry for entry in self.foreign if entry[0] != execution_id)
+        return Listing(self.at, kept)
 
     def in_the_way(self, configuration_id: int | None) -> bool:
         """True when a foreign execution may be running the artifact: one of its
         configuration, or any at all while the artifact's configuration is unknown."""
         if configuration_id is None:
             return bool(self.foreign)
-        return configuration_id in self.foreign
+        return any(configuration == configuration_id for _, configuration in self.foreign)
 
 
 @dataclass(frozen=True)

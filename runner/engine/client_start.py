@@ -316,8 +316,11 @@ class ClientStart:
         assert result.execution_id is not None
         slot.start_rounds = 0
         ctx.note_reachability(None)
-        if ctx.owned is not None and not result.attached:
-            ctx.owned |= {result.execution_id}  # the next start of this pass must see it
+        if not result.attached:
+            if ctx.owned is not None:
+                ctx.owned |= {result.execution_id}  # the next start of this pass must see it
+            if ctx.listing is not None:
+                ctx.listing = ctx.listing.without(result.execution_id)
         attempt.execution_id = result.execution_id
         attempt.attached = result.attached
         attempt.triggered_at = result.sent_at or ctx.clock.now()

@@ -31,11 +31,24 @@ def entry(configuration_id: int, execution_id: int | None) -> RunningJob:
 def test_a_listing_keeps_the_configurations_of_foreign_executions_only() -> None:
     running = [entry(7, 101), entry(8, 102), entry(9, None)]
     listing = Listing.of(5.0, running, own={101})
-    assert listing == Listing(5.0, frozenset({8, 9}))
+    assert listing == Listing(5.0, frozenset({(102, 8), (None, 9)}))
     assert listing.in_the_way(8)
     assert listing.in_the_way(None)  # the artifact's configuration is not known yet
     assert not listing.in_the_way(7)  # this run's own execution is in no one's way
     assert not Listing(5.0, frozenset()).in_the_way(None)
+
+
+def test_an_execution_the_run_learns_is_its_own_leaves_the_foreign_ones() -> None:
+    """A trigger sent before the list was made, answered after it: its execution was
+    listed as foreign until the answer named it."""
+    listing = Listing.of(5.0, [entry(7, 101), entry(8, 102)], own=set())
+    assert listing.in_the_way(None)
+    mine = listing.without(101).without(102)
+    assert mine == Listing(5.0, frozenset())
+    assert not mine.in_the_way(None)
+    assert listing.without(999) is listing  # not listed: nothing changes
+    anonymous = Listing.of(5.0, [entry(9, None)], own=set())
+    assert anonymous.without(101).in_the_way(None)  # an entry without an id stays foreign
 
 
 def test_the_newest_execution_is_the_one_with_the_highest_id() -> None:
@@ -45,7 +58,7 @@ def test_the_newest_execution_is_the_one_with_the_highest_id() -> None:
 
 
 QUIET = Listing(at=10.0, foreign=frozenset())
-BUSY = Listing(at=10.0, foreign=frozenset({5}))
+BUSY = Listing(at=10.0, foreign=frozenset({(77, 5)}))
 NEWEST = Newest(execution_id=300, at=9.0)
 
 
