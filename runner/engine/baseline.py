@@ -9,7 +9,8 @@ Both can come from what the run already knows, saving one request per job:
 
 - **Nothing in the way.** The run's latest ``list-running`` answer shows every execution
   running on the server.  When none of them is foreign (not this run's) and could be this
-  artifact, nothing was in the way when it was made.
+  artifact, nothing was in the way when it was made.  An execution listed while its
+  trigger's answer was still on the way is foreign until that answer names it.
 - **A baseline.** Datameer numbers executions from one sequence for the whole server
   (``job-details`` takes an execution id alone), so an execution this run has just created
   has a higher id than every execution that existed before it, this artifact's included.
