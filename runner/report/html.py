@@ -260,24 +260,20 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence
 
 
 def _head_row(head: Sequence[str]) -> str:
-    cells = "".join([f"<th>{_e(cell)}</th>" for cell in head])
+    cells = "".join(f"<th>{_e(cell)}</th>" for cell in head)
     return f"<thead><tr>{cells}</tr></thead>"
 
 
 def _table_under(head_row: str, rows: Iterable[Sequence[str]], numeric: Sequence[int]) -> str:
     """A table from cells that are already escaped HTML, under a rendered ``_head_row``."""
     body = "".join(
-        [
-            "<tr>"
-            + "".join(
-                [
-                    f'<td class="num">{cell}</td>' if index in numeric else f"<td>{cell}</td>"
-                    for index, cell in enumerate(row)
-                ]
-            )
-            + "</tr>"
-            for row in rows
-        ]
+        "<tr>"
+        + "".join(
+            f'<td class="num">{cell}</td>' if index in numeric else f"<td>{cell}</td>"
+            for index, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
     )
     return f"<table>{head_row}<tbody>{body}</tbody></table>"
 

@@ -37,7 +37,8 @@ def server_time(moment: datetime | None) -> str:
 
 def _to_the_second(moment: datetime) -> str:
     """``2026-11-28 09:15:02``, the zone cut off: what ``strftime("%Y-%m-%d %H:%M:%S")``
-    gives, at a third of its cost (reports of big runs format four times per attempt)."""
+    gives for years 1000-9999, at a third of its cost (a big run's reports format four
+    times per attempt)."""
     return moment.isoformat(" ", "seconds")[:19]
 
 
