@@ -180,22 +180,8 @@ def _job(index: int, job: JobRecord) -> str:
 def _attempts(attempts: Sequence[AttemptRecord]) -> str:
     if not attempts:
         return '<p class="note">never triggered in this run</p>'
-    head = (
-        "#",
-        "execution",
-        "trigger sent (dmpipe)",
-        "final status seen (dmpipe)",
-        "elapsed (dmpipe)",
-        "Datameer start",
-        "Datameer stop",
-        "on server",
-        "status",
-        "outcome",
-        "stop",
-        "error",
-    )
     rows = [_attempt_row(attempt) for attempt in attempts]
-    return f'<div class="scroll">{_table(head, rows, numeric=(0, 1, 4, 7))}</div>'
+    return f'<div class="scroll">{_table_under(_ATTEMPTS_HEAD, rows, numeric=(0, 1, 4, 7))}</div>'
 
 
 def _attempt_row(attempt: AttemptRecord) -> tuple[str, ...]:
@@ -269,8 +255,17 @@ def _number(value: int | None) -> str:
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence[int] = ()) -> str:
-    """A table from cells that are already escaped HTML."""
-    header = "".join(f"<th>{_e(cell)}</th>" for cell in head)
+    """A table from cells that are already escaped HTML, under a head of plain text."""
+    return _table_under(_head_row(head), rows, numeric)
+
+
+def _head_row(head: Sequence[str]) -> str:
+    cells = "".join(f"<th>{_e(cell)}</th>" for cell in head)
+    return f"<thead><tr>{cells}</tr></thead>"
+
+
+def _table_under(head_row: str, rows: Iterable[Sequence[str]], numeric: Sequence[int]) -> str:
+    """A table from cells that are already escaped HTML, under a rendered ``_head_row``."""
     body = "".join(
         "<tr>"
         + "".join(
@@ -280,7 +275,7 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Sequence
         + "</tr>"
         for row in rows
     )
-    return f"<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>"
+    return f"<table>{head_row}<tbody>{body}</tbody></table>"
 
 
 def _badge(word: str) -> str:
@@ -289,3 +284,22 @@ def _badge(word: str) -> str:
 
 def _e(text: str | None) -> str:
     return escape(text or "", quote=True)
+
+
+# Every job's page section has an attempts table under this head: rendered once.
+_ATTEMPTS_HEAD = _head_row(
+    (
+        "#",
+        "execution",
+        "trigger sent (dmpipe)",
+        "final status seen (dmpipe)",
+        "elapsed (dmpipe)",
+        "Datameer start",
+        "Datameer stop",
+        "on server",
+        "status",
+        "outcome",
+        "stop",
+        "error",
+    )
+)

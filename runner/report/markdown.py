@@ -6,8 +6,6 @@ table nor inject HTML (GitHub renders inline HTML in Markdown).
 
 from __future__ import annotations
 
-import re
-
 from runner.engine.outcome import JobOutcome
 from runner.report.saved import JobRecord, RunReport
 from runner.report.timeline import build_timeline, elapsed_seconds
@@ -28,7 +26,10 @@ _MARK = {
     JobOutcome.CANCELED: "⏹️",
     JobOutcome.SKIPPED: "⏭️",
 }
-_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# HTML's three specials as entities, and a backslash before each Markdown special.
+_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", **{char: "\\" + char for char in "\\`*_[]|~"}}
+)
 _HEAD = (
     "| job | outcome | attempts | elapsed (dmpipe) | on server (Datameer) | execution | reason |\n"
     "|---|---|---:|---:|---:|---:|---|"
@@ -54,9 +55,7 @@ def to_markdown(report: RunReport) -> str:
 
 def escape_markdown(text: str | None) -> str:
     """``text`` on one line, safe inside a table cell: no markup, no HTML, no cell break."""
-    flat = one_line(text, limit=500)
-    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _SPECIAL.sub(r"\\\1", flat)
+    return one_line(text, limit=500).translate(_ESCAPES)
 
 
 def _row(job: JobRecord) -> str:

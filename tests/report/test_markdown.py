@@ -95,6 +95,8 @@ def test_markup_from_the_server_is_escaped(markup_run: MixedRun) -> None:
         pytest.param("line\nbreak", "line break", id="newline"),
         pytest.param("[link](x)", "\\[link\\](x)", id="link"),
         pytest.param("a_b*c`d", "a\\_b\\*c\\`d", id="emphasis"),
+        pytest.param("C:\\tmp ~x~", "C:\\\\tmp \\~x\\~", id="backslash-tilde"),
+        pytest.param("a & <b> | c", "a &amp; &lt;b&gt; \\| c", id="entities-and-pipe"),
     ],
 )
 def test_escape_markdown(text: str, expected: str) -> None:

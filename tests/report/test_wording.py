@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -23,6 +23,26 @@ def test_times_say_which_clock() -> None:
     moment = datetime(2026, 11, 28, 11, 0, 5, tzinfo=timezone(timedelta(hours=1)))
     assert runner_time(moment) == "2026-11-28 10:00:05 UTC"
     assert server_time(datetime(2026, 11, 28, 18, 44, 56)) == "2026-11-28 18:44:56"
+
+
+_EAST = timezone(timedelta(hours=5, minutes=30))
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        pytest.param(datetime(2026, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC), id="cut-not-rounded"),
+        pytest.param(datetime(2027, 1, 1, 3, 0, 0, 500, tzinfo=_EAST), id="offset-across-a-year"),
+        pytest.param(
+            datetime(2026, 12, 31, 20, 0, tzinfo=timezone(timedelta(hours=-8))), id="west"
+        ),
+    ],
+)
+def test_times_read_as_strftime_writes_them(moment: datetime) -> None:
+    assert runner_time(moment) == moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    # A server time is shown as given, even one that carries a zone.
+    assert server_time(moment) == moment.strftime("%Y-%m-%d %H:%M:%S")
+    assert server_time(moment.replace(tzinfo=None)) == moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 @pytest.mark.parametrize(
