@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from runner.datameer.status import parse_status
 from runner.engine.events import EventKind, RunEvent
@@ -26,8 +26,10 @@ JOURNAL_NAME = "journal.jsonl"
 JOURNAL_VERSION = 1
 # The first line's kind: the header, not an event.
 _HEADER_KIND = "journal"
-# One encoder for every line (json.dumps with options builds a new one per call).
-_ENCODER = json.JSONEncoder(default=str, sort_keys=True)
+# One encoder for every line (json.dumps with options builds a new one per call).  No
+# circular check: event data holds no cycles, and a cycle fails the line either way (a
+# RecursionError instead of a ValueError, logged by the fan-out).
+_ENCODER = json.JSONEncoder(default=str, sort_keys=True, check_circular=False)
 
 
 class Journal:
@@ -37,7 +39,7 @@ class Journal:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / JOURNAL_NAME
         _drop_torn_tail(self.path)
-        self._file: IO[str] = _open_private(self.path)
+        self._descriptor = _open_private(self.path)
         if self.path.stat().st_size == 0:
             self._write({"version": JOURNAL_VERSION, "kind": _HEADER_KIND})
 
@@ -50,7 +52,7 @@ class Journal:
         self._write(
             {
                 "at": event.at.isoformat(),
-                "kind": event.kind.value,
+                "kind": event.kind,  # a StrEnum, written as its value
                 "job": event.job,
                 "attempt": event.attempt,
                 "message": event.message,
@@ -59,28 +61,30 @@ class Journal:
         )
 
     def _write(self, record: dict[str, Any]) -> None:
-        # One write per line, flushed at once: a killed process leaves whole lines
-        # in the kernel's page cache, and at most the last one torn.
-        self._file.write(_ENCODER.encode(record) + "\n")
-        self._file.flush()
+        # One write system call per line, no buffer in between: once it returns the line
+        # is in the kernel's page cache, so a killed process leaves whole lines, and at
+        # most the last one torn.
+        line = (_ENCODER.encode(record) + "\n").encode("utf-8")
+        written = os.write(self._descriptor, line)
+        while written < len(line):  # a short write (a full disk): the rest, or the error
+            written += os.write(self._descriptor, line[written:])
 
     def close(self) -> None:
         """Flush to disk and close."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        os.fsync(self._descriptor)
+        os.close(self._descriptor)
 
 
-def _open_private(path: Path) -> IO[str]:
+def _open_private(path: Path) -> int:
     """Open ``path`` for appending, readable by its owner only, like the reports (it names
     the server and its executions); a journal an older dmpipe left readable is tightened."""
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.fchmod(descriptor, 0o600)
-        return os.fdopen(descriptor, "a", encoding="utf-8")
     except BaseException:
         os.close(descriptor)
         raise
+    return descriptor
 
 
 def _drop_torn_tail(path: Path) -> None:
