@@ -32,6 +32,16 @@ _HEADER_KIND = "journal"
 _ENCODER = json.JSONEncoder(default=str, sort_keys=True, check_circular=False)
 
 
+def _event_line(event: RunEvent) -> str:
+    """The journal line of ``event``: what ``_ENCODER`` makes of its record (keys sorted),
+    with only ``data`` left to the encoder; the time and the kind never need escaping."""
+    return (
+        f'{{"at": "{event.at.isoformat()}", "attempt": {event.attempt:d}, '
+        f'"data": {_ENCODER.encode(event.data)}, "job": {_ENCODER.encode(event.job)}, '
+        f'"kind": "{event.kind.value}", "message": {_ENCODER.encode(event.message)}}}'
+    )
+
+
 class Journal:
     """An event sink appending to ``DIR/journal.jsonl``."""
 
@@ -47,27 +57,20 @@ class Journal:
     _SKIPPED_KINDS = frozenset({EventKind.PROGRESS})
 
     def __call__(self, event: RunEvent) -> None:
-        if event.kind in self._SKIPPED_KINDS:
-            return
-        self._write(
-            {
-                "at": event.at.isoformat(),
-                "kind": event.kind,  # a StrEnum, written as its value
-                "job": event.job,
-                "attempt": event.attempt,
-                "message": event.message,
-                "data": event.data,
-            }
-        )
+        if event.kind not in self._SKIPPED_KINDS:
+            self._append(_event_line(event))
 
     def _write(self, record: dict[str, Any]) -> None:
+        self._append(_ENCODER.encode(record))
+
+    def _append(self, line: str) -> None:
         # One write system call per line, no buffer in between: once it returns the line
         # is in the kernel's page cache, so a killed process leaves whole lines, and at
         # most the last one torn.
-        line = (_ENCODER.encode(record) + "\n").encode("utf-8")
-        written = os.write(self._descriptor, line)
-        while written < len(line):  # a short write (a full disk): the rest, or the error
-            written += os.write(self._descriptor, line[written:])
+        data = (line + "\n").encode("utf-8")
+        written = os.write(self._descriptor, data)
+        while written < len(data):  # a short write (a full disk): the rest, or the error
+            written += os.write(self._descriptor, data[written:])
 
     def close(self) -> None:
         """Flush to disk and close."""
