@@ -54,7 +54,7 @@ def test_a_line_is_ascii_json_with_sorted_keys(tmp_path: Path) -> None:
     at = datetime(2026, 11, 29, 12, 0, 1, 250, tzinfo=UTC)
     data = {"outcome": "SUCCEEDED", "at": NOW, "ids": [1, None]}
     journal = Journal(tmp_path)
-    journal(RunEvent(at, EventKind.FINISHED, "l\u00e4dt", 2, "done \u2014 \"ok\"\n", data))
+    journal(RunEvent(at, EventKind.FINISHED, "l\u00e4dt", 2, 'done \u2014 "ok"\n', data))
     journal(RunEvent(NOW, EventKind.PROGRESS, "l\u00e4dt", 2, "40% done", {"progress": 40.0}))
     journal.close()
     assert (tmp_path / JOURNAL_NAME).read_bytes().decode("ascii").splitlines() == [
