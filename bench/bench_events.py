@@ -1,6 +1,6 @@
 """Benchmark 4, events: the CPU one run event costs in the sinks of a non-interactive run.
 
-    python bench/bench_events.py [--jobs 2000] [--repeat 7] [--cprofile FILE]
+    python bench/bench_events.py [--jobs 2000] [--repeat 7] [--json-out FILE] [--cprofile FILE]
 
 Builds the sink chain ``dmpipe run`` wires when stderr is no terminal (the plain
 timestamped lines behind the heartbeat, the closing-line holder, the first-step sink, then
@@ -25,11 +25,13 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import cast
 
+from figures import write_json
+
 from runner.clock import SystemClock
 from runner.commands.run import _first_step
 from runner.engine.context import RunContext
 from runner.engine.events import EventFanout, EventKind, EventSink, RunEvent
-from runner.engine.journal import Journal
+from runner.engine.journal import JOURNAL_NAME, Journal
 from runner.engine.outcome import Attempt, JobState
 from runner.engine.run_warnings import WarningLog
 from runner.engine.slots import Slot
@@ -149,11 +151,22 @@ def best_seconds(
     return best
 
 
+def written(jobs: int) -> dict[str, int]:
+    """Lines the whole chain wrote for ``jobs`` jobs: the journal's and the display's."""
+    with tempfile.TemporaryDirectory(prefix="dmpipe-events-") as folder:
+        with run_sinks(Path(folder)) as sink:
+            emit_all(sink, new_slots(jobs))
+        journal = (Path(folder) / JOURNAL_NAME).read_text(encoding="utf-8")
+        display = (Path(folder) / "stderr.txt").read_text(encoding="utf-8")
+    return {"journal_lines": journal.count("\n"), "display_lines": display.count("\n")}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Measure and print µs per event."""
+    """Measure, print µs per event, write JSON with ``--json-out``."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--json-out", type=Path, help="write the figures as JSON here")
     parser.add_argument("--cprofile", type=Path, help="write a cProfile of the whole chain here")
     args = parser.parse_args(argv)
     count = args.jobs * EVENTS_PER_JOB
@@ -166,10 +179,15 @@ def main(argv: list[str] | None = None) -> int:
             sink(event)
 
     print(f"{count} events ({args.jobs} jobs), best of {args.repeat} rounds:")
+    per_event = {}
     for name, make in SINKS.items():
         send = replay if name.startswith("  ") else emit_all
-        seconds = best_seconds(make, send, args.jobs, args.repeat)
-        print(f"{name:45s} {seconds * 1e6 / count:6.1f} µs CPU per event")
+        per_event[name.strip()] = best_seconds(make, send, args.jobs, args.repeat) * 1e6 / count
+        print(f"{name:45s} {per_event[name.strip()]:6.1f} µs CPU per event")
+    if args.json_out:
+        figures = {"jobs": args.jobs, "events": count, "rounds": args.repeat}
+        figures |= {"us_per_event": per_event, **written(args.jobs)}
+        write_json(args.json_out, {"benchmark": "events", **figures})
     if args.cprofile:
         slots = new_slots(args.jobs)
         with (
