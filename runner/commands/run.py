@@ -174,8 +174,12 @@ def _first_step(events: EventSink) -> EventSink:
     from runner.commands.main import resume_collection
     from runner.engine.events import EventKind
 
+    held = True
+
     def sink(event: RunEvent) -> None:
-        if event.kind is not EventKind.RUN_STARTED:
+        nonlocal held
+        if held and event.kind is not EventKind.RUN_STARTED:
+            held = False
             resume_collection()
         events(event)
 

@@ -69,7 +69,7 @@ class RunContext:
                 job=slot.job.name if slot else "",
                 attempt=attempt.number if attempt else 0,
                 message=message,
-                data=dict(data),
+                data=data,  # the call's own keyword dict: nobody else holds it
             )
         )
 

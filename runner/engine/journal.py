@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from runner.datameer.status import parse_status
 from runner.engine.events import EventKind, RunEvent
@@ -26,8 +26,20 @@ JOURNAL_NAME = "journal.jsonl"
 JOURNAL_VERSION = 1
 # The first line's kind: the header, not an event.
 _HEADER_KIND = "journal"
-# One encoder for every line (json.dumps with options builds a new one per call).
-_ENCODER = json.JSONEncoder(default=str, sort_keys=True)
+# One encoder for every line (json.dumps with options builds a new one per call).  No
+# circular check: event data holds no cycles, and a cycle fails the line either way (a
+# RecursionError instead of a ValueError, logged by the fan-out).
+_ENCODER = json.JSONEncoder(default=str, sort_keys=True, check_circular=False)
+
+
+def _event_line(event: RunEvent) -> str:
+    """The journal line of ``event``: what ``_ENCODER`` makes of its record (keys sorted),
+    with only ``data`` left to the encoder; the time and the kind never need escaping."""
+    return (
+        f'{{"at": "{event.at.isoformat()}", "attempt": {event.attempt:d}, '
+        f'"data": {_ENCODER.encode(event.data)}, "job": {_ENCODER.encode(event.job)}, '
+        f'"kind": "{event.kind.value}", "message": {_ENCODER.encode(event.message)}}}'
+    )
 
 
 class Journal:
@@ -37,7 +49,7 @@ class Journal:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / JOURNAL_NAME
         _drop_torn_tail(self.path)
-        self._file: IO[str] = _open_private(self.path)
+        self._descriptor = _open_private(self.path)
         if self.path.stat().st_size == 0:
             self._write({"version": JOURNAL_VERSION, "kind": _HEADER_KIND})
 
@@ -45,42 +57,37 @@ class Journal:
     _SKIPPED_KINDS = frozenset({EventKind.PROGRESS})
 
     def __call__(self, event: RunEvent) -> None:
-        if event.kind in self._SKIPPED_KINDS:
-            return
-        self._write(
-            {
-                "at": event.at.isoformat(),
-                "kind": event.kind.value,
-                "job": event.job,
-                "attempt": event.attempt,
-                "message": event.message,
-                "data": event.data,
-            }
-        )
+        if event.kind not in self._SKIPPED_KINDS:
+            self._append(_event_line(event))
 
     def _write(self, record: dict[str, Any]) -> None:
-        # One write per line, flushed at once: a killed process leaves whole lines
-        # in the kernel's page cache, and at most the last one torn.
-        self._file.write(_ENCODER.encode(record) + "\n")
-        self._file.flush()
+        self._append(_ENCODER.encode(record))
+
+    def _append(self, line: str) -> None:
+        # One write system call per line, no buffer in between: once it returns the line
+        # is in the kernel's page cache, so a killed process leaves whole lines, and at
+        # most the last one torn.
+        data = (line + "\n").encode("utf-8")
+        written = os.write(self._descriptor, data)
+        while written < len(data):  # a short write (a full disk): the rest, or the error
+            written += os.write(self._descriptor, data[written:])
 
     def close(self) -> None:
         """Flush to disk and close."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        os.fsync(self._descriptor)
+        os.close(self._descriptor)
 
 
-def _open_private(path: Path) -> IO[str]:
+def _open_private(path: Path) -> int:
     """Open ``path`` for appending, readable by its owner only, like the reports (it names
     the server and its executions); a journal an older dmpipe left readable is tightened."""
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.fchmod(descriptor, 0o600)
-        return os.fdopen(descriptor, "a", encoding="utf-8")
     except BaseException:
         os.close(descriptor)
         raise
+    return descriptor
 
 
 def _drop_torn_tail(path: Path) -> None:

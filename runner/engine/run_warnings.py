@@ -36,6 +36,12 @@ WARNING_KINDS = frozenset(
         EventKind.RUN_TIMEOUT,
     }
 )
+# Every kind a warning is made of; the others (status, progress, ...) pass without the lock.
+_HEARD = WARNING_KINDS | {
+    EventKind.TRIGGER_SENT,
+    EventKind.TRIGGERED,
+    EventKind.FINISHED,
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ class WarningLog:
         self._lock = threading.Lock()
 
     def __call__(self, event: RunEvent) -> None:
+        if event.kind not in _HEARD:
+            return
         with self._lock:
             found = self._warning(event)
             if found is not None:

@@ -20,6 +20,8 @@ from runner.spec.durations import format_elapsed
 
 _STARTED = frozenset({EventKind.TRIGGERED, EventKind.ATTACHED})
 _OVER = frozenset({EventKind.FINISHED, EventKind.RETRY_SCHEDULED, EventKind.SKIPPED})
+# Every kind that changes what the heartbeat says; the others pass without the lock.
+_TRACKED = _STARTED | _OVER | {EventKind.STATUS, EventKind.PROGRESS}
 
 
 @dataclass(slots=True)
@@ -102,13 +104,12 @@ class Heartbeat:
         self._thread.join(timeout=1.0)
 
     def __call__(self, event: RunEvent) -> None:
-        with self._lock:
-            self._track(event)
+        if event.job and event.kind in _TRACKED:
+            with self._lock:
+                self._track(event)
         self._sink(event)
 
     def _track(self, event: RunEvent) -> None:
-        if not event.job:
-            return
         if event.kind in _STARTED:
             execution = event.data.get("execution_id")
             self._running[event.job] = _Running(event.at, execution)

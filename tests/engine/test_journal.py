@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.engine.events import RunEvent
+from runner.engine.events import EventKind, RunEvent
 from runner.engine.journal import JOURNAL_NAME, Journal, read_journal, resume_jobs
 from runner.engine.outcome import JobOutcome
 from runner.errors import UsageError
@@ -47,6 +47,22 @@ def test_resume_states(tmp_path: Path) -> None:
     assert [a.execution_id for a in jobs["failed"].state.attempts] == [12, 13]
     assert jobs["never"].state.outcome is JobOutcome.PENDING
     assert jobs["never"].state.attempts == []
+
+
+def test_a_line_is_ascii_json_with_sorted_keys(tmp_path: Path) -> None:
+    # The exact bytes: resuming reads any JSON, but a journal stays comparable across versions.
+    at = datetime(2026, 11, 29, 12, 0, 1, 250, tzinfo=UTC)
+    data = {"outcome": "SUCCEEDED", "at": NOW, "ids": [1, None]}
+    journal = Journal(tmp_path)
+    journal(RunEvent(at, EventKind.FINISHED, "l\u00e4dt", 2, 'done \u2014 "ok"\n', data))
+    journal(RunEvent(NOW, EventKind.PROGRESS, "l\u00e4dt", 2, "40% done", {"progress": 40.0}))
+    journal.close()
+    assert (tmp_path / JOURNAL_NAME).read_bytes().decode("ascii").splitlines() == [
+        '{"kind": "journal", "version": 1}',
+        '{"at": "2026-11-29T12:00:01.000250+00:00", "attempt": 2, "data": {"at": '
+        '"2026-11-29 00:00:00+00:00", "ids": [1, null], "outcome": "SUCCEEDED"}, '
+        '"job": "l\\u00e4dt", "kind": "finished", "message": "done \\u2014 \\"ok\\"\\n"}',
+    ]
 
 
 def test_torn_last_line_is_tolerated(tmp_path: Path) -> None:
