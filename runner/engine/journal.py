@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +51,9 @@ class Journal:
         self.path = directory / JOURNAL_NAME
         _drop_torn_tail(self.path)
         self._descriptor = _open_private(self.path)
+        # Guards the descriptor against a late event racing close(): a closed descriptor's
+        # number is soon another file's, which a write must never reach.
+        self._lock = threading.Lock()
         if self.path.stat().st_size == 0:
             self._write({"version": JOURNAL_VERSION, "kind": _HEADER_KIND})
 
@@ -68,14 +72,22 @@ class Journal:
         # is in the kernel's page cache, so a killed process leaves whole lines, and at
         # most the last one torn.
         data = (line + "\n").encode("utf-8")
-        written = os.write(self._descriptor, data)
-        while written < len(data):  # a short write (a full disk): the rest, or the error
-            written += os.write(self._descriptor, data[written:])
+        with self._lock:
+            if self._descriptor < 0:
+                raise ValueError(f"{self.path}: the journal is closed")
+            written = os.write(self._descriptor, data)
+            while written < len(data):  # a short write (a full disk): the rest, or the error
+                written += os.write(self._descriptor, data[written:])
 
     def close(self) -> None:
-        """Flush to disk and close."""
-        os.fsync(self._descriptor)
-        os.close(self._descriptor)
+        """Flush to disk and close; a later event is refused, not written elsewhere."""
+        with self._lock:
+            descriptor, self._descriptor = self._descriptor, -1
+        if descriptor >= 0:
+            try:
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
 
 
 def _open_private(path: Path) -> int:

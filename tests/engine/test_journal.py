@@ -85,3 +85,14 @@ def test_damage_in_the_middle_is_an_error(tmp_path: Path) -> None:
 def test_missing_journal_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no journal"):
         read_journal(tmp_path / JOURNAL_NAME)
+
+
+def test_a_closed_journal_refuses_a_late_event_and_closes_once(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    journal.close()
+    other = (tmp_path / "other.txt").open("w")  # may take the journal's old descriptor
+    with pytest.raises(ValueError, match="closed"):
+        journal(RunEvent(datetime.now(UTC), EventKind.FINISHED, "a", 1))
+    journal.close()  # a second close does nothing
+    other.close()
+    assert (tmp_path / "other.txt").read_text() == ""
