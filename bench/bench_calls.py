@@ -27,7 +27,6 @@ import json
 import resource
 import statistics
 import sys
-import tempfile
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -35,7 +34,7 @@ from typing import Any
 
 import urllib3
 from emulator_process import EmulatorProcess
-from figures import machine, print_table, write_json
+from figures import machine, measure_and_show, print_table
 from workload import PASSWORD, USER, layered, scenario
 
 from runner.datameer.client import DatameerClient
@@ -142,11 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--json-out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
-        result = measure(args, Path(folder))
-    print_figures(result)
-    if args.json_out:
-        write_json(args.json_out, {"benchmark": "calls", **result})
+    measure_and_show("calls", args, measure, print_figures)
     return 0
 
 

@@ -19,14 +19,13 @@ import random
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from figures import print_table, write_json
+from figures import measure_and_show, print_table
 from workload import Workload, layered, pipeline_yaml
 
 from runner.datameer.status import JobStatus
@@ -171,11 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="copy the last round's files here")
     parser.add_argument("--json-out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
-        result = measure(args, Path(folder))
-    print_figures(result)
-    if args.json_out:
-        write_json(args.json_out, {"benchmark": "reports", **result})
+    result = measure_and_show("reports", args, measure, print_figures)
     return 0 if result["identical_rounds"] else 1
 
 

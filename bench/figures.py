@@ -7,7 +7,7 @@ import os
 import platform
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +82,19 @@ def write_json(path: Path, figures: dict[str, Any]) -> None:
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         out.write(json.dumps(document, indent=2) + "\n")
     Path(temporary).replace(path)
+
+
+def measure_and_show(
+    benchmark: str,
+    args: Any,
+    measure: Callable[[Any, Path], dict[str, Any]],
+    show: Callable[[dict[str, Any]], None],
+) -> dict[str, Any]:
+    """``measure(args, folder)`` in a temporary folder, its figures shown, and written as
+    JSON where ``args.json_out`` says; returns them."""
+    with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
+        result = measure(args, Path(folder))
+    show(result)
+    if args.json_out:
+        write_json(args.json_out, {"benchmark": benchmark, **result})
+    return result
