@@ -1,4 +1,4 @@
-"""Benchmark 4, events: the CPU one run event costs in the sinks of a non-interactive run.
+"""Benchmark 8, events: the CPU one run event costs in the sinks of a non-interactive run.
 
     python bench/bench_events.py [--jobs 2000] [--repeat 7] [--busy-threads N]
                                  [--json-out FILE] [--cprofile FILE]

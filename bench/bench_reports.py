@@ -1,4 +1,4 @@
-"""Benchmark: the CPU a big run spends writing its reports (report.json, HTML, Markdown, JUnit).
+"""Benchmark 9, reports: the CPU a big run spends writing report.json, HTML, Markdown, JUnit.
 
     python bench/bench_reports.py [--levels 20] [--width 100] [--repeat 7]
                                   [--keep DIR] [--json-out FILE]
