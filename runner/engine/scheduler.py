@@ -350,6 +350,9 @@ class Scheduler:
                 due=now, on_call=lambda: self._budget.spend(now), ended=self._ended_by(now)
             ):
                 changed = True
+            # Triggers answered while the poll was out: their executions, on the list just
+            # read, become the run's own before anything starts (engine.baseline).
+            changed = self.strategy.harvest() or changed
         changed = self._settle() or changed
         # Last, so that a job is triggered in the same tick its needs were seen finishing.
         return self._start_ready() or changed
