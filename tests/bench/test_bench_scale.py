@@ -50,3 +50,8 @@ def test_scale_small(tmp_path: Path) -> None:
     total = figures["breakdown"]["process_cpu_seconds"]
     assert all(0 <= row["cpu_seconds"] <= total for row in parts.values())
     assert "where the runner's CPU goes" in stdout
+    # And by thread: the main thread and the pools that made the calls, within the process.
+    threads = figures["breakdown"]["threads"]
+    assert {"MainThread", "dmpipe", "dmpipe-poll"} <= threads.keys()
+    assert 0 < sum(threads.values()) <= total * 1.05 + 0.05  # /proc counts in 10 ms ticks
+    assert "CPU by thread" in stdout
