@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bytecode import add_bytecode_option, use_cache
 from emulator_process import ROOT, EmulatorProcess
 from figures import print_table, write_json
 from workload import PASSWORD, USER, layered, scenario, write_pipeline
@@ -62,8 +63,7 @@ def bytecode_env(bytecode: str, cache: Path) -> dict[str, str]:
     at every launch (0.1-0.25 s, up to 0.12 ms a job).  ``environment``: as it is."""
     env = {**os.environ, "DATAMEER_PASSWORD": PASSWORD, "DATAMEER_USER": USER}
     if bytecode == "cached":
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(cache)
+        use_cache(env, cache)
         compile_all = [sys.executable, "-m", "compileall", "-q", str(ROOT / "runner")]
         subprocess.run(compile_all, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     return env
@@ -220,13 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="time parts of the run by thread CPU time (bench/breakdown/sitecustomize.py)",
     )
-    parser.add_argument(
-        "--bytecode",
-        choices=("cached", "environment"),
-        default="cached",
-        help="cached: every runner module compiled before measuring (as an installed dmpipe); "
-        "environment: as the environment has it (PYTHONDONTWRITEBYTECODE: compile each time)",
-    )
+    add_bytecode_option(parser, "every runner module compiled before measuring")
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="dmpipe-bench-pycache-") as cache:

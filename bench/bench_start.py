@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bytecode import add_bytecode_option, use_cache
 from emulator_process import ROOT, EmulatorProcess
 from figures import percentile, print_table, write_json
 from workload import PASSWORD, USER, independent, scenario, write_pipeline
@@ -79,21 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--jobs", type=int, default=50)
     parser.add_argument("--trials", type=int, default=5)
-    parser.add_argument(
-        "--bytecode",
-        choices=("cached", "environment"),
-        default="cached",
-        help="cached: a bytecode cache filled by an untimed launch (as an installed dmpipe); "
-        "environment: as the environment has it (PYTHONDONTWRITEBYTECODE: compile each time)",
-    )
+    add_bytecode_option(parser, "a bytecode cache filled by an untimed launch")
     parser.add_argument("--json-out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args(argv)
     tools: dict[str, list[dict[str, Any]]] = {"dmpipe": [], "threads script": []}
     with tempfile.TemporaryDirectory(prefix="dmpipe-bench-pycache-") as pycache:
         env = {**os.environ, "DATAMEER_PASSWORD": PASSWORD, "DATAMEER_USER": USER}
         if args.bytecode == "cached":
-            env.pop("PYTHONDONTWRITEBYTECODE", None)
-            env["PYTHONPYCACHEPREFIX"] = pycache
+            use_cache(env, Path(pycache))
             for tool in tools:  # untimed: fills the cache
                 launch(tool, args.jobs, env)
         for _ in range(args.trials):

@@ -165,7 +165,7 @@ class Transport:
         """What goes on the request line for ``url`` when it is on the server reached
         directly (its path and query), None to leave ``url`` to the pool manager."""
         origin = self._origin
-        if origin is None or self._setup_error is not None or not url.startswith(origin):
+        if origin is None or not url.startswith(origin):
             return None
         rest = url[len(origin) :]
         if "#" in rest or rest[:1] not in ("/", "?", ""):
