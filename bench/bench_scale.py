@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from bytecode import add_bytecode_option, use_cache
+from bytecode import add_bytecode_option, compile_in_place
 from emulator_process import ROOT, EmulatorProcess
 from figures import print_table, write_json
 from workload import PASSWORD, USER, layered, scenario, write_pipeline
@@ -55,17 +55,15 @@ def run_child(command: list[str], folder: Path, env: Mapping[str, str]) -> dict[
     }
 
 
-def bytecode_env(bytecode: str, cache: Path) -> dict[str, str]:
-    """The children's environment.  ``cached``: a bytecode cache of their own in ``cache``,
-    filled with every ``runner`` module before anything is measured, as an installed dmpipe
-    has its ``.pyc`` files (pip compiles them); otherwise a source checkout under
-    ``PYTHONDONTWRITEBYTECODE=1`` compiles the modules changed since its cache was written
-    at every launch (0.1-0.25 s, up to 0.12 ms a job).  ``environment``: as it is."""
+def bytecode_env(bytecode: str) -> dict[str, str]:
+    """The children's environment.  ``cached``: every ``runner`` module compiled first, into
+    its own ``__pycache__``, beside the ``.pyc`` files the Python and the venv were installed
+    with, as an installed dmpipe runs (pip compiles at install); otherwise a source checkout
+    under ``PYTHONDONTWRITEBYTECODE=1`` compiles the modules changed since its cache was
+    written at every launch (0.1-0.25 s, up to 0.12 ms a job).  ``environment``: as it is."""
     env = {**os.environ, "DATAMEER_PASSWORD": PASSWORD, "DATAMEER_USER": USER}
     if bytecode == "cached":
-        use_cache(env, cache)
-        compile_all = [sys.executable, "-m", "compileall", "-q", str(ROOT / "runner")]
-        subprocess.run(compile_all, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+        compile_in_place(ROOT / "runner", env)
     return env
 
 
@@ -223,11 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     add_bytecode_option(parser, "every runner module compiled before measuring")
     args = parser.parse_args(argv)
     results = []
-    with tempfile.TemporaryDirectory(prefix="dmpipe-bench-pycache-") as cache:
-        env = bytecode_env(args.bytecode, Path(cache))
-        for _ in range(args.repeat):
-            with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
-                results.append(measure(args, Path(folder), env))
+    env = bytecode_env(args.bytecode)
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
+            results.append(measure(args, Path(folder), env))
     result = median_run(results)
     print_figures(result)
     if args.json_out:
