@@ -3,6 +3,7 @@
     python bench/bench_scale.py [--levels 20] [--width 100] [--time-scale 4]
                                 [--poll-interval 0.2] [--max-poll-interval 30] [--json-out FILE]
                                 [--repeat N] [--breakdown] [--bytecode cached|environment]
+                                [--runner-cpu N]
                                 [--profile FILE (py-spy) | --cprofile FILE]
 
 ``dmpipe run FILE`` runs in a child process against ``dmpipe emulator`` in another,
@@ -19,6 +20,7 @@ The validate + plan figures of a 10,000-job file come from bench/bench_plan.py.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -38,11 +40,18 @@ TARGET_RSS_MB = 150.0
 TARGET_CPU_MS_PER_JOB = 3.0
 
 
-def run_child(command: list[str], folder: Path, env: Mapping[str, str]) -> dict[str, Any]:
-    """Run ``command``; its exit code, wall seconds, peak RSS (MB) and CPU seconds."""
+def run_child(
+    command: list[str], folder: Path, env: Mapping[str, str], *, cpu: int | None = None
+) -> dict[str, Any]:
+    """Run ``command`` (on CPU ``cpu`` only, when given); its exit code, wall seconds, peak
+    RSS (MB) and CPU seconds."""
     started = time.perf_counter()
+    pin = None if cpu is None else functools.partial(os.sched_setaffinity, 0, {cpu})
     with (folder / "stdout.txt").open("wb") as out, (folder / "stderr.txt").open("wb") as err:
-        child = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=err, env=dict(env))
+        child = subprocess.Popen(
+            command, cwd=ROOT, stdout=out, stderr=err, env=dict(env), preexec_fn=pin
+        )
+        cpus = sorted(os.sched_getaffinity(child.pid))  # set before the child's exec
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     return {
@@ -52,6 +61,7 @@ def run_child(command: list[str], folder: Path, env: Mapping[str, str]) -> dict[
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "user_seconds": usage.ru_utime,
         "system_seconds": usage.ru_stime,
+        "cpus": cpus,
     }
 
 
@@ -92,7 +102,7 @@ def measure(args: argparse.Namespace, folder: Path, env: Mapping[str, str]) -> d
                 filter(None, [str(Path(__file__).parent / "breakdown"), env.get("PYTHONPATH")])
             )
             run_env["DMPIPE_BREAKDOWN_OUT"] = str(folder / "breakdown.json")
-        runner = run_child(command, folder, run_env)
+        runner = run_child(command, folder, run_env, cpu=args.runner_cpu)
         stats = emulator.stats()
         triggers = [e for e in emulator.ledger() if e["action"] == "trigger" and e["effective"]]
     if startup["exit_code"] != 0 or runner["exit_code"] != 0:
@@ -106,6 +116,7 @@ def measure(args: argparse.Namespace, folder: Path, env: Mapping[str, str]) -> d
         "levels": args.levels,
         "width": args.width,
         "time_scale": scale,
+        "runner_cpu": args.runner_cpu,
         "poll_interval_real": args.poll_interval / scale,
         "max_poll_interval_real": args.max_poll_interval / scale,
         "triggers": len(triggers),
@@ -127,6 +138,7 @@ def print_figures(result: Mapping[str, Any]) -> None:
         f"time x{result['time_scale']:g}, poll {result['poll_interval_real'] * 1000:.0f} ms real, "
         f"exit {runner['exit_code']}, {result['triggers']} triggers, "
         f"{result['requests']} requests, {result['poll_ticks']} poll ticks"
+        + ("" if result.get("runner_cpu") is None else f", runner on CPU {result['runner_cpu']}")
     )
     rss, cpu = runner["peak_rss_mb"], result["cpu_ms_per_job"]
     startup = result["startup"]
@@ -218,8 +230,20 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="time parts of the run by thread CPU time (bench/breakdown/sitecustomize.py)",
     )
+    parser.add_argument(
+        "--runner-cpu",
+        type=int,
+        metavar="N",
+        help="run the runner on CPU N only and the emulator on the others (Linux): what "
+        "the runner's threads cost in hand-offs between CPUs",
+    )
     add_bytecode_option(parser, "every runner module compiled before measuring")
     args = parser.parse_args(argv)
+    if args.runner_cpu is not None:
+        others = os.sched_getaffinity(0) - {args.runner_cpu}
+        if args.runner_cpu not in os.sched_getaffinity(0) or not others:
+            parser.error(f"--runner-cpu {args.runner_cpu}: not one of several CPUs this may use")
+        os.sched_setaffinity(0, others)  # the emulator, a child, runs there
     results = []
     env = bytecode_env(args.bytecode)
     for _ in range(args.repeat):

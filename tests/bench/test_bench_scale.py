@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,19 @@ def test_scale_small(tmp_path: Path) -> None:
     assert {"MainThread", "dmpipe", "dmpipe-poll"} <= threads.keys()
     assert 0 < sum(threads.values()) <= total * 1.05 + 0.05  # /proc counts in 10 ms ticks
     assert "CPU by thread" in stdout
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs or more")
+def test_scale_runner_on_one_cpu(tmp_path: Path) -> None:
+    """--runner-cpu: the runner runs on that CPU alone, the emulator and validate elsewhere."""
+    cpu = min(os.sched_getaffinity(0))
+    figures, stdout = run_bench(
+        tmp_path,
+        "bench_scale.py",
+        *("--levels", "2", "--width", "5", "--time-scale", "20", "--runner-cpu", str(cpu)),
+    )
+    assert (figures["runner"]["exit_code"], figures["triggers"]) == (0, 10)
+    assert figures["runner_cpu"] == cpu
+    assert figures["runner"]["cpus"] == [cpu]
+    assert cpu not in figures["startup"]["cpus"]
+    assert f"runner on CPU {cpu}" in stdout
