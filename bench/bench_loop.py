@@ -1,0 +1,193 @@
+"""Benchmark 10, calls in flight together: a call's CPU on threads, as a run makes them,
+against one asyncio event loop.
+
+    python bench/bench_loop.py [--calls 800] [--rounds 3] [--in-flight 8] [--json-out FILE]
+
+A call costs dmpipe about 500 µs of CPU alone (benchmark 7) but up to 900 µs inside a
+2,000-job run (benchmark 3), where many are in flight at once on the run's worker
+threads: each thread that gets its answer must take the interpreter lock back, often from
+a thread on the other CPU.  This benchmark measures that without a run.  The emulator
+serves in a child process; this process makes the same GET (``list-running``, answer
+decoded as JSON) ``calls`` times in each way below, one at a time, then ``in_flight`` at
+a time, and measures its own user + system CPU (``getrusage``) per call.  Each round runs
+every way once, in turn, so that a busy moment of the machine falls on all of them.
+
+- ``dmpipe client``: ``DatameerClient.list_running()``; in flight together, from a pool of
+  ``in_flight`` threads, as the run's workers make their calls.
+- ``urllib3``: the same GET through a ``urllib3.PoolManager`` (benchmark 7's way), from
+  the same kind of pool.
+- ``aiohttp``: the same GET on one asyncio event loop in this thread, ``in_flight`` at a
+  time (a semaphore).  aiohttp is not a dependency of dmpipe: ``pip install aiohttp`` to
+  measure it; without it its lines are missing and the figures say so.
+
+What the lines say: how much of a call's CPU goes to running calls on threads rather than
+to the HTTP work itself, and what one thread making every call would cost instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from emulator_process import EmulatorProcess
+from figures import machine, measure_and_show, print_table
+from workload import PASSWORD, USER, layered, scenario
+
+from runner.datameer.client import DatameerClient
+from runner.reference import JobRef
+
+try:
+    import aiohttp
+except ImportError:  # not a dependency of dmpipe: its lines are left out
+    aiohttp = None
+
+PATH = "/rest/jobs/list-running"
+# The emulator's executions running while the calls are made: the answer lists them.
+RUNNING = 10
+
+
+def cpu_seconds() -> float:
+    """This process's user + system CPU seconds so far (every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def on_threads(call: Callable[[], object], calls: int, pool: ThreadPoolExecutor | None) -> float:
+    """The CPU µs a call costs, ``calls`` of them one at a time (no pool) or from ``pool``."""
+    started = cpu_seconds()
+    if pool is None:
+        for _ in range(calls):
+            call()
+    else:
+        for future in [pool.submit(call) for _ in range(calls)]:
+            future.result()
+    return (cpu_seconds() - started) * 1e6 / calls
+
+
+def on_one_loop(url: str, headers: dict[str, str], calls: int, in_flight: int) -> float:
+    """The CPU µs a call costs on one event loop, ``in_flight`` at a time (aiohttp)."""
+    assert aiohttp is not None
+
+    async def measure() -> float:
+        timeout = aiohttp.ClientTimeout(total=60, connect=5, sock_read=30)
+        async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
+            gate = asyncio.Semaphore(in_flight)
+
+            async def one() -> None:
+                async with gate, session.get(url + PATH, allow_redirects=False) as answer:
+                    json.loads(await answer.read())
+
+            await asyncio.gather(*(one() for _ in range(in_flight)))  # connections opened
+            started = cpu_seconds()
+            await asyncio.gather(*(one() for _ in range(calls)))
+            return (cpu_seconds() - started) * 1e6 / calls
+
+    return asyncio.run(measure())
+
+
+def ways(url: str, in_flight: int) -> dict[str, Callable[[int, ThreadPoolExecutor], float]]:
+    """Each way of making the calls, by name: ``way(calls, pool)`` → CPU µs per call."""
+    client = DatameerClient(url, user=USER, password=PASSWORD)
+    manager = urllib3.PoolManager(maxsize=max(16, in_flight))
+    headers = {**urllib3.make_headers(basic_auth=f"{USER}:{PASSWORD}")}
+    headers["Accept"] = "application/json"
+    timeout = urllib3.Timeout(connect=5.0, read=30.0)
+
+    def with_urllib3() -> object:
+        response = manager.urlopen(
+            "GET",
+            url + PATH,
+            headers=headers,
+            redirect=False,
+            retries=False,
+            timeout=timeout,
+            preload_content=False,
+            decode_content=False,
+        )
+        chunks = []
+        while chunk := response.read1(64 * 1024):
+            chunks.append(chunk)
+        response.release_conn()
+        return json.loads(b"".join(chunks))
+
+    found: dict[str, Callable[[int, ThreadPoolExecutor], float]] = {
+        "dmpipe client, 1 at a time": lambda n, _: on_threads(client.list_running, n, None),
+        f"dmpipe client, {in_flight} threads": lambda n, pool: on_threads(
+            client.list_running, n, pool
+        ),
+        "urllib3, 1 at a time": lambda n, _: on_threads(with_urllib3, n, None),
+        f"urllib3, {in_flight} threads": lambda n, pool: on_threads(with_urllib3, n, pool),
+    }
+    if aiohttp is not None:
+        found["aiohttp, 1 in flight"] = lambda n, _: on_one_loop(url, headers, n, 1)
+        found[f"aiohttp, {in_flight} in flight, one loop"] = lambda n, _: on_one_loop(
+            url, headers, n, in_flight
+        )
+    return found
+
+
+def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """Every way, ``rounds`` times in turn; CPU µs per call of each round."""
+    workload = layered(1, RUNNING, durations=(3600.0, 3600.0), seed=7)
+    with EmulatorProcess(scenario(workload, time_scale=1), folder) as emulator:
+        setup = DatameerClient(emulator.url, user=USER, password=PASSWORD)
+        for job in workload.jobs:  # executions for list-running to list
+            setup.trigger(JobRef.parse(job.file_id))
+        found = ways(emulator.url, args.in_flight)
+        rounds: dict[str, list[float]] = {name: [] for name in found}
+        with ThreadPoolExecutor(args.in_flight, thread_name_prefix="bench") as pool:
+            for way in found.values():  # connections opened, threads started, code warm
+                way(args.in_flight * 2, pool)
+            for _ in range(args.rounds):
+                for name, way in found.items():
+                    rounds[name].append(way(args.calls, pool))
+    return {
+        "calls": args.calls,
+        "rounds": args.rounds,
+        "in_flight": args.in_flight,
+        "running": RUNNING,
+        "missing": [] if aiohttp is not None else ["aiohttp"],
+        "cpu_us_per_call": rounds,
+        "machine": machine(),
+    }
+
+
+def print_figures(result: dict[str, Any]) -> None:
+    """Lowest and median round of each way."""
+    rows = [
+        (name, min(values), statistics.median(values))
+        for name, values in result["cpu_us_per_call"].items()
+    ]
+    print_table(
+        f"CPU µs per call (list-running of {result['running']} executions), "
+        f"{result['calls']} calls a round, {result['rounds']} rounds",
+        ["way of calling", "lowest", "median"],
+        rows,
+    )
+    if result["missing"]:
+        print("\naiohttp is not installed: pip install aiohttp to measure one event loop")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print, write JSON with ``--json-out``."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--calls", type=int, default=800)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--in-flight", type=int, default=8, help="calls in flight at once")
+    parser.add_argument("--json-out", type=Path, help="write the figures as JSON here")
+    args = parser.parse_args(argv)
+    measure_and_show("loop", args, measure, print_figures)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
