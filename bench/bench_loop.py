@@ -55,29 +55,42 @@ PATH = "/rest/jobs/list-running"
 RUNNING = 10
 
 
-def cpu_seconds() -> float:
-    """This process's user + system CPU seconds so far (every thread)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+def usage() -> tuple[float, int]:
+    """This process's user + system CPU seconds so far, and its voluntary context
+    switches (a thread waiting: for an answer, a lock, the interpreter lock), every thread."""
+    now = resource.getrusage(resource.RUSAGE_SELF)
+    return now.ru_utime + now.ru_stime, now.ru_nvcsw
 
 
-def on_threads(call: Callable[[], object], calls: int, pool: ThreadPoolExecutor | None) -> float:
-    """The CPU µs a call costs, ``calls`` of them one at a time (no pool) or from ``pool``."""
-    started = cpu_seconds()
+def per_call(started: tuple[float, int], calls: int) -> tuple[float, float]:
+    """CPU µs and voluntary context switches per call since ``started``."""
+    cpu, switches = usage()
+    return (cpu - started[0]) * 1e6 / calls, (switches - started[1]) / calls
+
+
+def on_threads(
+    call: Callable[[], object], calls: int, pool: ThreadPoolExecutor | None
+) -> tuple[float, float]:
+    """Per call, ``calls`` of them one at a time (no pool) or from ``pool``: CPU µs and
+    voluntary context switches."""
+    started = usage()
     if pool is None:
         for _ in range(calls):
             call()
     else:
         for future in [pool.submit(call) for _ in range(calls)]:
             future.result()
-    return (cpu_seconds() - started) * 1e6 / calls
+    return per_call(started, calls)
 
 
-def on_one_loop(url: str, headers: dict[str, str], calls: int, in_flight: int) -> float:
-    """The CPU µs a call costs on one event loop, ``in_flight`` at a time (aiohttp)."""
+def on_one_loop(
+    url: str, headers: dict[str, str], calls: int, in_flight: int
+) -> tuple[float, float]:
+    """Per call on one event loop, ``in_flight`` at a time (aiohttp): CPU µs and
+    voluntary context switches."""
     assert aiohttp is not None
 
-    async def measure() -> float:
+    async def measure() -> tuple[float, float]:
         timeout = aiohttp.ClientTimeout(total=60, connect=5, sock_read=30)
         async with aiohttp.ClientSession(headers=headers, timeout=timeout) as session:
             gate = asyncio.Semaphore(in_flight)
@@ -87,15 +100,19 @@ def on_one_loop(url: str, headers: dict[str, str], calls: int, in_flight: int) -
                     json.loads(await answer.read())
 
             await asyncio.gather(*(one() for _ in range(in_flight)))  # connections opened
-            started = cpu_seconds()
+            started = usage()
             await asyncio.gather(*(one() for _ in range(calls)))
-            return (cpu_seconds() - started) * 1e6 / calls
+            return per_call(started, calls)
 
     return asyncio.run(measure())
 
 
-def ways(url: str, in_flight: int) -> dict[str, Callable[[int, ThreadPoolExecutor], float]]:
-    """Each way of making the calls, by name: ``way(calls, pool)`` → CPU µs per call."""
+Way = Callable[[int, ThreadPoolExecutor], tuple[float, float]]
+
+
+def ways(url: str, in_flight: int) -> dict[str, Way]:
+    """Each way of making the calls, by name: ``way(calls, pool)`` → per call, CPU µs and
+    voluntary context switches."""
     client = DatameerClient(url, user=USER, password=PASSWORD)
     manager = urllib3.PoolManager(maxsize=max(16, in_flight))
     headers = {**urllib3.make_headers(basic_auth=f"{USER}:{PASSWORD}")}
@@ -119,7 +136,7 @@ def ways(url: str, in_flight: int) -> dict[str, Callable[[int, ThreadPoolExecuto
         response.release_conn()
         return json.loads(b"".join(chunks))
 
-    found: dict[str, Callable[[int, ThreadPoolExecutor], float]] = {
+    found: dict[str, Way] = {
         "dmpipe client, 1 at a time": lambda n, _: on_threads(client.list_running, n, None),
         f"dmpipe client, {in_flight} threads": lambda n, pool: on_threads(
             client.list_running, n, pool
@@ -144,12 +161,15 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
             setup.trigger(JobRef.parse(job.file_id))
         found = ways(emulator.url, args.in_flight)
         rounds: dict[str, list[float]] = {name: [] for name in found}
+        switches: dict[str, list[float]] = {name: [] for name in found}
         with ThreadPoolExecutor(args.in_flight, thread_name_prefix="bench") as pool:
             for way in found.values():  # connections opened, threads started, code warm
                 way(args.in_flight * 2, pool)
             for _ in range(args.rounds):
                 for name, way in found.items():
-                    rounds[name].append(way(args.calls, pool))
+                    cpu, switched = way(args.calls, pool)
+                    rounds[name].append(cpu)
+                    switches[name].append(switched)
     return {
         "calls": args.calls,
         "rounds": args.rounds,
@@ -157,22 +177,25 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "running": RUNNING,
         "missing": [] if aiohttp is not None else ["aiohttp"],
         "cpu_us_per_call": rounds,
+        "switches_per_call": switches,
         "machine": machine(),
     }
 
 
 def print_figures(result: dict[str, Any]) -> None:
-    """Lowest and median round of each way."""
+    """Lowest and median round of each way, and its context switches."""
+    switches = result["switches_per_call"]
     rows = [
-        (name, min(values), statistics.median(values))
+        (name, min(values), statistics.median(values), statistics.median(switches[name]))
         for name, values in result["cpu_us_per_call"].items()
     ]
     print_table(
         f"CPU µs per call (list-running of {result['running']} executions), "
         f"{result['calls']} calls a round, {result['rounds']} rounds",
-        ["way of calling", "lowest", "median"],
+        ["way of calling", "lowest", "median", "waits a call"],
         rows,
     )
+    print("\nwaits a call: the process's voluntary context switches per call, median round")
     if result["missing"]:
         print("\naiohttp is not installed: pip install aiohttp to measure one event loop")
 

@@ -34,4 +34,7 @@ def test_loop_small(tmp_path: Path) -> None:
     # CPU time is counted in scheduler ticks: a short round may read 0, never less.
     assert all(value >= 0 for rounds in ways.values() for value in rounds)
     assert sum(value for rounds in ways.values() for value in rounds) > 0
+    # Context switches per call, by way (a count: never negative).
+    assert set(figures["switches_per_call"]) == expected
+    assert all(value >= 0 for rounds in figures["switches_per_call"].values() for value in rounds)
     assert "list-running of 10 executions" in stdout
