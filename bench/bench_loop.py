@@ -17,8 +17,13 @@ every way once, in turn, so that a busy moment of the machine falls on all of th
 - ``urllib3``: the same GET through a ``urllib3.PoolManager`` (benchmark 7's way), from
   the same kind of pool.
 - ``aiohttp``: the same GET on one asyncio event loop in this thread, ``in_flight`` at a
-  time (a semaphore).  aiohttp is not a dependency of dmpipe: ``pip install aiohttp`` to
-  measure it; without it its lines are missing and the figures say so.
+  time (a semaphore).
+- ``h11 on asyncio``: the same GET spoken through h11 (a sans-IO HTTP/1.1 parser, light to
+  import) over asyncio streams, ``in_flight`` kept-alive connections, a timeout on each
+  call: what a transport of dmpipe's own on one loop would spend at the least.
+
+aiohttp and h11 are not dependencies of dmpipe: ``pip install aiohttp h11`` to measure
+them; without one, its lines are missing and the figures say so.
 
 What the lines say: how much of a call's CPU goes to running calls on threads rather than
 to the HTTP work itself, and what one thread making every call would cost instead.
@@ -36,6 +41,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import urllib3
 from emulator_process import EmulatorProcess
@@ -49,6 +55,10 @@ try:
     import aiohttp
 except ImportError:  # not a dependency of dmpipe: its lines are left out
     aiohttp = None
+try:
+    import h11
+except ImportError:  # not a dependency of dmpipe: its lines are left out
+    h11 = None
 
 PATH = "/rest/jobs/list-running"
 # The emulator's executions running while the calls are made: the answer lists them.
@@ -107,6 +117,62 @@ def on_one_loop(
     return asyncio.run(measure())
 
 
+class _H11Connection:
+    """One kept-alive connection, spoken through h11 on asyncio streams."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+        self.state = h11.Connection(h11.CLIENT)
+
+    async def get(self, host: str, headers: dict[str, str]) -> bytes:
+        """GET ``PATH``; the answer's body."""
+        state = self.state
+        fields = [("Host", host), *headers.items()]
+        request = h11.Request(method="GET", target=PATH, headers=fields)
+        self.writer.write(state.send(request) + state.send(h11.EndOfMessage()))
+        body = []
+        while True:
+            event = state.next_event()
+            if event is h11.NEED_DATA:
+                state.receive_data(await self.reader.read(64 * 1024))
+            elif isinstance(event, h11.Data):
+                body.append(event.data)
+            elif isinstance(event, h11.EndOfMessage):
+                state.start_next_cycle()
+                return b"".join(body)
+
+
+def on_h11_loop(
+    url: str, headers: dict[str, str], calls: int, in_flight: int
+) -> tuple[float, float]:
+    """Per call through h11 on one event loop, ``in_flight`` connections: CPU µs and
+    voluntary context switches."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port
+
+    async def measure() -> tuple[float, float]:
+        idle: asyncio.Queue[_H11Connection] = asyncio.Queue()
+        for _ in range(in_flight):
+            idle.put_nowait(_H11Connection(*await asyncio.open_connection(host, port)))
+
+        async def one() -> None:
+            connection = await idle.get()
+            try:
+                json.loads(await asyncio.wait_for(connection.get(parts.netloc, headers), 30))
+            finally:
+                idle.put_nowait(connection)
+
+        await asyncio.gather(*(one() for _ in range(in_flight)))
+        started = usage()
+        await asyncio.gather(*(one() for _ in range(calls)))
+        figures = per_call(started, calls)
+        while not idle.empty():
+            idle.get_nowait().writer.close()
+        return figures
+
+    return asyncio.run(measure())
+
+
 Way = Callable[[int, ThreadPoolExecutor], tuple[float, float]]
 
 
@@ -149,6 +215,11 @@ def ways(url: str, in_flight: int) -> dict[str, Way]:
         found[f"aiohttp, {in_flight} in flight, one loop"] = lambda n, _: on_one_loop(
             url, headers, n, in_flight
         )
+    if h11 is not None:
+        found["h11 on asyncio, 1 in flight"] = lambda n, _: on_h11_loop(url, headers, n, 1)
+        found[f"h11 on asyncio, {in_flight} in flight, one loop"] = lambda n, _: on_h11_loop(
+            url, headers, n, in_flight
+        )
     return found
 
 
@@ -175,7 +246,7 @@ def measure(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "rounds": args.rounds,
         "in_flight": args.in_flight,
         "running": RUNNING,
-        "missing": [] if aiohttp is not None else ["aiohttp"],
+        "missing": [name for name, module in (("aiohttp", aiohttp), ("h11", h11)) if not module],
         "cpu_us_per_call": rounds,
         "switches_per_call": switches,
         "machine": machine(),
@@ -196,8 +267,8 @@ def print_figures(result: dict[str, Any]) -> None:
         rows,
     )
     print("\nwaits a call: the process's voluntary context switches per call, median round")
-    if result["missing"]:
-        print("\naiohttp is not installed: pip install aiohttp to measure one event loop")
+    for name in result["missing"]:
+        print(f"\n{name} is not installed: pip install {name} to measure it on one event loop")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,11 +24,17 @@ def test_loop_small(tmp_path: Path) -> None:
         "urllib3, 1 at a time",
         "urllib3, 3 threads",
     }
-    if importlib.util.find_spec("aiohttp") is None:  # not a dependency: its lines say so
-        assert figures["missing"] == ["aiohttp"]
-        assert "pip install aiohttp" in stdout
-    else:
-        expected |= {"aiohttp, 1 in flight", "aiohttp, 3 in flight, one loop"}
+    optional = {
+        "aiohttp": {"aiohttp, 1 in flight", "aiohttp, 3 in flight, one loop"},
+        "h11": {"h11 on asyncio, 1 in flight", "h11 on asyncio, 3 in flight, one loop"},
+    }
+    for module, lines in optional.items():  # not dependencies: a missing one says so
+        if importlib.util.find_spec(module) is None:
+            assert module in figures["missing"]
+            assert f"pip install {module}" in stdout
+        else:
+            assert module not in figures["missing"]
+            expected |= lines
     assert set(ways) == expected
     assert all(len(rounds) == 2 for rounds in ways.values())
     # CPU time is counted in scheduler ticks: a short round may read 0, never less.
