@@ -35,6 +35,7 @@ from typing import Any
 import urllib3
 from emulator_process import EmulatorProcess
 from figures import machine, measure_and_show, print_table
+from plain_calls import login_headers, urllib3_getter
 from workload import PASSWORD, USER, layered, scenario
 
 from runner.datameer.client import DatameerClient
@@ -59,31 +60,15 @@ def callers(url: str, execution_id: int) -> dict[str, Callable[[], object]]:
     """Each way of making the two GETs a run makes most, by name."""
     client = DatameerClient(url, user=USER, password=PASSWORD)
     manager = urllib3.PoolManager()
-    headers = urllib3.make_headers(basic_auth=f"{USER}:{PASSWORD}")
-    timeout = urllib3.Timeout(connect=10.0, read=30.0)
+    headers = login_headers()
     parts = urllib.parse.urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
     paths = {
         "list-running": "/rest/jobs/list-running",
         "job-details": f"/rest/job-execution/job-details/{execution_id}",
     }
-
-    def with_urllib3(path: str) -> object:
-        response = manager.urlopen(
-            "GET",
-            url.rstrip("/") + path,
-            headers=headers,
-            redirect=False,
-            retries=False,
-            timeout=timeout,
-            preload_content=False,
-            decode_content=False,
-        )
-        chunks = []
-        while chunk := response.read1(64 * 1024):
-            chunks.append(chunk)
-        response.release_conn()
-        return json.loads(b"".join(chunks))
+    base = url.rstrip("/")
+    with_urllib3 = {name: urllib3_getter(manager, base + path) for name, path in paths.items()}
 
     def with_http_client(path: str) -> object:
         connection.request("GET", path, headers=headers)
@@ -92,8 +77,8 @@ def callers(url: str, execution_id: int) -> dict[str, Callable[[], object]]:
     return {
         "dmpipe client, list-running": client.list_running,
         "dmpipe client, job-details": lambda: client.job_details(execution_id),
-        "urllib3, list-running": lambda: with_urllib3(paths["list-running"]),
-        "urllib3, job-details": lambda: with_urllib3(paths["job-details"]),
+        "urllib3, list-running": with_urllib3["list-running"],
+        "urllib3, job-details": with_urllib3["job-details"],
         "http.client, list-running": lambda: with_http_client(paths["list-running"]),
         "http.client, job-details": lambda: with_http_client(paths["job-details"]),
     }

@@ -46,6 +46,7 @@ from urllib.parse import urlsplit
 import urllib3
 from emulator_process import EmulatorProcess
 from figures import machine, measure_and_show, print_table
+from plain_calls import login_headers, urllib3_getter
 from workload import PASSWORD, USER, layered, scenario
 
 from runner.datameer.client import DatameerClient
@@ -180,27 +181,8 @@ def ways(url: str, in_flight: int) -> dict[str, Way]:
     """Each way of making the calls, by name: ``way(calls, pool)`` → per call, CPU µs and
     voluntary context switches."""
     client = DatameerClient(url, user=USER, password=PASSWORD)
-    manager = urllib3.PoolManager(maxsize=max(16, in_flight))
-    headers = {**urllib3.make_headers(basic_auth=f"{USER}:{PASSWORD}")}
-    headers["Accept"] = "application/json"
-    timeout = urllib3.Timeout(connect=5.0, read=30.0)
-
-    def with_urllib3() -> object:
-        response = manager.urlopen(
-            "GET",
-            url + PATH,
-            headers=headers,
-            redirect=False,
-            retries=False,
-            timeout=timeout,
-            preload_content=False,
-            decode_content=False,
-        )
-        chunks = []
-        while chunk := response.read1(64 * 1024):
-            chunks.append(chunk)
-        response.release_conn()
-        return json.loads(b"".join(chunks))
+    with_urllib3 = urllib3_getter(urllib3.PoolManager(maxsize=max(16, in_flight)), url + PATH)
+    headers = login_headers()
 
     found: dict[str, Way] = {
         "dmpipe client, 1 at a time": lambda n, _: on_threads(client.list_running, n, None),
