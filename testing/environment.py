@@ -45,6 +45,9 @@ def subprocess_env(url: str, password: str = PASSWORD, **extra: str) -> dict[str
         NETRC="/nonexistent",
         HOME="/nonexistent",
         PYTHONPATH=str(ROOT),
+        # A child that hangs is sent SIGABRT (testing.processes.exit_within): faulthandler
+        # then writes every thread's stack on its stderr.
+        PYTHONFAULTHANDLER="1",
     )
     env.update(extra)
     return env

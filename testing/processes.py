@@ -40,6 +40,29 @@ def kill_when(process: subprocess.Popen[str], reached: Callable[[], bool]) -> No
         process.communicate(timeout=30)
 
 
+def exit_within(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """Wait up to ``timeout`` s for ``process`` to exit; its stdout and stderr.
+
+    One still running then fails the test with what it was doing: SIGABRT makes
+    faulthandler (``PYTHONFAULTHANDLER``, which ``subprocess_env`` sets) write every
+    thread's stack on its stderr, shown with the end of what it wrote before.
+    """
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        try:
+            out, err = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            out, err = process.communicate()
+        raise AssertionError(
+            f"dmpipe was still running {timeout:g}s later; its stderr, thread stacks last:\n"
+            f"{(err or '')[-12_000:]}"
+        ) from None
+    return out or "", err or ""
+
+
 def journal_lines(report_dir: Path) -> int:
     """How many lines the run directory's journal holds (0 before it exists)."""
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from runner.report.load import read_report
 from testing.emulators import MakeEmulator
 from testing.engine_runs import on_virtual_time
 from testing.environment import closed_port_url, server_env, subprocess_env
-from testing.processes import start_dmpipe
+from testing.processes import exit_within, start_dmpipe
 from testing.scenarios import artifact, scenario
 
 
@@ -173,11 +172,7 @@ def test_a_signal_stops_the_execution_it_started(
     [trigger] = actions(server, "trigger")
     time.sleep(0.2)  # let the answer reach dmpipe: the stop is then by execution
     process.send_signal(sent)
-    try:
-        err = process.communicate(timeout=60)[1]
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
+    err = exit_within(process, 60)[1]
     assert process.returncode == 130, err
     assert "Traceback" not in err
     stops = [e for e in actions(server, "stop", "legacy_stop") if e.effective]

@@ -16,6 +16,7 @@ from runner.commands.main import main
 from testing.emulators import MakeEmulator
 from testing.engine_runs import on_virtual_time
 from testing.environment import closed_port_url, server_env
+from testing.processes import exit_within
 from testing.scenarios import PASSWORD, ROOT, USER, artifact, scenario
 
 PIPELINE = """\
@@ -168,6 +169,7 @@ def test_sigint_stops_started_jobs_writes_report_exits_130(
         "DATAMEER_URL": server.url,
         "DATAMEER_USER": USER,
         "DATAMEER_PASSWORD": PASSWORD,
+        "PYTHONFAULTHANDLER": "1",  # exit_within shows the threads of a hung run
     }
     report_dir = tmp_path / "r"
     process = subprocess.Popen(
@@ -191,7 +193,7 @@ def test_sigint_stops_started_jobs_writes_report_exits_130(
         if "triggered execution" in line:
             break
     process.send_signal(signal.SIGINT)
-    rest = process.communicate(timeout=60)[1]
+    rest = exit_within(process, 60)[1]
     assert process.returncode == 130, rest
     assert "Traceback" not in rest
     stops = [

@@ -23,7 +23,7 @@ from testing.engine_runs import job, pipeline, run
 from testing.environment import subprocess_env
 from testing.ledger_counts import effective_triggers, triggered_executions
 from testing.pipeline_files import write_pipeline
-from testing.processes import start_dmpipe
+from testing.processes import exit_within, start_dmpipe
 from testing.scenarios import PASSWORD, USER, artifact, scenario
 
 LEVELS, WIDTH = 10, 30  # 300 jobs; each needs two jobs of the level above
@@ -204,7 +204,7 @@ def test_the_cli_says_when_the_server_went_away_and_came_back(
         if "server not answering, will keep trying" in line:
             server.start()
             break
-    _, rest = process.communicate(timeout=60)
+    _, rest = exit_within(process, 60)
     log = "".join(lines) + rest
     assert process.returncode == 0, log
     assert "server answering again after" in log

@@ -18,7 +18,7 @@ from testing.emulators import MakeEmulator
 from testing.environment import subprocess_env
 from testing.ledger_counts import triggered_executions
 from testing.pipeline_files import write_pipeline
-from testing.processes import dmpipe_command, start_dmpipe
+from testing.processes import dmpipe_command, exit_within, start_dmpipe
 from testing.scenarios import ROOT, artifact, scenario
 
 pytestmark = pytest.mark.slow
@@ -60,7 +60,7 @@ def test_a_signal_stops_every_job_this_run_started(
     in_flight_at_signal = PARALLEL - len(triggered_executions(server))
 
     process.send_signal(signum)
-    _, err = process.communicate(timeout=60)
+    _, err = exit_within(process, 60)
 
     assert process.returncode == 130, err
     assert f"{signum.name}: stopping the jobs this run started" in err
