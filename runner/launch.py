@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runner.cancel import relayed
 from runner.datameer.protocol import JobApi
 from runner.engine.events import EventKind, EventSink, RunEvent
 from runner.engine.identity import (
@@ -122,11 +123,12 @@ def run_file(
     options = options or RunOptions()
     events = events or _ignore
     path = Path(path) if path is not None else None
-    if options.resume_dir is not None:
-        return _resume(path, options, resolve_run_dir(options.resume_dir), events, cancelled)
-    if path is None:
-        raise UsageError("dmpipe run needs a pipeline FILE (or --resume DIR)")
-    return _fresh(_load(path, options), events, cancelled)
+    with relayed(cancelled) as stop:  # the caller may set ``cancelled`` from a signal handler
+        if options.resume_dir is not None:
+            return _resume(path, options, resolve_run_dir(options.resume_dir), events, stop)
+        if path is None:
+            raise UsageError("dmpipe run needs a pipeline FILE (or --resume DIR)")
+        return _fresh(_load(path, options), events, stop)
 
 
 def run_job(
@@ -166,7 +168,8 @@ def run_job(
         policies=RunPolicies(),
     )
     choice = ModeChoice(Mode.CLIENT, "dmpipe job trigger --wait triggers one job and watches it")
-    return _fresh(_Loaded(pipeline, pipeline, choice, options), events or _ignore, cancelled)
+    with relayed(cancelled) as stop:  # the caller may set ``cancelled`` from a signal handler
+        return _fresh(_Loaded(pipeline, pipeline, choice, options), events or _ignore, stop)
 
 
 def _slug(text: str) -> str:

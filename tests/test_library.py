@@ -4,6 +4,9 @@ process environment (what the Airflow provider and other schedulers rely on)."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,6 +18,8 @@ import runner
 from runner.emulator import EmulatorServer, scenario_from_dict
 from testing import scenarios
 from testing.engine_runs import on_virtual_time
+from testing.environment import subprocess_env
+from testing.processes import exit_within
 from testing.scenarios import PASSWORD, USER
 
 PUBLIC = {
@@ -202,3 +207,49 @@ def test_run_job_refuses_a_reference_that_names_nothing(ref: int | str, tmp_path
 
 def test_every_public_name_has_a_home() -> None:
     assert set(runner._EXPORTS) | {"__version__"} == set(runner.__all__)
+
+
+# A library caller who sets ``cancelled`` from its own signal handler, in the main thread,
+# while the run waits: the run stops its job and returns 130 (the signal may land inside a
+# wait of the run's, where an ``Event.set`` on the event waited on would deadlock).
+SETS_CANCELLED_FROM_A_HANDLER = """
+import signal, sys, threading
+from pathlib import Path
+import runner
+
+cancelled = threading.Event()
+signal.signal(signal.SIGINT, lambda signum, frame: cancelled.set())
+
+def tell(event):
+    if event.kind == "triggered":
+        print("triggered", flush=True)
+
+options = runner.RunOptions(
+    environ={"WAREHOUSE_URL": sys.argv[2], "DATAMEER_USER": "admin", "DATAMEER_PASSWORD": "admin"},
+    report_dir=Path(sys.argv[3]),
+)
+outcome = runner.run_file(sys.argv[1], options, tell, cancelled)
+print(f"exit {outcome.exit_code}", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_signal_handler_may_set_cancelled(tmp_path: Path) -> None:
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(PIPELINE, encoding="utf-8")
+    with emulator(duration=6000) as server:
+        arguments = [str(pipeline), server.url, str(tmp_path / "run")]
+        process = subprocess.Popen(
+            [sys.executable, "-c", SETS_CANCELLED_FROM_A_HANDLER, *arguments],
+            env=subprocess_env(server.url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        if process.stdout.readline() != "triggered\n":
+            pytest.fail(f"the run did not start: {exit_within(process, 30)[1]}")
+        process.send_signal(signal.SIGINT)
+        out, err = exit_within(process, 30)
+        assert (process.returncode, out) == (0, "exit 130\n"), err
+        assert [entry.file_id for entry in server.ledger.stops()] == [1]

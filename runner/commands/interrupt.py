@@ -4,6 +4,7 @@ to stop its jobs and write its report; the second exits at once."""
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import sys
 import threading
@@ -47,23 +48,38 @@ def graceful_interrupts(
     """Within the block, SIGINT/SIGTERM/SIGHUP set the yielded event instead of raising.
 
     The first signal prints ``doing`` on stderr; a second one exits at once.
+
+    The handler itself only notes the signal in a ``queue.SimpleQueue`` (reentrant, made for
+    this); a thread of its own sets the event.  A handler that set the event itself could
+    deadlock: Python runs it in the main thread between two bytecodes, possibly inside that
+    event's own ``wait``, which holds the lock ``set`` takes.
     """
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop  # signals reach only the main thread; embedders set the event themselves
         return
+    heard: queue.SimpleQueue[int | None] = queue.SimpleQueue()
 
     def handle(signum: int, frame: FrameType | None) -> None:
         del frame
-        if stop.is_set():
-            _say("dmpipe: interrupted again, exiting now")
-            os._exit(EXIT_INTERRUPTED)
-        stop.set()
-        _say(f"dmpipe: {signal.Signals(signum).name}: {doing} (again to exit at once)")
+        heard.put(signum)
 
+    def watch() -> None:
+        while (signum := heard.get()) is not None:
+            name = signal.Signals(signum).name
+            if stop.is_set():
+                _say("dmpipe: interrupted again, exiting now")
+                os._exit(EXIT_INTERRUPTED)
+            _say(f"dmpipe: {name}: {doing} (again to exit at once)")  # before what it causes
+            stop.set()
+
+    watcher = threading.Thread(target=watch, name="dmpipe-signals", daemon=True)
+    watcher.start()
     previous = {sig: signal.signal(sig, handle) for sig in _SIGNALS}
     try:
         yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        heard.put(None)
+        watcher.join(timeout=1.0)
