@@ -33,6 +33,7 @@ from typing import Any
 import requests
 
 from runner.emulator import EmulatorServer
+from testing.processes import reap
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -329,11 +330,7 @@ def finish(
     except subprocess.TimeoutExpired:
         pass
     process.send_signal(signal.SIGINT)
-    try:
-        _, err = process.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        _, err = process.communicate()
+    _, err = reap(process, 10)
     return Finished(None, err, None, hung=True)
 
 

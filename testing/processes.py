@@ -51,15 +51,22 @@ def exit_within(process: subprocess.Popen[str], timeout: float) -> tuple[str, st
         out, err = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGABRT)
-        try:
-            out, err = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, err = process.communicate()
+        _, err = reap(process, 30)
         raise AssertionError(
             f"dmpipe was still running {timeout:g}s later; its stderr, thread stacks last:\n"
             f"{(err or '')[-12_000:]}"
         ) from None
+    return out or "", err or ""
+
+
+def reap(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """Wait up to ``timeout`` s for ``process`` to exit, then SIGKILL it; what it wrote on
+    stdout and stderr."""
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
     return out or "", err or ""
 
 
