@@ -14,6 +14,8 @@ def relays_alive() -> int:
 
 
 def gone_within(seconds: float) -> bool:
+    """The relay threads ended within ``seconds`` (a bound for a loaded machine, not a time
+    the test measures: the relay looks every ``RELAY_SLICE``)."""
     deadline = time.monotonic() + seconds
     while relays_alive() and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -33,7 +35,7 @@ def test_the_run_gets_an_event_of_its_own_set_once_the_callers_is() -> None:
         assert not own.wait(0.05)
         cancelled.set()
         assert own.wait(5)
-    assert gone_within(RELAY_SLICE * 4)
+    assert gone_within(RELAY_SLICE * 20)
 
 
 def test_an_event_set_before_the_run_stops_it_from_the_start() -> None:
@@ -49,6 +51,6 @@ def test_the_relay_ends_with_the_run_when_nothing_cancelled_it() -> None:
     with relayed(cancelled) as own:
         assert own is not None
         assert relays_alive() == 1
-    assert gone_within(RELAY_SLICE * 4)
+    assert gone_within(RELAY_SLICE * 20)
     cancelled.set()  # after the run: nobody relays it any more
     assert not own.is_set()
