@@ -3,7 +3,7 @@
     python bench/bench_scale.py [--levels 20] [--width 100] [--time-scale 4]
                                 [--poll-interval 0.2] [--max-poll-interval 30] [--json-out FILE]
                                 [--repeat N] [--breakdown] [--bytecode cached|environment]
-                                [--runner-cpu N]
+                                [--runner-cpu N] [--against DIR [--rounds 12]]
                                 [--profile FILE (py-spy) | --cprofile FILE]
 
 ``dmpipe run FILE`` runs in a child process against ``dmpipe emulator`` in another,
@@ -13,7 +13,9 @@ loading and validating the file, the run and the report included).  The DAG has 
 shape of benchmark 1 (each job needs 1-3 jobs of the level before, 1-3 emulated
 seconds each), ten times bigger.  Targets: peak RSS under 150 MB, CPU at most 3 ms per job
 (issue 14).  CPU time on a shared machine varies by 10-20 % from run to run: ``--repeat N``
-runs the DAG N times and reports the run with the median CPU, each run's figure beside it.
+runs the DAG N times and reports the run with the median CPU, each run's figure beside it;
+``--against DIR`` compares this checkout with another one (an earlier commit's worktree), run
+in turn for ``--rounds`` rounds, by the paired differences of their CPU per job.
 The validate + plan figures of a 10,000-job file come from bench/bench_plan.py.
 """
 
@@ -23,6 +25,7 @@ import argparse
 import functools
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,15 +44,20 @@ TARGET_CPU_MS_PER_JOB = 3.0
 
 
 def run_child(
-    command: list[str], folder: Path, env: Mapping[str, str], *, cpu: int | None = None
+    command: list[str],
+    folder: Path,
+    env: Mapping[str, str],
+    *,
+    cpu: int | None = None,
+    root: Path = ROOT,
 ) -> dict[str, Any]:
-    """Run ``command`` (on CPU ``cpu`` only, when given); its exit code, wall seconds, peak
-    RSS (MB) and CPU seconds."""
+    """Run ``command`` from the checkout ``root`` (``python -m runner`` runs its dmpipe), on
+    CPU ``cpu`` only when given; its exit code, wall seconds, peak RSS (MB) and CPU seconds."""
     started = time.perf_counter()
     pin = None if cpu is None else functools.partial(os.sched_setaffinity, 0, {cpu})
     with (folder / "stdout.txt").open("wb") as out, (folder / "stderr.txt").open("wb") as err:
         child = subprocess.Popen(
-            command, cwd=ROOT, stdout=out, stderr=err, env=dict(env), preexec_fn=pin
+            command, cwd=root, stdout=out, stderr=err, env=dict(env), preexec_fn=pin
         )
         cpus = sorted(os.sched_getaffinity(child.pid))  # set before the child's exec
         _, status, usage = os.wait4(child.pid, 0)
@@ -65,7 +73,7 @@ def run_child(
     }
 
 
-def bytecode_env(bytecode: str) -> dict[str, str]:
+def bytecode_env(bytecode: str, roots: tuple[Path, ...] = (ROOT,)) -> dict[str, str]:
     """The children's environment.  ``cached``: every ``runner`` module compiled first, into
     its own ``__pycache__``, beside the ``.pyc`` files the Python and the venv were installed
     with, as an installed dmpipe runs (pip compiles at install); otherwise a source checkout
@@ -73,17 +81,22 @@ def bytecode_env(bytecode: str) -> dict[str, str]:
     written at every launch (0.1-0.25 s, up to 0.12 ms a job).  ``environment``: as it is."""
     env = {**os.environ, "DATAMEER_PASSWORD": PASSWORD, "DATAMEER_USER": USER}
     if bytecode == "cached":
-        compile_in_place(ROOT / "runner", env)
+        for root in roots:
+            compile_in_place(root / "runner", env)
     return env
 
 
-def measure(args: argparse.Namespace, folder: Path, env: Mapping[str, str]) -> dict[str, Any]:
-    """Run the DAG once in a child process and return the figures."""
+def measure(
+    args: argparse.Namespace, folder: Path, env: Mapping[str, str], root: Path = ROOT
+) -> dict[str, Any]:
+    """Run the DAG once in a child process, with the dmpipe of checkout ``root`` (the
+    emulator is always this checkout's), and return the figures."""
     workload = layered(args.levels, args.width, durations=(1.0, 3.0), seed=args.seed)
     scale = args.time_scale
     pipeline = write_pipeline(workload, folder, args)
     # What every command pays before running anything: interpreter, imports, the file.
-    startup = run_child([sys.executable, "-m", "runner", "validate", str(pipeline)], folder, env)
+    validate = [sys.executable, "-m", "runner", "validate", str(pipeline)]
+    startup = run_child(validate, folder, env, root=root)
     with EmulatorProcess(scenario(workload, time_scale=scale), folder) as emulator:
         command = [sys.executable, "-m", "runner", "run", str(pipeline)]
         if args.profile:
@@ -102,7 +115,7 @@ def measure(args: argparse.Namespace, folder: Path, env: Mapping[str, str]) -> d
                 filter(None, [str(Path(__file__).parent / "breakdown"), env.get("PYTHONPATH")])
             )
             run_env["DMPIPE_BREAKDOWN_OUT"] = str(folder / "breakdown.json")
-        runner = run_child(command, folder, run_env, cpu=args.runner_cpu)
+        runner = run_child(command, folder, run_env, cpu=args.runner_cpu, root=root)
         stats = emulator.stats()
         triggers = [e for e in emulator.ledger() if e["action"] == "trigger" and e["effective"]]
     if startup["exit_code"] != 0 or runner["exit_code"] != 0:
@@ -205,6 +218,62 @@ def median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {**middle, "repeats": [result["cpu_ms_per_job"] for result in results]}
 
 
+def compare(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, Any]:
+    """This checkout and the one at ``args.against`` measured in turn, ``args.rounds``
+    times, the first of each round alternating: a slow moment of a shared machine falls on
+    both, and a change is judged by the paired differences, not by two lone figures."""
+    trees = {"this": ROOT, "against": args.against.resolve()}
+    figures: dict[str, list[float]] = {name: [] for name in trees}
+    failed: list[str] = []
+    jobs = 0
+    for index in range(args.rounds):
+        for name in list(trees) if index % 2 == 0 else list(reversed(trees)):
+            with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
+                result = measure(args, Path(folder), env, trees[name])
+            if result["runner"]["exit_code"] != 0:
+                failed.append(f"{name} in round {index + 1}")
+            figures[name].append(result["cpu_ms_per_job"])
+            jobs = result["jobs"]
+    return {
+        "benchmark": "scale-compare",
+        "jobs": jobs,
+        "rounds": args.rounds,
+        "this": str(trees["this"]),
+        "against": str(trees["against"]),
+        "cpu_ms_per_job": figures,
+        "differences": [a - b for a, b in zip(figures["this"], figures["against"], strict=True)],
+        "failed": failed,
+        "targets": {"cpu_ms_per_job": TARGET_CPU_MS_PER_JOB},
+    }
+
+
+def print_comparison(result: Mapping[str, Any]) -> None:
+    """Each round's CPU per job for both checkouts, then the medians and the paired
+    difference."""
+    this, against = result["cpu_ms_per_job"]["this"], result["cpu_ms_per_job"]["against"]
+    differences = result["differences"]
+    print(f"scale, compared: {result['jobs']} jobs, {result['rounds']} rounds")
+    print(f"  this:    {result['this']}\n  against: {result['against']}")
+    print_table(
+        "CPU ms per job, each round (the first of a round alternates)",
+        ["round", "this", "against", "this - against"],
+        [
+            (index + 1, mine, theirs, difference)
+            for index, (mine, theirs, difference) in enumerate(
+                zip(this, against, differences, strict=True)
+            )
+        ],
+    )
+    lower = sum(difference < 0 for difference in differences)
+    print(
+        f"\nmedian: this {statistics.median(this):.2f}, against {statistics.median(against):.2f}"
+        f" ms per job; paired difference median {statistics.median(differences):+.2f}, mean "
+        f"{statistics.mean(differences):+.2f}; this lower in {lower} of {len(differences)} rounds"
+    )
+    for failure in result["failed"]:
+        print(f"a run failed: {failure}")
+
+
 def _target(value: float, limit: float, unit: str) -> str:
     flag = "" if value <= limit else f"  MISSED by {value - limit:.2f} {unit}"
     return f"<= {limit:g} {unit}{flag}"
@@ -237,13 +306,34 @@ def main(argv: list[str] | None = None) -> int:
         help="run the runner on CPU N only and the emulator on the others (Linux): what "
         "the runner's threads cost in hand-offs between CPUs",
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="DIR",
+        help="another dmpipe checkout (a git worktree of an earlier commit, say): measure it "
+        "and this one in turn, --rounds times, and print the paired differences",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=12, help="with --against: rounds of one run each"
+    )
     add_bytecode_option(parser, "every runner module compiled before measuring")
     args = parser.parse_args(argv)
+    if args.against is not None:
+        if not (args.against / "runner" / "__init__.py").is_file():
+            parser.error(f"--against {args.against}: not a dmpipe checkout (no runner/)")
+        if args.profile or args.cprofile or args.breakdown or args.repeat != 1:
+            parser.error("--against measures whole runs: no --profile, --breakdown, --repeat")
     if args.runner_cpu is not None:
         others = os.sched_getaffinity(0) - {args.runner_cpu}
         if args.runner_cpu not in os.sched_getaffinity(0) or not others:
             parser.error(f"--runner-cpu {args.runner_cpu}: not one of several CPUs this may use")
         os.sched_setaffinity(0, others)  # the emulator, a child, runs there
+    if args.against is not None:
+        compared = compare(args, bytecode_env(args.bytecode, (ROOT, args.against.resolve())))
+        print_comparison(compared)
+        if args.json_out:
+            write_json(args.json_out, compared)
+        return 1 if compared["failed"] else 0
     results = []
     env = bytecode_env(args.bytecode)
     for _ in range(args.repeat):

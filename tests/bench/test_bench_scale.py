@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from testing.bench_runs import run_bench
+from testing.scenarios import ROOT
 
 pytestmark = pytest.mark.bench
 
@@ -72,3 +75,41 @@ def test_scale_runner_on_one_cpu(tmp_path: Path) -> None:
     assert figures["runner"]["cpus"] == [cpu]
     assert cpu not in figures["startup"]["cpus"]
     assert f"runner on CPU {cpu}" in stdout
+
+
+def test_scale_compared_with_another_checkout(tmp_path: Path) -> None:
+    # Against itself (a checkout like any other): both sides measured in turn, each round.
+    figures, stdout = run_bench(
+        tmp_path,
+        "bench_scale.py",
+        "--levels",
+        "2",
+        "--width",
+        "5",
+        "--time-scale",
+        "20",
+        "--against",
+        str(ROOT),
+        "--rounds",
+        "2",
+    )
+    assert (figures["benchmark"], figures["jobs"], figures["rounds"]) == ("scale-compare", 10, 2)
+    this, against = figures["cpu_ms_per_job"]["this"], figures["cpu_ms_per_job"]["against"]
+    assert len(this) == len(against) == 2
+    assert all(value > 0 for value in this + against)
+    assert figures["differences"] == [a - b for a, b in zip(this, against, strict=True)]
+    assert figures["failed"] == []
+    assert "paired difference median" in stdout
+    assert f"against: {ROOT}" in stdout
+
+
+def test_against_refuses_a_folder_that_is_no_checkout(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_scale.py"), "--against", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "not a dmpipe checkout" in result.stderr
