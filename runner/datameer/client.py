@@ -55,6 +55,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    DecodeError,
     InsecureRequestWarning,
     MaxRetryError,
     NameResolutionError,
@@ -945,6 +946,22 @@ class DatameerClient:
                     response.release_conn()
                 if deadline.expired():  # cut short: what came may be a fragment
                     raise urllib3.exceptions.ProtocolError("the answer was cut at the deadline")
+            except DecodeError as error:
+                # The answer came, but not in the Content-Encoding it names: no broken
+                # connection.  A success that cannot be read is the call's unreadable
+                # answer (for a trigger, an unknown outcome); a failure keeps its status.
+                what = _undecodable(response, error)
+                if 200 <= response.status < 300:
+                    raise self._unreadable(call, what) from None
+                headers = response.headers
+                answer = _Answer(
+                    response.status,
+                    None,
+                    False,
+                    what,
+                    headers.get("Location"),
+                    headers.get("Retry-After"),
+                )
             except (urllib3.exceptions.HTTPError, OSError) as error:
                 log.debug("%s %s -> %s", call.method, url, type(error).__name__)
                 raise self._transport_error(call, url, error, deadline) from error
@@ -1158,6 +1175,13 @@ def _read_capped(call: _Call, url: str, response: BaseHTTPResponse, seconds: flo
             raise _SlowAnswerError(f"the answer was still arriving after {seconds:g}s")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _undecodable(response: BaseHTTPResponse, error: DecodeError) -> str:
+    """What to say of an answer whose body does not decode as its Content-Encoding says."""
+    encoding = _server_text(response.headers.get("Content-Encoding", ""), 40)
+    reason = _transport_reason(list(_causes(error)))
+    return f"the answer cannot be decoded as its Content-Encoding ({encoding}) says ({reason})"
 
 
 class _TooBigError(Exception):
