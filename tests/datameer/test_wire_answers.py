@@ -17,6 +17,7 @@ import pytest
 
 from runner.datameer.client import DatameerClient, Timeout
 from runner.errors import (
+    ApiError,
     ConnectionFailedError,
     OutcomeUnknownError,
     ServerError,
@@ -40,6 +41,22 @@ def _client(url: str) -> DatameerClient:
 def _deflated(data: bytes, wbits: int) -> bytes:
     packer = zlib.compressobj(wbits=wbits)
     return packer.compress(data) + packer.flush()
+
+
+def _get_then_trigger(
+    reply: Reply, get_error: type[ApiError]
+) -> tuple[ApiError, OutcomeUnknownError]:
+    """A GET, then a trigger, answered ``reply``: what each raised (the GET ``get_error``);
+    the trigger reached the server once."""
+    with scripted_server(reply) as server:
+        api = _client(server.url)
+        with pytest.raises(get_error) as failed:
+            api.list_running()
+        with pytest.raises(OutcomeUnknownError) as unknown:
+            api.trigger(JobRef.parse(48))
+    triggers = [r for r in server.requests if r.request_line.startswith("POST")]
+    assert len(triggers) == 1, "a trigger is never sent twice"
+    return failed.value, unknown.value
 
 
 def test_calls_share_one_kept_alive_connection_and_each_request_is_whole() -> None:
@@ -164,17 +181,10 @@ def test_each_trigger_on_a_server_that_closes_after_answering_is_sent_once() -> 
     ],
 )
 def test_a_broken_answer_fails_a_get_and_leaves_a_trigger_unknown(data: bytes, said: str) -> None:
-    with scripted_server(Reply(data, close=True)) as server:
-        api = _client(server.url)
-        with pytest.raises(ConnectionFailedError) as failed:
-            api.list_running()
-        with pytest.raises(OutcomeUnknownError) as unknown:
-            api.trigger(JobRef.parse(48))
-    assert said in str(failed.value)
-    assert said in str(unknown.value)
-    assert "the connection broke after the request was sent" in str(unknown.value)
-    triggers = [r for r in server.requests if r.request_line.startswith("POST")]
-    assert len(triggers) == 1, "a trigger is never sent twice"
+    failed, unknown = _get_then_trigger(Reply(data, close=True), ConnectionFailedError)
+    assert said in str(failed)
+    assert said in str(unknown)
+    assert "the connection broke after the request was sent" in str(unknown)
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
@@ -183,18 +193,11 @@ def test_an_answer_that_does_not_decode_is_unreadable_not_a_broken_connection(
 ) -> None:
     # A whole answer: with "Connection: close" the trigger goes out on a new connection.
     broken = answer(b"not packed at all", f"Content-Encoding: {encoding}", "Connection: close")
-    with scripted_server(Reply(broken, close=True)) as server:
-        api = _client(server.url)
-        with pytest.raises(UnreadableAnswerError) as unreadable:
-            api.list_running()
-        with pytest.raises(OutcomeUnknownError) as unknown:
-            api.trigger(JobRef.parse(48))
+    unreadable, unknown = _get_then_trigger(Reply(broken, close=True), UnreadableAnswerError)
     said = f"the answer cannot be decoded as its Content-Encoding ({encoding}) says"
-    assert said in str(unreadable.value)
-    assert f"the server said yes but {said}" in str(unknown.value)
-    assert "it may have started a job" in str(unknown.value)
-    triggers = [r for r in server.requests if r.request_line.startswith("POST")]
-    assert len(triggers) == 1, "a trigger is never sent twice"
+    assert said in str(unreadable)
+    assert f"the server said yes but {said}" in str(unknown)
+    assert "it may have started a job" in str(unknown)
 
 
 def test_a_failure_that_does_not_decode_keeps_its_status() -> None:
