@@ -5,7 +5,10 @@ ending in ERROR) in this process against the emulator with one set of hostile fa
 on, both on one virtual clock (a trial takes a second or two), and then judges the run
 by the emulator's ledger (``testing.contract.judge``): duplicates (C1), executions left
 running (C2), false successes (C3), executions the report misses or misstates (C4).
-A run that does not end within its pipeline timeout (an endless loop) counts as hung.
+A run that does not end within its pipeline timeout (an endless loop) counts as hung. A run
+whose first call (the preflight's list-running) fails, retries included, ends before any
+trigger with dmpipe's error (exit 3 from the command line): it counts as ended at the
+preflight, and the ledger still judges it (nothing may have started).
 
 Fault sets (``--sets``, default all):
 
@@ -43,9 +46,10 @@ from runner.emulator import EmulatorServer  # noqa: E402 - after the repository 
 from runner.emulator.loading import scenario_from_dict  # noqa: E402
 from runner.engine.options import EngineOptions  # noqa: E402
 from runner.engine.outcome import JobOutcome  # noqa: E402
+from runner.errors import DmpipeError  # noqa: E402
 from runner.model import Job, Pipeline  # noqa: E402
 from testing.contract import judge, read_report, server_record  # noqa: E402
-from testing.engine_runs import USER, artifact, job, pipeline, run, scenario  # noqa: E402
+from testing.engine_runs import USER, Run, artifact, job, pipeline, run, scenario  # noqa: E402
 
 SETS: dict[str, dict[str, Any]] = {
     "lost": {"lost_trigger_rate": 0.4},
@@ -76,6 +80,7 @@ class Tally:
     false_successes: int = 0
     mismatches: int = 0
     hung: int = 0
+    ended_at_preflight: int = 0
     examples: list[str] = field(default_factory=list)
 
 
@@ -105,16 +110,23 @@ def trial(seed: int, faults: Mapping[str, Any], tally: Tally) -> None:
         EmulatorServer(scenario_from_dict(served)) as server,
         tempfile.TemporaryDirectory(prefix="dmpipe-hostile-") as folder,
     ):
-        result = run(server, pipe, Path(folder), options=options)
+        try:
+            result: Run | None = run(server, pipe, Path(folder), options=options)
+        except DmpipeError as error:
+            result = None
+            tally.examples.append(f"seed {seed}: ended at the preflight: {error}")
         verdict = judge(server_record(server), read_report(Path(folder)), USER, None)
     tally.trials += 1
-    states = result.outcome.states.values()
-    tally.jobs_succeeded += sum(1 for s in states if s.outcome is JobOutcome.SUCCEEDED)
+    if result is None:
+        tally.ended_at_preflight += 1
+    else:
+        states = result.outcome.states.values()
+        tally.jobs_succeeded += sum(1 for s in states if s.outcome is JobOutcome.SUCCEEDED)
     tally.duplicates += len(verdict.duplicates)
     tally.orphans += len(verdict.orphans)
     tally.false_successes += len(verdict.false_successes)
     tally.mismatches += len(verdict.mismatches)
-    tally.hung += int(result.outcome.summary.timed_out)
+    tally.hung += int(result is not None and result.outcome.summary.timed_out)
     tally.examples += [f"seed {seed}: {line}" for line in verdict.violations()[:2]]
 
 
@@ -139,9 +151,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print_table(
         f"hostile trials: {LEVELS * WIDTH}-job DAG, client mode, seeds {args.seed}.."
         f"{args.seed + args.trials - 1}",
-        ["fault set", "trials", "succeeded", *MUST_BE_ZERO],
+        ["fault set", "trials", "succeeded", "ended at preflight", *MUST_BE_ZERO],
         [
-            (name, t.trials, t.jobs_succeeded, *(getattr(t, key) for key in MUST_BE_ZERO))
+            (
+                name,
+                t.trials,
+                t.jobs_succeeded,
+                t.ended_at_preflight,
+                *(getattr(t, key) for key in MUST_BE_ZERO),
+            )
             for name, t in tallies.items()
         ],
     )

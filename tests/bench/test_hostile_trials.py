@@ -24,3 +24,16 @@ def test_hostile_trials_small(tmp_path: Path) -> None:
         assert 0 < tally["jobs_succeeded"] <= 24
         assert [tally[key] for key in ("duplicates", "orphans", "mismatches", "hung")] == [0] * 4
     assert "hostile trials" in stdout
+
+
+def test_a_run_that_ends_at_the_preflight_is_counted_and_judged(tmp_path: Path) -> None:
+    # Seed 28 of "flaky" drops the preflight's list-running and each of its retries: the run
+    # ends before any trigger (exit 3 from the command line), and nothing ran on the server.
+    figures, stdout = run_bench(
+        tmp_path, "hostile_trials.py", "--sets", "flaky", "--trials", "1", "--seed", "28"
+    )
+    tally = figures["sets"]["flaky"]
+    assert (tally["trials"], tally["ended_at_preflight"], tally["jobs_succeeded"]) == (1, 1, 0)
+    assert [tally[key] for key in ("duplicates", "orphans", "mismatches", "hung")] == [0] * 4
+    assert "ended at the preflight" in tally["examples"][0]
+    assert "ended at preflight" in stdout
