@@ -3,7 +3,7 @@
     python bench/bench_scale.py [--levels 20] [--width 100] [--time-scale 4]
                                 [--poll-interval 0.2] [--max-poll-interval 30] [--json-out FILE]
                                 [--repeat N] [--breakdown] [--bytecode cached|environment]
-                                [--runner-cpu N] [--against DIR [--rounds 12]]
+                                [--runner-cpu N] [--against DIR|REV [--rounds 12]]
                                 [--profile FILE (py-spy) | --cprofile FILE]
 
 ``dmpipe run FILE`` runs in a child process against ``dmpipe emulator`` in another,
@@ -14,14 +14,16 @@ shape of benchmark 1 (each job needs 1-3 jobs of the level before, 1-3 emulated
 seconds each), ten times bigger.  Targets: peak RSS under 150 MB, CPU at most 3 ms per job
 (issue 14).  CPU time on a shared machine varies by 10-20 % from run to run: ``--repeat N``
 runs the DAG N times and reports the run with the median CPU, each run's figure beside it;
-``--against DIR`` compares this checkout with another one (an earlier commit's worktree), run
-in turn for ``--rounds`` rounds, by the paired differences of their CPU per job.
+``--against DIR|REV`` compares this checkout with another one (a folder, or a git revision
+checked out in a temporary worktree), run in turn for ``--rounds`` rounds, by the paired
+differences of their CPU per job.
 The validate + plan figures of a 10,000-job file come from bench/bench_plan.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -30,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -218,11 +220,40 @@ def median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
     return {**middle, "repeats": [result["cpu_ms_per_job"] for result in results]}
 
 
-def compare(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, Any]:
+@contextlib.contextmanager
+def checkout(against: str) -> Iterator[Path | None]:
+    """The dmpipe checkout ``against`` names: a folder with ``runner/``, or a revision of
+    this repository checked out (detached) in a temporary git worktree, removed afterwards;
+    None for neither."""
+    folder = Path(against)
+    if (folder / "runner" / "__init__.py").is_file():
+        yield folder.resolve()
+        return
+    git = ["git", "-C", str(ROOT)]
+    known = subprocess.run(
+        [*git, "rev-parse", "--verify", "--quiet", f"{against}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if known.returncode != 0:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="dmpipe-against-") as parent:
+        tree = Path(parent) / "checkout"
+        add = [*git, "worktree", "add", "--quiet", "--detach", str(tree), known.stdout.strip()]
+        subprocess.run(add, check=True)
+        try:
+            yield tree
+        finally:
+            subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
+
+
+def compare(args: argparse.Namespace, other: Path, env: Mapping[str, str]) -> dict[str, Any]:
     """This checkout and the one at ``args.against`` measured in turn, ``args.rounds``
     times, the first of each round alternating: a slow moment of a shared machine falls on
     both, and a change is judged by the paired differences, not by two lone figures."""
-    trees = {"this": ROOT, "against": args.against.resolve()}
+    trees = {"this": ROOT, "against": other}
     figures: dict[str, list[float]] = {name: [] for name in trees}
     failed: list[str] = []
     jobs = 0
@@ -239,7 +270,8 @@ def compare(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, Any]:
         "jobs": jobs,
         "rounds": args.rounds,
         "this": str(trees["this"]),
-        "against": str(trees["against"]),
+        "against": args.against,  # as given: a folder, or a revision
+        "against_checkout": str(other),
         "cpu_ms_per_job": figures,
         "differences": [a - b for a, b in zip(figures["this"], figures["against"], strict=True)],
         "failed": failed,
@@ -308,28 +340,33 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--against",
-        type=Path,
-        metavar="DIR",
-        help="another dmpipe checkout (a git worktree of an earlier commit, say): measure it "
-        "and this one in turn, --rounds times, and print the paired differences",
+        metavar="DIR|REV",
+        help="another dmpipe checkout, or a git revision of this one (checked out in a "
+        "temporary worktree): measure it and this one in turn, --rounds times, and print "
+        "the paired differences",
     )
     parser.add_argument(
         "--rounds", type=int, default=12, help="with --against: rounds of one run each"
     )
     add_bytecode_option(parser, "every runner module compiled before measuring")
     args = parser.parse_args(argv)
-    if args.against is not None:
-        if not (args.against / "runner" / "__init__.py").is_file():
-            parser.error(f"--against {args.against}: not a dmpipe checkout (no runner/)")
-        if args.profile or args.cprofile or args.breakdown or args.repeat != 1:
-            parser.error("--against measures whole runs: no --profile, --breakdown, --repeat")
+    if args.against is not None and (
+        args.profile or args.cprofile or args.breakdown or args.repeat != 1
+    ):
+        parser.error("--against measures whole runs: no --profile, --breakdown, --repeat")
     if args.runner_cpu is not None:
         others = os.sched_getaffinity(0) - {args.runner_cpu}
         if args.runner_cpu not in os.sched_getaffinity(0) or not others:
             parser.error(f"--runner-cpu {args.runner_cpu}: not one of several CPUs this may use")
         os.sched_setaffinity(0, others)  # the emulator, a child, runs there
     if args.against is not None:
-        compared = compare(args, bytecode_env(args.bytecode, (ROOT, args.against.resolve())))
+        with checkout(args.against) as other:
+            if other is None:
+                parser.error(
+                    f"--against {args.against}: neither a dmpipe checkout (a folder with "
+                    "runner/) nor a revision of this repository"
+                )
+            compared = compare(args, other, bytecode_env(args.bytecode, (ROOT, other)))
         print_comparison(compared)
         if args.json_out:
             write_json(args.json_out, compared)

@@ -103,13 +103,48 @@ def test_scale_compared_with_another_checkout(tmp_path: Path) -> None:
     assert f"against: {ROOT}" in stdout
 
 
-def test_against_refuses_a_folder_that_is_no_checkout(tmp_path: Path) -> None:
+def _in_git() -> bool:
+    found = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", "--quiet", "HEAD"],
+        capture_output=True,
+        check=False,
+    )
+    return found.returncode == 0
+
+
+@pytest.mark.skipif(not _in_git(), reason="the checkout is not a git repository")
+def test_scale_compared_with_a_revision_checked_out_for_the_while(tmp_path: Path) -> None:
+    figures, stdout = run_bench(
+        tmp_path,
+        "bench_scale.py",
+        *("--levels", "2", "--width", "5", "--time-scale", "20"),
+        *("--against", "HEAD", "--rounds", "1"),
+    )
+    assert figures["against"] == "HEAD"
+    assert len(figures["cpu_ms_per_job"]["against"]) == 1
+    assert figures["failed"] == []
+    assert "against: HEAD" in stdout
+    # The temporary worktree is gone, and git forgot it.
+    assert not Path(figures["against_checkout"]).exists()
+    listed = subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True, check=True
+    )
+    assert figures["against_checkout"] not in listed.stdout
+
+
+@pytest.mark.parametrize("against", ["no-such-revision", "{tmp}"])
+def test_against_refuses_what_names_no_checkout(tmp_path: Path, against: str) -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_scale.py"), "--against", str(tmp_path)],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "bench_scale.py"),
+            "--against",
+            against.format(tmp=tmp_path),
+        ],
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
     )
     assert result.returncode == 2
-    assert "not a dmpipe checkout" in result.stderr
+    assert "neither a dmpipe checkout" in result.stderr
