@@ -256,7 +256,6 @@ def compare(args: argparse.Namespace, other: Path, env: Mapping[str, str]) -> di
     trees = {"this": ROOT, "against": other}
     figures: dict[str, list[float]] = {name: [] for name in trees}
     failed: list[str] = []
-    jobs = 0
     for index in range(args.rounds):
         for name in list(trees) if index % 2 == 0 else list(reversed(trees)):
             with tempfile.TemporaryDirectory(prefix="dmpipe-bench-") as folder:
@@ -264,10 +263,9 @@ def compare(args: argparse.Namespace, other: Path, env: Mapping[str, str]) -> di
             if result["runner"]["exit_code"] != 0:
                 failed.append(f"{name} in round {index + 1}")
             figures[name].append(result["cpu_ms_per_job"])
-            jobs = result["jobs"]
     return {
         "benchmark": "scale-compare",
-        "jobs": jobs,
+        "jobs": args.levels * args.width,
         "rounds": args.rounds,
         "this": str(trees["this"]),
         "against": args.against,  # as given: a folder, or a revision

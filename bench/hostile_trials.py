@@ -113,6 +113,8 @@ def trial(seed: int, faults: Mapping[str, Any], tally: Tally) -> None:
         try:
             result: Run | None = run(server, pipe, Path(folder), options=options)
         except DmpipeError as error:
+            if server.ledger.triggers():  # it raised after starting jobs: not the preflight
+                raise
             result = None
             tally.examples.append(f"seed {seed}: ended at the preflight: {error}")
         verdict = judge(server_record(server), read_report(Path(folder)), USER, None)
