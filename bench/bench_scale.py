@@ -23,7 +23,6 @@ The validate + plan figures of a 10,000-job file come from bench/bench_plan.py.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import json
 import os
@@ -32,11 +31,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from bytecode import add_bytecode_option, compile_in_place
+from checkouts import checkout
 from emulator_process import ROOT, EmulatorProcess
 from figures import print_table, write_json
 from workload import PASSWORD, USER, layered, scenario, write_pipeline
@@ -218,35 +218,6 @@ def median_run(results: list[dict[str, Any]]) -> dict[str, Any]:
     ranked = sorted(results, key=lambda result: result["cpu_ms_per_job"])
     middle = ranked[(len(ranked) - 1) // 2]
     return {**middle, "repeats": [result["cpu_ms_per_job"] for result in results]}
-
-
-@contextlib.contextmanager
-def checkout(against: str) -> Iterator[Path | None]:
-    """The dmpipe checkout ``against`` names: a folder with ``runner/``, or a revision of
-    this repository checked out (detached) in a temporary git worktree, removed afterwards;
-    None for neither."""
-    folder = Path(against)
-    if (folder / "runner" / "__init__.py").is_file():
-        yield folder.resolve()
-        return
-    git = ["git", "-C", str(ROOT)]
-    known = subprocess.run(
-        [*git, "rev-parse", "--verify", "--quiet", f"{against}^{{commit}}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if known.returncode != 0:
-        yield None
-        return
-    with tempfile.TemporaryDirectory(prefix="dmpipe-against-") as parent:
-        tree = Path(parent) / "checkout"
-        add = [*git, "worktree", "add", "--quiet", "--detach", str(tree), known.stdout.strip()]
-        subprocess.run(add, check=True)
-        try:
-            yield tree
-        finally:
-            subprocess.run([*git, "worktree", "remove", "--force", str(tree)], check=False)
 
 
 def compare(args: argparse.Namespace, other: Path, env: Mapping[str, str]) -> dict[str, Any]:
