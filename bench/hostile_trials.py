@@ -6,9 +6,10 @@ on, both on one virtual clock (a trial takes a second or two), and then judges t
 by the emulator's ledger (``testing.contract.judge``): duplicates (C1), executions left
 running (C2), false successes (C3), executions the report misses or misstates (C4).
 A run that does not end within its pipeline timeout (an endless loop) counts as hung. A run
-whose first call (the preflight's list-running) fails, retries included, ends before any
-trigger with dmpipe's error (exit 3 from the command line): it counts as ended at the
-preflight, and the ledger still judges it (nothing may have started).
+whose first call (the preflight's list-running) still fails when it has been asked again,
+retries included, ends before any trigger with dmpipe's error (exit 3 from the command
+line): it counts as ended at the preflight, and the ledger still judges it (nothing may
+have started).
 
 Fault sets (``--sets``, default all):
 
@@ -18,7 +19,8 @@ Fault sets (``--sets``, default all):
   trigger's id (another job's execution);
 - ``hidden``: new executions invisible for 3 s everywhere, 20 % of answers lost;
 - ``mixed``: lost answers, drops, 500s and reused ids together;
-- ``phantom``: 20 % of triggers answered with an id that names no execution.
+- ``phantom``: 20 % of triggers answered with an id that names no execution;
+- ``down``: every connection dropped: the run ends at its preflight, having started nothing.
 
 Prints a table per fault set; exits 1 when a count that must be 0 is not.
 
@@ -63,6 +65,7 @@ SETS: dict[str, dict[str, Any]] = {
         "reuse_execution_id": 0.1,
     },
     "phantom": {"phantom_execution_id": 0.2},
+    "down": {"drop_rate": 1.0},
 }
 MUST_BE_ZERO = ("duplicates", "orphans", "false_successes", "mismatches", "hung")
 LEVELS, WIDTH = 4, 6

@@ -135,7 +135,14 @@ class UnreadableAnswerError(TransientApiError):
 
 
 class ConnectionFailedError(TransientApiError):
-    """The server could not be reached or the connection broke."""
+    """The server could not be reached or the connection broke.  ``reached`` is True when
+    a connection was made and the call may have left on it (it broke, or no answer came):
+    something is listening at the address, unlike a refused connection, a host name that
+    does not resolve, a connection that never opens or a failed TLS handshake."""
+
+    def __init__(self, call: str, url: str, reason: str, *, reached: bool = False) -> None:
+        super().__init__(call, url, reason)
+        self.reached = reached
 
 
 class OutcomeUnknownError(ApiError):

@@ -1002,7 +1002,8 @@ class DatameerClient:
             )
         if _in_tls_handshake(causes):
             return ConnectionFailedError(call.name, url, _tls_reason(causes))
-        return ConnectionFailedError(call.name, url, self._unreachable_reason(causes))
+        reason = self._unreachable_reason(causes)
+        return ConnectionFailedError(call.name, url, reason, reached=not _nothing_sent(causes))
 
     def _broke(self, causes: list[BaseException]) -> str:
         """How a connection broke after the request left, in a few words."""

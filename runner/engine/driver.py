@@ -34,6 +34,7 @@ from runner.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SERVER,
+    ConnectionFailedError,
     DmpipeError,
     ServerError,
     ThrottledError,
@@ -211,21 +212,26 @@ def _preflight(
     sent: Call | None = None,
 ) -> None:
     """``list-running`` before anything is triggered (``sent``: its first try, already on
-    its way).  A refused connection, refused credentials or an answer that is not the
+    its way).  A connection that cannot be made (refused, a host name that does not
+    resolve, a failed TLS handshake), refused credentials or an answer that is not the
     API's (a proxy's login page, garbage) end the run at once: nothing has started, and a
-    wrong address is the likely cause.  A busy server (5xx, 429) is asked again a few times
-    over a few seconds first.  An interrupt ends the wait at once (the scheduler then skips
-    every job: nothing was started)."""
+    wrong address or password is the likely cause.  A busy server (5xx, 429), or one that
+    took the connection and dropped it (the client's own retries included), is asked
+    again a few times over a few seconds first: a blip at the start of a CI step is not a
+    wrong address.  An interrupt ends the wait at once (the scheduler then skips every
+    job: nothing was started)."""
     for delay in (*PREFLIGHT_RETRY_DELAYS, None):
         call, sent = sent or Call(api.list_running), None
         try:
             call.wait(cancelled, clock)
             return
-        except (ServerError, ThrottledError) as error:
-            if delay is None:
+        except (ServerError, ThrottledError, ConnectionFailedError) as error:
+            dropped = isinstance(error, ConnectionFailedError)
+            if delay is None or (isinstance(error, ConnectionFailedError) and not error.reached):
                 raise
             log.warning("%s; asking again in %.0fs", error, delay)
-            warnings.add("server_busy", f"{error}; asked again in {delay:.0f}s", clock.now())
+            kind = "server_unreachable" if dropped else "server_busy"
+            warnings.add(kind, f"{error}; asked again in {delay:.0f}s", clock.now())
             if clock.wait(delay, cancelled):
                 return
 
