@@ -26,3 +26,17 @@ def run_bench(tmp_path: Path, script: str, *args: str, timeout: float = 100) -> 
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return json.loads(out.read_text(encoding="utf-8")), result.stdout
+
+
+def run_bench_refused(script: str, *args: str) -> str:
+    """Run ``bench/SCRIPT ARGS``, assert it refused them (exit 2, as argparse does) and
+    return what it said on stderr."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    return result.stderr

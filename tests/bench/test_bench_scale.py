@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from testing.bench_runs import run_bench
+from testing.bench_runs import run_bench, run_bench_refused
 from testing.scenarios import ROOT
 
 pytestmark = pytest.mark.bench
@@ -134,17 +133,5 @@ def test_scale_compared_with_a_revision_checked_out_for_the_while(tmp_path: Path
 
 @pytest.mark.parametrize("against", ["no-such-revision", "{tmp}"])
 def test_against_refuses_what_names_no_checkout(tmp_path: Path, against: str) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "bench" / "bench_scale.py"),
-            "--against",
-            against.format(tmp=tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    assert "neither a dmpipe checkout" in result.stderr
+    stderr = run_bench_refused("bench_scale.py", "--against", against.format(tmp=tmp_path))
+    assert "neither a dmpipe checkout" in stderr

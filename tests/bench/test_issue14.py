@@ -4,13 +4,11 @@ benchmark, each goal's figure read off what the benchmarks wrote."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from testing.bench_runs import run_bench
+from testing.bench_runs import run_bench, run_bench_refused
 from testing.scenarios import ROOT
 
 pytestmark = pytest.mark.bench
@@ -70,12 +68,4 @@ def test_issue14_small(tmp_path: Path) -> None:
     ("script", "option"), [("issue14.py", "--before"), ("bench_start.py", "--checkout")]
 )
 def test_refuses_what_names_no_checkout(tmp_path: Path, script: str, option: str) -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), option, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    assert "checkout" in result.stderr
+    assert "checkout" in run_bench_refused(script, option, str(tmp_path))
