@@ -135,14 +135,15 @@ class UnreadableAnswerError(TransientApiError):
 
 
 class ConnectionFailedError(TransientApiError):
-    """The server could not be reached or the connection broke.  ``reached`` is True when
-    a connection was made and the call may have left on it (it broke, or no answer came):
-    something is listening at the address, unlike a refused connection, a host name that
-    does not resolve, a connection that never opens or a failed TLS handshake."""
+    """The server could not be reached or the connection broke.  ``dropped`` is True when
+    the server took the connection and closed or broke it without a complete answer:
+    something is listening at the address and failed this once, unlike a refused
+    connection, a host name that does not resolve, a connection that never opens, a failed
+    TLS handshake, or a server that let the call's time run out."""
 
-    def __init__(self, call: str, url: str, reason: str, *, reached: bool = False) -> None:
+    def __init__(self, call: str, url: str, reason: str, *, dropped: bool = False) -> None:
         super().__init__(call, url, reason)
-        self.reached = reached
+        self.dropped = dropped
 
 
 class OutcomeUnknownError(ApiError):

@@ -1002,8 +1002,10 @@ class DatameerClient:
             )
         if _in_tls_handshake(causes):
             return ConnectionFailedError(call.name, url, _tls_reason(causes))
-        reason = self._unreachable_reason(causes)
-        return ConnectionFailedError(call.name, url, reason, reached=not _nothing_sent(causes))
+        dropped = not _nothing_sent(causes) and not _timed_out(causes)
+        return ConnectionFailedError(
+            call.name, url, self._unreachable_reason(causes), dropped=dropped
+        )
 
     def _broke(self, causes: list[BaseException]) -> str:
         """How a connection broke after the request left, in a few words."""
@@ -1285,6 +1287,13 @@ def _raised_in(error: BaseException, functions: frozenset[str]) -> bool:
             return True
         traceback = traceback.tb_next
     return False
+
+
+def _timed_out(causes: list[BaseException]) -> bool:
+    """True when the call failed for want of time: its deadline, a read or a slow answer."""
+    return isinstance(causes[0], _DeadlineError) or any(
+        isinstance(cause, urllib3.exceptions.TimeoutError | TimeoutError) for cause in causes
+    )
 
 
 def _is_read_timeout(cause: BaseException) -> bool:

@@ -215,10 +215,11 @@ def _preflight(
     its way).  A connection that cannot be made (refused, a host name that does not
     resolve, a failed TLS handshake), refused credentials or an answer that is not the
     API's (a proxy's login page, garbage) end the run at once: nothing has started, and a
-    wrong address or password is the likely cause.  A busy server (5xx, 429), or one that
-    took the connection and dropped it (the client's own retries included), is asked
-    again a few times over a few seconds first: a blip at the start of a CI step is not a
-    wrong address.  An interrupt ends the wait at once (the scheduler then skips every
+    wrong address or password is the likely cause; so does a server that lets the call's
+    time run out (it had its limits).  A busy server (5xx, 429), or one that took the
+    connection and dropped it (the client's own retries included), is asked again a few
+    times over a few seconds first: a blip at the start of a CI step is not a wrong
+    address.  An interrupt ends the wait at once (the scheduler then skips every
     job: nothing was started)."""
     for delay in (*PREFLIGHT_RETRY_DELAYS, None):
         call, sent = sent or Call(api.list_running), None
@@ -227,7 +228,7 @@ def _preflight(
             return
         except (ServerError, ThrottledError, ConnectionFailedError) as error:
             dropped = isinstance(error, ConnectionFailedError)
-            if delay is None or (isinstance(error, ConnectionFailedError) and not error.reached):
+            if delay is None or (isinstance(error, ConnectionFailedError) and not error.dropped):
                 raise
             log.warning("%s; asking again in %.0fs", error, delay)
             kind = "server_unreachable" if dropped else "server_busy"

@@ -13,7 +13,7 @@ import pytest
 
 import runner
 from runner.clock import VirtualClock
-from runner.datameer.client import DatameerClient
+from runner.datameer.client import DatameerClient, Timeout
 from runner.engine.driver import PREFLIGHT_RETRY_DELAYS, RunRequest, run_pipeline
 from runner.errors import AuthenticationError, ConnectionFailedError
 from testing.hostile_server import Answer, hostile_server, json_answer
@@ -22,11 +22,19 @@ RETRIES = 1  # the client's own: each call is one try and one retry
 TRIES = RETRIES + 1
 
 
-def _run(url: str, tmp_path: Path, clock: VirtualClock) -> runner.RunOutcome:
+DEFAULT_LIMITS = Timeout()
+
+
+def _run(
+    url: str, tmp_path: Path, clock: VirtualClock, timeout: Timeout = DEFAULT_LIMITS
+) -> runner.RunOutcome:
     """A run of a file with no jobs: its preflight is all it does."""
     pipeline = runner.Pipeline(name="none", path=str(tmp_path / "p.yaml"), version=1, jobs={})
     request = RunRequest(mode=runner.Mode.CLIENT, mode_reason="test", report_dir=tmp_path / "r")
-    with DatameerClient(url, user="u", password="p", retries=RETRIES, backoff_factor=0) as api:
+    client = DatameerClient(
+        url, user="u", password="p", retries=RETRIES, backoff_factor=0, timeout=timeout
+    )
+    with client as api:
         return run_pipeline(pipeline, api, request, lambda event: None, clock=clock)
 
 
@@ -52,7 +60,7 @@ def test_a_server_that_keeps_dropping_ends_the_run_after_the_last_ask(tmp_path: 
     failed = pytest.raises(ConnectionFailedError, match="list of running jobs failed")
     with hostile_server(Answer(drop=True)) as server, failed as raised:
         _run(server.url, tmp_path, clock)
-    assert raised.value.reached
+    assert raised.value.dropped
     assert len(server.received) == TRIES * (len(PREFLIGHT_RETRY_DELAYS) + 1)
     assert _warnings(tmp_path) == ["server_unreachable"] * len(PREFLIGHT_RETRY_DELAYS)
 
@@ -66,7 +74,21 @@ def test_a_refused_connection_ends_the_run_at_once(tmp_path: Path) -> None:
     started = clock.monotonic()
     with pytest.raises(ConnectionFailedError, match="connection refused") as raised:
         _run(f"http://127.0.0.1:{port}", tmp_path, clock)
-    assert not raised.value.reached
+    assert not raised.value.dropped
+    assert clock.monotonic() == started, "no wait to ask again"
+    assert _warnings(tmp_path) == []
+
+
+def test_a_server_that_lets_the_call_time_out_ends_the_run_at_once(tmp_path: Path) -> None:
+    # The call had its limits (here half a second a read): asking again would only wait
+    # as long again, and mid-run the run's own patience takes over.
+    clock = VirtualClock()
+    started = clock.monotonic()
+    limits = Timeout(connect=1, read=0.5, total=5)
+    failed = pytest.raises(ConnectionFailedError, match="no answer within")
+    with hostile_server(Answer(hang=True)) as server, failed as raised:
+        _run(server.url, tmp_path, clock, limits)
+    assert not raised.value.dropped
     assert clock.monotonic() == started, "no wait to ask again"
     assert _warnings(tmp_path) == []
 
