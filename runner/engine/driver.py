@@ -227,11 +227,15 @@ def _preflight(
             call.wait(cancelled, clock)
             return
         except (ServerError, ThrottledError, ConnectionFailedError) as error:
-            dropped = isinstance(error, ConnectionFailedError)
-            if delay is None or (isinstance(error, ConnectionFailedError) and not error.dropped):
+            if isinstance(error, ConnectionFailedError):
+                if not error.dropped:
+                    raise
+                kind = "server_unreachable"
+            else:
+                kind = "server_busy"
+            if delay is None:
                 raise
             log.warning("%s; asking again in %.0fs", error, delay)
-            kind = "server_unreachable" if dropped else "server_busy"
             warnings.add(kind, f"{error}; asked again in {delay:.0f}s", clock.now())
             if clock.wait(delay, cancelled):
                 return
