@@ -101,17 +101,12 @@ def measure_round(
     found: dict[str, dict[str, Figures]] = {side: {} for side in order}
     for side in order:
         env = env_for(side, trees[side])
-        stem = logs / f"{index}-{side}"
-        found[side]["modes"] = run_script(
-            "bench_modes.py", sizes["modes"], stem.with_name(f"{stem.name}-modes.log"), env
-        )
-        found[side]["overhead"] = run_script(
-            "bench_overhead.py", sizes["overhead"], stem.with_name(f"{stem.name}-overhead.log"), env
-        )
+        log = {name: logs / f"{index}-{side}-{name}.log" for name in ("modes", "overhead", "start")}
+        found[side]["modes"] = run_script("bench_modes.py", sizes["modes"], log["modes"], env)
+        overhead = run_script("bench_overhead.py", sizes["overhead"], log["overhead"], env)
+        found[side]["overhead"] = overhead
         start = [*sizes["start"], "--trials", str(trials), "--checkout", str(trees[side])]
-        found[side]["start"] = run_script(
-            "bench_start.py", start, stem.with_name(f"{stem.name}-start.log"), os.environ
-        )
+        found[side]["start"] = run_script("bench_start.py", start, log["start"], os.environ)
     return found
 
 
